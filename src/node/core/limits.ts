@@ -1,0 +1,54 @@
+// Every quantity that grows has a named limit. Units come last in the name.
+// The core counts time in ticks; the runtime decides how long a tick is.
+
+export interface CoreLimits {
+  /**
+   * Slots a leader may have proposed but not yet seen chosen. Bounds the work a
+   * new leader redoes and the memory of in-flight proposals; it is also the
+   * WINDOW a future reconfiguration will wait for.
+   */
+  slotsInFlightMax: number;
+  /** Client commands batched into one slot value: bounds the size of an accept. */
+  batchCommandsMax: number;
+  /** Client commands a leader queues while the window is full; beyond it, propose says busy. */
+  pendingCommandsMax: number;
+  /** Chosen values sent in one chosen_reply: bounds catch-up frame size. */
+  catchupSlotsMax: number;
+  /** Accepted entries in one promise: a lagging acceptor's report must still fit a frame. */
+  promiseEntriesMax: number;
+  /** A leader says it is alive this often. */
+  heartbeatTicks: number;
+  /** A follower that hears no leader for a random time in [min, max) ticks starts phase 1. */
+  electionTimeoutTicksMin: number;
+  electionTimeoutTicksMax: number;
+  /** A proposal not yet chosen is sent again after this many ticks (messages can be lost). */
+  resendTicks: number;
+}
+
+export const defaultCoreLimits: CoreLimits = Object.freeze({
+  slotsInFlightMax: 256,
+  batchCommandsMax: 512,
+  pendingCommandsMax: 16_384,
+  catchupSlotsMax: 256,
+  promiseEntriesMax: 100_000,
+  heartbeatTicks: 5,
+  electionTimeoutTicksMin: 30,
+  electionTimeoutTicksMax: 60,
+  resendTicks: 20,
+});
+
+/** Checks how the limits relate, once, at start. Throws on a configuration that cannot work. */
+export function checkCoreLimits(limits: CoreLimits): void {
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`limit ${name} must be a positive integer, got ${value}`);
+  }
+  if (limits.electionTimeoutTicksMin <= limits.heartbeatTicks * 2) {
+    throw new Error('electionTimeoutTicksMin must exceed two heartbeats, or followers depose a live leader');
+  }
+  if (limits.electionTimeoutTicksMax <= limits.electionTimeoutTicksMin) {
+    throw new Error('electionTimeoutTicksMax must exceed electionTimeoutTicksMin, or duelling candidates never separate');
+  }
+  if (limits.promiseEntriesMax < limits.slotsInFlightMax) {
+    throw new Error('promiseEntriesMax must be at least slotsInFlightMax');
+  }
+}

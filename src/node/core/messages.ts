@@ -1,0 +1,204 @@
+// The vocabulary of the Paxos core: ballots, values, peer messages, write-ahead
+// log records and the Ready batch the core hands to whoever drives it.
+// Pure types and tiny pure helpers only; this file is imported by wire, storage,
+// runtime and the simulation alike.
+
+/** Node ids are small positive integers, unique within a cluster. */
+export type NodeId = number;
+
+/** Slots are numbered from 1; slot 0 means "none". */
+export type Slot = number;
+
+/**
+ * A ballot orders would-be leaders: a higher round wins, and the node id breaks
+ * ties so that two nodes never use the same ballot.
+ */
+export interface Ballot {
+  round: number;
+  node: NodeId;
+}
+
+/**
+ * One client command inside a slot. `client` and `seq` identify it for the
+ * session table, which executes a retried command at most once. `op` is the
+ * state machine's own command (for the built-in key-value store, an array of
+ * strings such as ["set","x","1"]).
+ */
+export interface Command {
+  client: string;
+  seq: number;
+  op: unknown;
+}
+
+/**
+ * The value agreed on for one slot: a batch of client commands, applied in
+ * order. An empty batch is the no-op a new leader uses to fill a hole.
+ */
+export interface Value {
+  commands: Command[];
+}
+
+export interface AcceptedEntry {
+  slot: Slot;
+  ballot: Ballot;
+  value: Value;
+}
+
+export interface ChosenEntry {
+  slot: Slot;
+  value: Value;
+}
+
+/** Fields every peer message carries. `from` is checked against the handshake. */
+interface Envelope {
+  from: NodeId;
+  to: NodeId;
+}
+
+/** Phase 1a: a candidate asks acceptors to promise `ballot` for every slot >= fromSlot. */
+export interface PrepareMessage extends Envelope {
+  type: 'prepare';
+  ballot: Ballot;
+  fromSlot: Slot;
+}
+
+/** Phase 1b: the acceptor promised `ballot` and reports what it accepted at slots >= fromSlot. */
+export interface PromiseMessage extends Envelope {
+  type: 'promise';
+  ballot: Ballot;
+  fromSlot: Slot;
+  accepted: AcceptedEntry[];
+}
+
+/** Phase 2a: the leader of `ballot` proposes `value` for `slot`; commitIndex piggybacks what is chosen. */
+export interface AcceptMessage extends Envelope {
+  type: 'accept';
+  ballot: Ballot;
+  slot: Slot;
+  value: Value;
+  commitIndex: Slot;
+}
+
+/** Phase 2b: the acceptor accepted (and persisted) the leader's value for `slot` at `ballot`. */
+export interface AcceptedMessage extends Envelope {
+  type: 'accepted';
+  ballot: Ballot;
+  slot: Slot;
+}
+
+/** The acceptor refused `ballot` because it has promised the higher `promised`. */
+export interface NackMessage extends Envelope {
+  type: 'nack';
+  ballot: Ballot;
+  promised: Ballot;
+}
+
+/**
+ * The leader of `ballot` is alive. Every slot <= commitIndex is chosen, and for
+ * such a slot an acceptor that accepted a value at exactly `ballot` holds the
+ * chosen value (a leader proposes one value per slot per ballot).
+ */
+export interface HeartbeatMessage extends Envelope {
+  type: 'heartbeat';
+  ballot: Ballot;
+  commitIndex: Slot;
+}
+
+/** A replica missing chosen values asks a peer for slots fromSlot..toSlot. */
+export interface ChosenRequestMessage extends Envelope {
+  type: 'chosen_request';
+  fromSlot: Slot;
+  toSlot: Slot;
+}
+
+/** Chosen values the sender knows, in slot order (possibly fewer than asked for). */
+export interface ChosenReplyMessage extends Envelope {
+  type: 'chosen_reply';
+  entries: ChosenEntry[];
+  commitIndex: Slot;
+}
+
+export type PeerMessage =
+  | PrepareMessage
+  | PromiseMessage
+  | AcceptMessage
+  | AcceptedMessage
+  | NackMessage
+  | HeartbeatMessage
+  | ChosenRequestMessage
+  | ChosenReplyMessage;
+
+export type PeerMessageType = PeerMessage['type'];
+
+export const peerMessageTypes: readonly PeerMessageType[] = [
+  'prepare',
+  'promise',
+  'accept',
+  'accepted',
+  'nack',
+  'heartbeat',
+  'chosen_request',
+  'chosen_reply',
+];
+
+/** The acceptor promised `ballot`: it will accept nothing lower. */
+export interface PromiseRecord {
+  type: 'promise';
+  ballot: Ballot;
+}
+
+/** The acceptor accepted `value` for `slot` at `ballot`. */
+export interface AcceptRecord {
+  type: 'accept';
+  slot: Slot;
+  ballot: Ballot;
+  value: Value;
+}
+
+/** This replica learned that `value` is chosen for `slot`. */
+export interface ChosenRecord {
+  type: 'chosen';
+  slot: Slot;
+  value: Value;
+}
+
+export type WalRecord = PromiseRecord | AcceptRecord | ChosenRecord;
+
+export type WalRecordType = WalRecord['type'];
+
+/** Something worth telling an operator about (logs, dashboard events). */
+export type CoreEvent =
+  | { kind: 'candidate'; ballot: Ballot }
+  | { kind: 'leader'; ballot: Ballot }
+  | { kind: 'follower'; leader: NodeId | null; ballot: Ballot }
+  | { kind: 'preempted'; ballot: Ballot; by: Ballot };
+
+/**
+ * What the core asks its driver to do, in this order:
+ * 1. make every record in `records` durable (per the fsync policy) BEFORE any
+ *    message of this Ready, or of any later Ready, is sent;
+ * 2. send `messages` (a message to this node itself is delivered locally, after step 1);
+ * 3. apply `apply` to the state machine, in order (slots are consecutive and
+ *    continue from the last Ready's), and answer the clients waiting on them.
+ */
+export interface Ready {
+  records: WalRecord[];
+  messages: PeerMessage[];
+  apply: ChosenEntry[];
+  events: CoreEvent[];
+}
+
+export const ballotZero: Ballot = Object.freeze({ round: 0, node: 0 });
+
+/** Negative when a < b, zero when equal, positive when a > b. */
+export function compareBallots(a: Ballot, b: Ballot): number {
+  if (a.round !== b.round) return a.round < b.round ? -1 : 1;
+  if (a.node !== b.node) return a.node < b.node ? -1 : 1;
+  return 0;
+}
+
+export function ballotToString(b: Ballot): string {
+  return `${b.round}.${b.node}`;
+}
+
+export const noopValue: Value = Object.freeze({ commands: Object.freeze([]) as unknown as Command[] });
