@@ -14,8 +14,6 @@ export interface CoreLimits {
   pendingCommandsMax: number;
   /** Chosen values sent in one chosen_reply: bounds catch-up frame size. */
   catchupSlotsMax: number;
-  /** Accepted entries in one promise: a lagging acceptor's report must still fit a frame. */
-  promiseEntriesMax: number;
   /** A leader says it is alive this often. */
   heartbeatTicks: number;
   /** A follower that hears no leader for a random time in [min, max) ticks starts phase 1. */
@@ -30,7 +28,6 @@ export const defaultCoreLimits: CoreLimits = Object.freeze({
   batchCommandsMax: 512,
   pendingCommandsMax: 16_384,
   catchupSlotsMax: 256,
-  promiseEntriesMax: 100_000,
   heartbeatTicks: 5,
   electionTimeoutTicksMin: 30,
   electionTimeoutTicksMax: 60,
@@ -47,8 +44,5 @@ export function checkCoreLimits(limits: CoreLimits): void {
   }
   if (limits.electionTimeoutTicksMax <= limits.electionTimeoutTicksMin) {
     throw new Error('electionTimeoutTicksMax must exceed electionTimeoutTicksMin, or duelling candidates never separate');
-  }
-  if (limits.promiseEntriesMax < limits.slotsInFlightMax) {
-    throw new Error('promiseEntriesMax must be at least slotsInFlightMax');
   }
 }

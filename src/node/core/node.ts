@@ -1,0 +1,479 @@
+// One Multi-Paxos node as a pure, deterministic state machine: acceptor,
+// would-be leader and replica in one. Messages, ticks and client commands go in;
+// a Ready batch (records to persist, messages to send, slots to apply) comes out.
+// No sockets, timers, clocks, files or unseeded randomness here: the runtime and
+// the simulation drive it the same way.
+import { Acceptor, emptyAcceptorState, type AcceptorState } from './acceptor.js';
+import { assert } from './assert.js';
+import { Campaign, highestAccepted, Leadership, type Proposal } from './leader.js';
+import { checkCoreLimits, defaultCoreLimits, type CoreLimits } from './limits.js';
+import {
+  ballotZero,
+  compareBallots,
+  noopValue,
+  type AcceptedEntry,
+  type AcceptMessage,
+  type AcceptedMessage,
+  type Ballot,
+  type ChosenReplyMessage,
+  type ChosenRequestMessage,
+  type Command,
+  type CoreEvent,
+  type HeartbeatMessage,
+  type NackMessage,
+  type NodeId,
+  type PeerMessage,
+  type PrepareMessage,
+  type PromiseMessage,
+  type Ready,
+  type Slot,
+  type Value,
+  type WalRecord,
+} from './messages.js';
+import { Prng } from './prng.js';
+import { majority } from './quorum.js';
+import { Replica } from './replica.js';
+
+export type Role = 'follower' | 'candidate' | 'leader';
+
+/** What a node had made durable before it stopped, rebuilt from its log by recoverState. */
+export interface RecoveredState extends AcceptorState {
+  chosen: Map<Slot, Value>;
+}
+
+export interface PaxosNodeOptions {
+  id: NodeId;
+  /** Every node of the cluster, this one included. */
+  members: readonly NodeId[];
+  /** Seeds the election-timeout PRNG; the simulation derives it from its own seed. */
+  seed: number;
+  limits?: Partial<CoreLimits>;
+  recovered?: RecoveredState;
+}
+
+export type ProposeOutcome =
+  | { status: 'queued' }
+  | { status: 'redirect'; leader: NodeId | null }
+  | { status: 'busy'; pendingCommandsMax: number };
+
+export interface CoreStatus {
+  id: NodeId;
+  role: Role;
+  leader: NodeId | null;
+  ballot: Ballot;
+  promised: Ballot;
+  commitIndex: Slot;
+  lastChosen: Slot;
+  lastApplied: Slot;
+  knownCommitIndex: Slot;
+  proposalsInFlight: number;
+  pendingCommands: number;
+  tick: number;
+}
+
+/** Rebuilds what the node promised, accepted and learned from its records, in log order. */
+export function recoverState(records: Iterable<WalRecord>): RecoveredState {
+  const state: RecoveredState = { promised: ballotZero, accepted: new Map(), chosen: new Map() };
+  const raise = (ballot: Ballot) => {
+    if (compareBallots(ballot, state.promised) > 0) state.promised = ballot;
+  };
+  for (const record of records) {
+    if (record.type === 'promise') raise(record.ballot);
+    if (record.type === 'accept') {
+      raise(record.ballot);
+      const known = state.accepted.get(record.slot);
+      if (known === undefined || compareBallots(record.ballot, known.ballot) >= 0) {
+        state.accepted.set(record.slot, { slot: record.slot, ballot: record.ballot, value: record.value });
+      }
+    }
+    if (record.type === 'chosen') state.chosen.set(record.slot, record.value);
+  }
+  return state;
+}
+
+export class PaxosNode {
+  readonly id: NodeId;
+  readonly members: readonly NodeId[];
+  readonly limits: CoreLimits;
+  private readonly majority: number;
+  private readonly prng: Prng;
+  private readonly acceptor: Acceptor;
+  private readonly replica: Replica;
+
+  private now = 0;
+  private role: Role = 'follower';
+  private leaderId: NodeId | null = null;
+  private lastLeaderContactTick = Number.NEGATIVE_INFINITY;
+  private electionDeadlineTick: number;
+  private highestRoundSeen: number;
+  private campaign: Campaign | null = null;
+  private leadership: Leadership | null = null;
+  /** The highest commit index any leader has told us about, and who told us. */
+  private knownCommitIndex: Slot = 0;
+  private commitSource: NodeId | null = null;
+  private lastCatchupRequestTick = Number.NEGATIVE_INFINITY;
+
+  private ready: Ready = emptyReady();
+
+  constructor(options: PaxosNodeOptions) {
+    assert(options.members.includes(options.id), 'a node is a member of its own cluster');
+    assert(new Set(options.members).size === options.members.length, 'member ids are distinct');
+    this.id = options.id;
+    this.members = [...options.members].sort((a, b) => a - b);
+    this.limits = { ...defaultCoreLimits, ...options.limits };
+    checkCoreLimits(this.limits);
+    this.majority = majority(this.members.length);
+    this.prng = new Prng(options.seed);
+    const recovered = options.recovered ?? { ...emptyAcceptorState(), chosen: new Map() };
+    this.acceptor = new Acceptor(recovered);
+    this.replica = new Replica(recovered.chosen);
+    this.highestRoundSeen = recovered.promised.round;
+    this.electionDeadlineTick = this.randomElectionTimeout();
+  }
+
+  // ---- inputs ------------------------------------------------------------
+
+  /** Advances the node's clock by one tick: elections, heartbeats, resends, catch-up. */
+  tick(): void {
+    this.now += 1;
+    if (this.role === 'leader') this.tickLeader();
+    else if (this.now >= this.electionDeadlineTick) this.startCampaign();
+    if (this.role !== 'leader') this.requestMissingChosen();
+  }
+
+  /** Handles one validated message from a peer (or from this node to itself). */
+  step(message: PeerMessage): void {
+    assert(message.to === this.id, `message addressed to node ${message.to} stepped into node ${this.id}`);
+    switch (message.type) {
+      case 'prepare':
+        return this.onPrepare(message);
+      case 'promise':
+        return this.onPromise(message);
+      case 'accept':
+        return this.onAccept(message);
+      case 'accepted':
+        return this.onAccepted(message);
+      case 'nack':
+        return this.onNack(message);
+      case 'heartbeat':
+        return this.onHeartbeat(message);
+      case 'chosen_request':
+        return this.onChosenRequest(message);
+      case 'chosen_reply':
+        return this.onChosenReply(message);
+    }
+  }
+
+  /**
+   * Offers a client command. Only the leader queues it; it goes into the value of
+   * the next free slot when the Ready is taken, so commands that arrive together
+   * share a slot.
+   */
+  propose(command: Command): ProposeOutcome {
+    if (this.role !== 'leader' || this.leadership === null) return { status: 'redirect', leader: this.liveLeader() };
+    if (this.leadership.pending.length >= this.limits.pendingCommandsMax) {
+      return { status: 'busy', pendingCommandsMax: this.limits.pendingCommandsMax };
+    }
+    this.leadership.pending.push(command);
+    return { status: 'queued' };
+  }
+
+  /** Hands out everything the driver must do since the last call (see Ready for the order). */
+  takeReady(): Ready {
+    this.fillWindow();
+    this.ready.apply = this.replica.takeApplicable();
+    const ready = this.ready;
+    this.ready = emptyReady();
+    return ready;
+  }
+
+  // ---- queries -----------------------------------------------------------
+
+  status(): CoreStatus {
+    const own = this.leadership?.ballot ?? this.campaign?.ballot ?? this.acceptor.promised;
+    return {
+      id: this.id,
+      role: this.role,
+      leader: this.role === 'leader' ? this.id : this.liveLeader(),
+      ballot: own,
+      promised: this.acceptor.promised,
+      commitIndex: this.replica.commitIndex,
+      lastChosen: this.replica.lastChosen,
+      lastApplied: this.replica.lastApplied,
+      knownCommitIndex: Math.max(this.knownCommitIndex, this.replica.commitIndex),
+      proposalsInFlight: this.leadership?.proposals.size ?? 0,
+      pendingCommands: this.leadership?.pending.length ?? 0,
+      tick: this.now,
+    };
+  }
+
+  /** The chosen value of `slot`, if this node knows it (client voting, tests). */
+  chosenValue(slot: Slot): Value | undefined {
+    return this.replica.chosen(slot);
+  }
+
+  /** What this acceptor accepted at `slot` (tests and simulation invariants). */
+  acceptedEntry(slot: Slot): AcceptedEntry | undefined {
+    return this.acceptor.accepted(slot);
+  }
+
+  // ---- phase 1 -----------------------------------------------------------
+
+  private startCampaign(): void {
+    const round = Math.max(this.highestRoundSeen, this.acceptor.promised.round) + 1;
+    const ballot: Ballot = { round, node: this.id };
+    this.highestRoundSeen = round;
+    this.campaign = new Campaign(ballot, this.replica.commitIndex + 1, this.now, this.majority);
+    this.leadership = null;
+    this.setRole('candidate', null);
+    this.ready.events.push({ kind: 'candidate', ballot });
+    this.electionDeadlineTick = this.now + this.randomElectionTimeout();
+    for (const to of this.members) this.send({ type: 'prepare', from: this.id, to, ballot, fromSlot: this.campaign.fromSlot });
+  }
+
+  private onPrepare(message: PrepareMessage): void {
+    // Pre-vote in spirit (etcd #9241): while a live leader is heard, a node back
+    // from a partition must not depose it, so its prepare goes unanswered.
+    if (message.from !== this.id && this.hearsLiveLeaderOtherThan(message.from)) return;
+    const outcome = this.acceptor.prepare(message.ballot, message.fromSlot);
+    if (!outcome.promised) return this.nack(message.from, message.ballot, outcome.higher);
+    if (outcome.record !== null) this.ready.records.push(outcome.record);
+    this.observeBallot(message.ballot);
+    this.send({
+      type: 'promise',
+      from: this.id,
+      to: message.from,
+      ballot: message.ballot,
+      fromSlot: message.fromSlot,
+      accepted: outcome.accepted,
+    });
+  }
+
+  private onPromise(message: PromiseMessage): void {
+    const campaign = this.campaign;
+    if (this.role !== 'candidate' || campaign === null) return;
+    if (compareBallots(message.ballot, campaign.ballot) !== 0) return;
+    if (message.fromSlot !== campaign.fromSlot) return;
+    if (campaign.addPromise(message)) this.becomeLeader(campaign);
+  }
+
+  /**
+   * A majority promised: re-propose, at our ballot, the highest-ballot value any of
+   * them accepted for every slot not known chosen, fill holes with no-ops, and
+   * only then take new commands.
+   */
+  private becomeLeader(campaign: Campaign): void {
+    const accepted = highestAccepted(campaign.promises.values());
+    let lastSlot = Math.max(this.replica.commitIndex, this.replica.lastChosen);
+    for (const slot of accepted.keys()) lastSlot = Math.max(lastSlot, slot);
+    const leadership = new Leadership(campaign.ballot, this.replica.commitIndex + 1, this.now);
+    this.campaign = null;
+    this.leadership = leadership;
+    this.setRole('leader', this.id);
+    this.ready.events.push({ kind: 'leader', ballot: campaign.ballot });
+    for (let slot = this.replica.commitIndex + 1; slot <= lastSlot; slot += 1) {
+      if (this.replica.isChosen(slot)) continue;
+      this.proposeSlot(leadership, slot, accepted.get(slot)?.value ?? noopValue);
+    }
+    leadership.nextSlot = Math.max(leadership.nextSlot, lastSlot + 1);
+    this.broadcastHeartbeat(leadership);
+  }
+
+  // ---- phase 2 -----------------------------------------------------------
+
+  private proposeSlot(leadership: Leadership, slot: Slot, value: Value): void {
+    const proposal = leadership.propose(slot, value, this.majority, this.now);
+    for (const to of this.members) this.sendAccept(leadership, proposal, to);
+  }
+
+  private sendAccept(leadership: Leadership, proposal: Proposal, to: NodeId): void {
+    this.send({
+      type: 'accept',
+      from: this.id,
+      to,
+      ballot: leadership.ballot,
+      slot: proposal.slot,
+      value: proposal.value,
+      commitIndex: this.replica.commitIndex,
+    });
+  }
+
+  private onAccept(message: AcceptMessage): void {
+    const outcome = this.acceptor.accept(message.ballot, message.slot, message.value);
+    if (!outcome.accepted) return this.nack(message.from, message.ballot, outcome.higher);
+    this.ready.records.push(outcome.record);
+    this.observeBallot(message.ballot);
+    this.heardLeader(message.ballot);
+    this.send({ type: 'accepted', from: this.id, to: message.from, ballot: message.ballot, slot: message.slot });
+    this.learnCommitIndex(message.ballot, message.commitIndex, message.from);
+  }
+
+  private onAccepted(message: AcceptedMessage): void {
+    const leadership = this.leadership;
+    if (leadership === null || compareBallots(message.ballot, leadership.ballot) !== 0) return;
+    const proposal = leadership.proposals.get(message.slot);
+    if (proposal === undefined || !proposal.acceptedBy.add(message.from)) return;
+    leadership.proposals.delete(message.slot);
+    this.learnChosen(message.slot, proposal.value);
+  }
+
+  /** Fills free room in the window with batches of pending commands. */
+  private fillWindow(): void {
+    const leadership = this.leadership;
+    if (leadership === null) return;
+    while (leadership.pending.length > 0 && this.slotsInFlight(leadership) < this.limits.slotsInFlightMax) {
+      this.proposeSlot(leadership, leadership.nextSlot, leadership.takeBatch(this.limits.batchCommandsMax));
+    }
+  }
+
+  private slotsInFlight(leadership: Leadership): number {
+    return leadership.nextSlot - 1 - this.replica.commitIndex;
+  }
+
+  // ---- leadership upkeep -------------------------------------------------
+
+  private tickLeader(): void {
+    const leadership = this.leadership;
+    assert(leadership !== null, 'a leader has a leadership');
+    if (this.now - leadership.lastHeartbeatTick >= this.limits.heartbeatTicks) this.broadcastHeartbeat(leadership);
+    for (const proposal of leadership.proposals.values()) {
+      if (this.now - proposal.sentAtTick < this.limits.resendTicks) continue;
+      proposal.sentAtTick = this.now;
+      for (const to of this.members) if (!proposal.acceptedBy.has(to)) this.sendAccept(leadership, proposal, to);
+    }
+  }
+
+  private broadcastHeartbeat(leadership: Leadership): void {
+    leadership.lastHeartbeatTick = this.now;
+    for (const to of this.members) {
+      if (to === this.id) continue;
+      this.send({ type: 'heartbeat', from: this.id, to, ballot: leadership.ballot, commitIndex: this.replica.commitIndex });
+    }
+  }
+
+  private onHeartbeat(message: HeartbeatMessage): void {
+    if (compareBallots(message.ballot, this.acceptor.promised) < 0) {
+      return this.nack(message.from, message.ballot, this.acceptor.promised);
+    }
+    this.observeBallot(message.ballot);
+    this.heardLeader(message.ballot);
+    this.learnCommitIndex(message.ballot, message.commitIndex, message.from);
+  }
+
+  private onNack(message: NackMessage): void {
+    this.observeBallot(message.promised);
+  }
+
+  /** Any higher ballot seen deposes our campaign or leadership: someone else is trying to lead. */
+  private observeBallot(ballot: Ballot): void {
+    this.highestRoundSeen = Math.max(this.highestRoundSeen, ballot.round);
+    const own = this.leadership?.ballot ?? this.campaign?.ballot;
+    if (own === undefined || compareBallots(ballot, own) <= 0) return;
+    this.ready.events.push({ kind: 'preempted', ballot: own, by: ballot });
+    this.campaign = null;
+    this.leadership = null;
+    this.setRole('follower', null);
+    this.electionDeadlineTick = this.now + this.randomElectionTimeout();
+  }
+
+  private heardLeader(ballot: Ballot): void {
+    if (ballot.node === this.id || this.role !== 'follower') return;
+    if (this.leaderId !== ballot.node) this.setRole('follower', ballot.node);
+    this.lastLeaderContactTick = this.now;
+    this.electionDeadlineTick = this.now + this.randomElectionTimeout();
+  }
+
+  // ---- learning ----------------------------------------------------------
+
+  private learnChosen(slot: Slot, value: Value): void {
+    if (this.replica.learn(slot, value)) this.ready.records.push({ type: 'chosen', slot, value });
+  }
+
+  /**
+   * The leader of `ballot` says every slot <= commitIndex is chosen. A leader
+   * proposes one value per slot per ballot, and learns a slot chosen only from a
+   * majority at its own ballot (or knew it before it proposed), so a value this
+   * acceptor accepted at exactly `ballot` is the chosen one.
+   */
+  private learnCommitIndex(ballot: Ballot, commitIndex: Slot, from: NodeId): void {
+    this.knownCommitIndex = Math.max(this.knownCommitIndex, commitIndex);
+    // Ask whoever can help: the node that last told us of slots we lack.
+    if (commitIndex > this.replica.commitIndex) this.commitSource = from;
+    if (this.role === 'leader') return;
+    for (let slot = this.replica.commitIndex + 1; slot <= commitIndex; slot += 1) {
+      const entry = this.acceptor.accepted(slot);
+      if (entry === undefined || compareBallots(entry.ballot, ballot) !== 0) break;
+      this.learnChosen(slot, entry.value);
+    }
+  }
+
+  /** Asks the node that told us of a higher commit index for the chosen values we lack. */
+  private requestMissingChosen(): void {
+    if (this.commitSource === null || this.replica.commitIndex >= this.knownCommitIndex) return;
+    if (this.now - this.lastCatchupRequestTick < this.limits.heartbeatTicks) return;
+    this.lastCatchupRequestTick = this.now;
+    const fromSlot = this.replica.commitIndex + 1;
+    const toSlot = Math.min(this.knownCommitIndex, fromSlot + this.limits.catchupSlotsMax - 1);
+    this.send({ type: 'chosen_request', from: this.id, to: this.commitSource, fromSlot, toSlot });
+  }
+
+  private onChosenRequest(message: ChosenRequestMessage): void {
+    const entries = this.replica.chosenRange(message.fromSlot, message.toSlot, this.limits.catchupSlotsMax);
+    this.send({ type: 'chosen_reply', from: this.id, to: message.from, entries, commitIndex: this.replica.commitIndex });
+  }
+
+  private onChosenReply(message: ChosenReplyMessage): void {
+    // A leader learns chosen slots only from its own majorities (see learnCommitIndex).
+    if (this.role === 'leader') return;
+    const before = this.replica.commitIndex;
+    for (const entry of message.entries) this.learnChosen(entry.slot, entry.value);
+    this.knownCommitIndex = Math.max(this.knownCommitIndex, message.commitIndex);
+    // Progress: ask for the next batch at once rather than on the next tick.
+    if (this.replica.commitIndex > before) {
+      this.lastCatchupRequestTick = Number.NEGATIVE_INFINITY;
+      this.requestMissingChosen();
+    }
+  }
+
+  // ---- helpers -----------------------------------------------------------
+
+  private nack(to: NodeId, ballot: Ballot, promised: Ballot): void {
+    this.send({ type: 'nack', from: this.id, to, ballot, promised });
+  }
+
+  private send(message: PeerMessage): void {
+    this.ready.messages.push(message);
+  }
+
+  private setRole(role: Role, leader: NodeId | null): void {
+    const changed = this.role !== role || this.leaderId !== leader;
+    this.role = role;
+    this.leaderId = leader;
+    if (changed && role === 'follower') {
+      this.ready.events.push({ kind: 'follower', leader, ballot: this.acceptor.promised });
+    }
+  }
+
+  private liveLeader(): NodeId | null {
+    if (this.role === 'leader') return this.id;
+    if (this.leaderId === null) return null;
+    return this.now - this.lastLeaderContactTick < this.limits.electionTimeoutTicksMin ? this.leaderId : null;
+  }
+
+  private hearsLiveLeaderOtherThan(node: NodeId): boolean {
+    if (this.role === 'leader') return true;
+    const leader = this.liveLeader();
+    return leader !== null && leader !== node;
+  }
+
+  private randomElectionTimeout(): number {
+    return this.prng.int(this.limits.electionTimeoutTicksMin, this.limits.electionTimeoutTicksMax);
+  }
+}
+
+function emptyReady(): Ready {
+  return { records: [], messages: [], apply: [], events: [] };
+}
+
+export { noopValue };
+export type { CoreEvent };

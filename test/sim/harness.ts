@@ -1,0 +1,480 @@
+// Deterministic simulation of a whole cluster in one process (TigerBeetle's
+// VOPR, FoundationDB's simulator): the real Paxos core, the real replicated
+// key-value service, a simulated network that delays, drops, duplicates,
+// reorders and partitions, simulated disks that keep only what was persisted,
+// crashes and restarts, and a virtual clock. Every choice comes from one seed,
+// so any failure reruns exactly with `SEED=<seed> npm run sim`.
+import { recoverState, PaxosNode } from '../../src/node/core/node.js';
+import { Prng } from '../../src/node/core/prng.js';
+import { majority } from '../../src/node/core/quorum.js';
+import type { Command, NodeId, PeerMessage, Ready, Slot, Value, WalRecord } from '../../src/node/core/messages.js';
+import { ballotToString } from '../../src/node/core/messages.js';
+import { createKeyValueStore } from '../../src/node/statemachine/kv.js';
+import { ReplicatedService } from '../../src/node/statemachine/sessions.js';
+import { EventHeap } from './heap.js';
+
+/** A deliberately broken node, to show the harness catches what it should. */
+export type Sabotage = 'none' | 'acceptor-forgets-on-restart';
+
+export interface SimOptions {
+  seed: number;
+  nodes?: number;
+  /** Virtual milliseconds of faults, then of calm in which everything must converge. */
+  faultMs?: number;
+  settleMs?: number;
+  clients?: number;
+  sabotage?: Sabotage;
+}
+
+export interface SimStats {
+  seed: number;
+  nodes: number;
+  acknowledged: number;
+  crashes: number;
+  partitions: number;
+  messagesSent: number;
+  messagesDropped: number;
+  leaderChanges: number;
+  lastApplied: Slot;
+  virtualMs: number;
+}
+
+export class SimulationFailure extends Error {
+  constructor(
+    readonly seed: number,
+    message: string,
+  ) {
+    super(`${message}\n  reproduce with SEED=${seed} npm run sim`);
+    this.name = 'SimulationFailure';
+  }
+}
+
+const tickMs = 10;
+
+interface FaultProfile {
+  dropRate: number;
+  duplicateRate: number;
+  delayMsMax: number;
+  crashesPerSecond: number;
+  partitionsPerSecond: number;
+}
+
+type SimEvent =
+  | { at: number; order: number; kind: 'tick'; node: NodeId; incarnation: number }
+  | { at: number; order: number; kind: 'deliver'; message: PeerMessage }
+  | { at: number; order: number; kind: 'client'; client: number }
+  | { at: number; order: number; kind: 'restart'; node: NodeId }
+  | { at: number; order: number; kind: 'fault' }
+  | { at: number; order: number; kind: 'heal' };
+
+interface SimNode {
+  id: NodeId;
+  core: PaxosNode | null;
+  incarnation: number;
+  /** What survived on disk: every persisted record, in order. */
+  disk: WalRecord[];
+  service: ReplicatedService;
+  /** Value key applied at each slot by this incarnation, index slot - 1. */
+  applied: string[];
+}
+
+interface SimClient {
+  index: number;
+  id: string;
+  seq: number;
+  command: Command | null;
+  target: NodeId;
+  deadline: number;
+}
+
+/** Keys a value by its commands' identities: equal keys mean the same value. */
+function valueKey(value: Value): string {
+  return value.commands.map((c) => `${c.client}#${c.seq}:${JSON.stringify(c.op)}`).join('|');
+}
+
+export class Simulation {
+  private readonly prng: Prng;
+  private readonly nodeCount: number;
+  private readonly faultMs: number;
+  private readonly settleMs: number;
+  private readonly sabotage: Sabotage;
+  private readonly faults: FaultProfile;
+  private readonly events = new EventHeap<SimEvent>();
+  private readonly nodes = new Map<NodeId, SimNode>();
+  private readonly clients: SimClient[] = [];
+  private order = 0;
+  private now = 0;
+  private calm = false;
+  /** Pairs of nodes that cannot talk, as "a>b". */
+  private readonly cut = new Set<string>();
+  /** The one value ever learned chosen per slot, and the one value applied per slot, across all nodes. */
+  private readonly chosenTruth = new Map<Slot, string>();
+  private readonly appliedTruth = new Map<Slot, string>();
+  /** Durable accepts per (slot, ballot): a majority of them means chosen, whatever the learners think. */
+  private readonly acceptVotes = new Map<string, { value: string; nodes: Set<NodeId> }>();
+  private readonly acceptorChosen = new Map<Slot, string>();
+  /** Commands whose result a client saw: each must end up applied on every replica. */
+  private readonly acknowledged: { key: string; slot: Slot }[] = [];
+  private readonly stats: SimStats;
+
+  constructor(options: SimOptions) {
+    this.prng = new Prng(options.seed);
+    this.nodeCount = options.nodes ?? (this.prng.chance(0.3) ? 5 : 3);
+    this.faultMs = options.faultMs ?? 8_000;
+    this.settleMs = options.settleMs ?? 6_000;
+    this.sabotage = options.sabotage ?? 'none';
+    this.faults = {
+      dropRate: this.prng.pick([0, 0.01, 0.05, 0.15]),
+      duplicateRate: this.prng.pick([0, 0.02, 0.1]),
+      delayMsMax: this.prng.pick([2, 10, 40, 150]),
+      crashesPerSecond: this.prng.pick([0, 0.3, 1, 3]),
+      partitionsPerSecond: this.prng.pick([0, 0.3, 1]),
+    };
+    this.stats = {
+      seed: options.seed,
+      nodes: this.nodeCount,
+      acknowledged: 0,
+      crashes: 0,
+      partitions: 0,
+      messagesSent: 0,
+      messagesDropped: 0,
+      leaderChanges: 0,
+      lastApplied: 0,
+      virtualMs: 0,
+    };
+    for (let id = 1; id <= this.nodeCount; id += 1) this.addNode(id);
+    const clientCount = options.clients ?? this.prng.int(1, 6);
+    for (let index = 0; index < clientCount; index += 1) {
+      this.clients.push({ index, id: `c${index}`, seq: 0, command: null, target: 1, deadline: 0 });
+      this.schedule(this.prng.int(0, 50), { kind: 'client', client: index });
+    }
+    this.schedule(this.nextFaultDelay(), { kind: 'fault' });
+  }
+
+  /** Runs the faulty phase, then the calm one, checking invariants after every event. */
+  run(): SimStats {
+    try {
+      this.runUntil(this.faultMs);
+      this.beginCalm();
+      this.runUntil(this.faultMs + this.settleMs);
+      this.checkConverged();
+    } catch (error) {
+      if (error instanceof SimulationFailure) throw error;
+      const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      throw new SimulationFailure(this.seedOf(), `exception at ${this.now}ms: ${message}`);
+    }
+    this.stats.virtualMs = this.now;
+    return this.stats;
+  }
+
+  private seedOf(): number {
+    return this.stats.seed;
+  }
+
+  // ---- the event loop ----------------------------------------------------
+
+  private runUntil(endMs: number): void {
+    for (;;) {
+      const event = this.events.pop();
+      if (event === undefined) return;
+      if (event.at > endMs) {
+        this.events.push(event);
+        this.now = endMs;
+        return;
+      }
+      this.now = event.at;
+      this.handle(event);
+    }
+  }
+
+  private schedule(delayMs: number, event: Omit<SimEvent, 'at' | 'order'> & Partial<Pick<SimEvent, 'at'>>): void {
+    this.order += 1;
+    this.events.push({ ...event, at: this.now + delayMs, order: this.order } as SimEvent);
+  }
+
+  private handle(event: SimEvent): void {
+    switch (event.kind) {
+      case 'tick':
+        return this.onTick(event.node, event.incarnation);
+      case 'deliver':
+        return this.onDeliver(event.message);
+      case 'client':
+        return this.onClient(this.clients[event.client]);
+      case 'restart':
+        return this.restart(event.node);
+      case 'fault':
+        return this.onFault();
+      case 'heal':
+        return this.cut.clear();
+    }
+  }
+
+  private onTick(id: NodeId, incarnation: number): void {
+    const node = this.nodes.get(id);
+    if (node === undefined || node.core === null || node.incarnation !== incarnation) return;
+    node.core.tick();
+    this.drive(node);
+    this.schedule(tickMs, { kind: 'tick', node: id, incarnation });
+  }
+
+  private onDeliver(message: PeerMessage): void {
+    const node = this.nodes.get(message.to);
+    if (node === undefined || node.core === null) return;
+    node.core.step(message);
+    this.drive(node);
+  }
+
+  // ---- nodes -------------------------------------------------------------
+
+  private addNode(id: NodeId): void {
+    const node: SimNode = {
+      id,
+      core: null,
+      incarnation: 0,
+      disk: [],
+      service: new ReplicatedService(createKeyValueStore()),
+      applied: [],
+    };
+    this.nodes.set(id, node);
+    this.start(node);
+  }
+
+  private start(node: SimNode): void {
+    node.incarnation += 1;
+    const records = this.sabotage === 'acceptor-forgets-on-restart' ? node.disk.filter((r) => r.type === 'chosen') : node.disk;
+    node.core = new PaxosNode({
+      id: node.id,
+      members: [...Array(this.nodeCount).keys()].map((i) => i + 1),
+      seed: this.prng.int(1, 2 ** 31),
+      recovered: recoverState(records),
+    });
+    node.service = new ReplicatedService(createKeyValueStore());
+    node.applied = [];
+    this.schedule(this.prng.int(1, tickMs + 1), { kind: 'tick', node: node.id, incarnation: node.incarnation });
+    this.drive(node);
+  }
+
+  private crash(node: SimNode): void {
+    if (node.core === null) return;
+    node.core = null;
+    this.stats.crashes += 1;
+    this.schedule(this.prng.int(50, 2_000), { kind: 'restart', node: node.id });
+  }
+
+  private restart(id: NodeId): void {
+    const node = this.nodes.get(id);
+    if (node !== undefined && node.core === null) this.start(node);
+  }
+
+  /** Acts on a Ready exactly as the runtime must: persist, then send, then apply. */
+  private drive(node: SimNode): void {
+    const core = node.core;
+    if (core === null) return;
+    const ready = core.takeReady();
+    this.persist(node, ready);
+    for (const message of ready.messages) this.send(message);
+    for (const entry of ready.apply) this.apply(node, entry.slot, entry.value);
+    for (const event of ready.events) if (event.kind === 'leader') this.stats.leaderChanges += 1;
+  }
+
+  private persist(node: SimNode, ready: Ready): void {
+    for (const record of ready.records) {
+      node.disk.push(record);
+      if (record.type === 'chosen') this.checkChosen(node.id, record.slot, record.value);
+      if (record.type === 'accept') this.countAccept(node.id, record);
+    }
+  }
+
+  // ---- invariants --------------------------------------------------------
+
+  private fail(message: string): never {
+    throw new SimulationFailure(this.seedOf(), `at ${this.now}ms: ${message}`);
+  }
+
+  /** A chosen value never changes: every learner learns the same value for a slot. */
+  private checkChosen(id: NodeId, slot: Slot, value: Value): void {
+    const key = valueKey(value);
+    const known = this.chosenTruth.get(slot);
+    if (known === undefined) this.chosenTruth.set(slot, key);
+    else if (known !== key) this.fail(`node ${id} learned slot ${slot} chosen as [${key}] but it was chosen as [${known}]`);
+    const byAcceptors = this.acceptorChosen.get(slot);
+    if (byAcceptors !== undefined && byAcceptors !== key) {
+      this.fail(`node ${id} learned slot ${slot} as [${key}] but a majority accepted [${byAcceptors}]`);
+    }
+  }
+
+  /** One chosen value per slot, judged from the acceptors' durable accepts alone. */
+  private countAccept(id: NodeId, record: Extract<WalRecord, { type: 'accept' }>): void {
+    const key = `${record.slot}@${ballotToString(record.ballot)}`;
+    const value = valueKey(record.value);
+    let vote = this.acceptVotes.get(key);
+    if (vote === undefined) {
+      vote = { value, nodes: new Set() };
+      this.acceptVotes.set(key, vote);
+    }
+    if (vote.value !== value) this.fail(`two values accepted at slot ${record.slot} ballot ${ballotToString(record.ballot)}`);
+    vote.nodes.add(id);
+    if (vote.nodes.size < majority(this.nodeCount)) return;
+    const chosen = this.acceptorChosen.get(record.slot);
+    if (chosen === undefined) this.acceptorChosen.set(record.slot, value);
+    else if (chosen !== value) this.fail(`slot ${record.slot} chosen twice: [${chosen}] and then [${value}] at ballot ${ballotToString(record.ballot)}`);
+  }
+
+  /** No two replicas ever apply different values at the same slot; each applies in order. */
+  private apply(node: SimNode, slot: Slot, value: Value): void {
+    if (slot !== node.applied.length + 1) this.fail(`node ${node.id} applied slot ${slot} after ${node.applied.length}`);
+    const key = valueKey(value);
+    node.applied.push(key);
+    const known = this.appliedTruth.get(slot);
+    if (known === undefined) this.appliedTruth.set(slot, key);
+    else if (known !== key) this.fail(`node ${node.id} applied [${key}] at slot ${slot}; another replica applied [${known}]`);
+    this.stats.lastApplied = Math.max(this.stats.lastApplied, slot);
+    const outcomes = node.service.applyValue(slot, value);
+    for (const outcome of outcomes) this.completeClient(node, outcome.client, outcome.seq, outcome.slot);
+  }
+
+  // ---- the network -------------------------------------------------------
+
+  private send(message: PeerMessage): void {
+    this.stats.messagesSent += 1;
+    if (message.to === message.from) {
+      this.schedule(0, { kind: 'deliver', message });
+      return;
+    }
+    if (this.cut.has(`${message.from}>${message.to}`) || (!this.calm && this.prng.chance(this.faults.dropRate))) {
+      this.stats.messagesDropped += 1;
+      return;
+    }
+    this.schedule(this.delay(), { kind: 'deliver', message });
+    if (!this.calm && this.prng.chance(this.faults.duplicateRate)) this.schedule(this.delay(), { kind: 'deliver', message });
+  }
+
+  private delay(): number {
+    const max = this.calm ? 5 : this.faults.delayMsMax;
+    return this.prng.int(1, max + 1);
+  }
+
+  // ---- faults ------------------------------------------------------------
+
+  private nextFaultDelay(): number {
+    const perSecond = this.faults.crashesPerSecond + this.faults.partitionsPerSecond;
+    if (perSecond === 0) return Number.POSITIVE_INFINITY;
+    return this.prng.int(1, Math.ceil(2_000 / perSecond));
+  }
+
+  private onFault(): void {
+    if (this.calm) return;
+    const total = this.faults.crashesPerSecond + this.faults.partitionsPerSecond;
+    if (this.prng.next() * total < this.faults.crashesPerSecond) {
+      this.crash(this.prng.pick([...this.nodes.values()]));
+    } else {
+      this.partition();
+    }
+    const next = this.nextFaultDelay();
+    if (Number.isFinite(next)) this.schedule(next, { kind: 'fault' });
+  }
+
+  /** Cuts a random group of nodes off from the rest (one way or both), healed after a while. */
+  private partition(): void {
+    const ids = [...this.nodes.keys()];
+    const isolated = ids.filter(() => this.prng.chance(0.4));
+    const oneWay = this.prng.chance(0.2);
+    for (const a of isolated) {
+      for (const b of ids) {
+        if (isolated.includes(b)) continue;
+        this.cut.add(`${a}>${b}`);
+        if (!oneWay) this.cut.add(`${b}>${a}`);
+      }
+    }
+    this.stats.partitions += 1;
+    this.schedule(this.prng.int(100, 3_000), { kind: 'heal' });
+  }
+
+  private beginCalm(): void {
+    this.calm = true;
+    this.cut.clear();
+    for (const node of this.nodes.values()) if (node.core === null) this.start(node);
+  }
+
+  // ---- clients -----------------------------------------------------------
+
+  private onClient(client: SimClient): void {
+    if (client.command === null) {
+      if (this.calm) return; // no new work once the faults stop; in-flight commands must finish
+      client.seq += 1;
+      client.command = { client: client.id, seq: client.seq, op: this.randomOp() };
+    } else if (this.now < client.deadline) {
+      return;
+    } else {
+      client.target = this.prng.int(1, this.nodeCount + 1); // timed out: try elsewhere, same seq
+    }
+    this.submit(client);
+  }
+
+  private randomOp(): unknown[] {
+    const key = this.prng.pick(['x', 'y', 'z']);
+    const roll = this.prng.int(0, 4);
+    if (roll === 0) return ['get', key];
+    if (roll === 1) return ['incr', key];
+    if (roll === 2) return ['cas', key, String(this.prng.int(0, 5)), String(this.prng.int(0, 5))];
+    return ['set', key, String(this.prng.int(0, 5))];
+  }
+
+  private submit(client: SimClient): void {
+    const command = client.command;
+    if (command === null) return;
+    const node = this.nodes.get(client.target);
+    const outcome = node?.core?.propose(command) ?? { status: 'redirect' as const, leader: null };
+    if (outcome.status === 'queued' && node !== undefined) {
+      client.deadline = this.now + 1_000;
+      this.schedule(1_000, { kind: 'client', client: client.index });
+      this.drive(node);
+      return;
+    }
+    const hint = outcome.status === 'redirect' ? outcome.leader : null;
+    client.target = hint ?? this.prng.int(1, this.nodeCount + 1);
+    client.deadline = this.now;
+    this.schedule(hint !== null ? 1 : 50, { kind: 'client', client: client.index });
+  }
+
+  /** A replica applied (client, seq): if that client waits for it at this node, it is acknowledged. */
+  private completeClient(node: SimNode, clientId: string, seq: number, slot: Slot): void {
+    const client = this.clients.find((c) => c.id === clientId);
+    if (client === undefined || client.command === null || client.command.seq !== seq || client.target !== node.id) return;
+    this.acknowledged.push({ key: `${clientId}#${seq}`, slot });
+    this.stats.acknowledged += 1;
+    client.command = null;
+    this.schedule(this.prng.int(0, 20), { kind: 'client', client: client.index });
+  }
+
+  // ---- the end -----------------------------------------------------------
+
+  /** Once the faults stop: every replica applied the same slots, and every acknowledged command. */
+  private checkConverged(): void {
+    const nodes = [...this.nodes.values()];
+    const lengths = nodes.map((n) => n.applied.length);
+    const target = Math.max(...lengths);
+    for (const node of nodes) {
+      if (node.applied.length !== target) {
+        this.fail(`after ${this.settleMs}ms of calm node ${node.id} applied ${node.applied.length} slots, others ${target} (${JSON.stringify(lengths)})`);
+      }
+    }
+    for (const client of this.clients) {
+      if (client.command !== null) this.fail(`after ${this.settleMs}ms of calm client ${client.id} still waits for seq ${client.command.seq}`);
+    }
+    for (const { key, slot } of this.acknowledged) {
+      for (const node of nodes) {
+        const appliedAt = node.applied[slot - 1];
+        if (appliedAt === undefined || !appliedAt.split('|').some((c) => c.startsWith(`${key}:`))) {
+          this.fail(`acknowledged command ${key} (slot ${slot}) is missing on node ${node.id}`);
+        }
+      }
+    }
+    const digests = new Set(nodes.map((n) => n.service.stateDigest()));
+    if (digests.size !== 1) this.fail('replicas applied the same slots but hold different states');
+  }
+}
+
+export function runSimulation(options: SimOptions): SimStats {
+  return new Simulation(options).run();
+}
