@@ -1,0 +1,318 @@
+// The driver: real sockets, real disk and a real clock around the pure core.
+// It feeds the core messages, ticks and client commands, and acts on each Ready
+// in the order the core demands: persist (fsync), then send, then apply and
+// answer clients. Readies are handled strictly in order, so a message is never
+// sent before every record of its own and every earlier Ready is durable.
+import { PaxosNode, recoverState, type CoreStatus } from '../core/node.js';
+import { ballotToString, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready } from '../core/messages.js';
+import type { CoreLimits } from '../core/limits.js';
+import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
+import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
+import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
+import { createKeyValueStore } from '../statemachine/kv.js';
+import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
+import type { StateMachineFactory } from '../statemachine/types.js';
+import type { ClientRequest, NodeStatus, SubmitRequest } from '../../wire/protocol.js';
+import { defaultTransportLimits, Transport, type ClientLink, type Endpoint, type TransportLimits } from './transport.js';
+import { silentLogger, type Logger } from './log.js';
+
+export interface NodeConfig {
+  id: NodeId;
+  /** Every member of the cluster (this node included) and the address to dial it at. */
+  peers: Map<NodeId, Endpoint>;
+  /** Where to listen; defaults to this node's own entry in `peers`. */
+  listen?: Endpoint;
+  dataDir: string;
+  fsync?: FsyncPolicy;
+  /** Names the cluster together with the member ids; a data dir never joins another cluster. */
+  clusterToken?: string;
+  /** One core tick; heartbeats and election timeouts are counted in ticks. */
+  tickMs?: number;
+  coreLimits?: Partial<CoreLimits>;
+  transportLimits?: Partial<TransportLimits>;
+  /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
+  clientsWaitingMax?: number;
+  stateMachine?: StateMachineFactory;
+  log?: Logger;
+  /** Called when the node cannot go on (a failed fsync, a lost lock); it has stopped serving. */
+  onFatal?: (error: Error) => void;
+}
+
+export const tickMsDefault = 10;
+export const clientsWaitingMaxDefault = 65_536;
+
+export interface RunningNode {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  readonly address: Endpoint;
+  status(): NodeStatus;
+  /** Graceful stop: stop listening, finish writing, release the data dir. */
+  stop(): Promise<void>;
+}
+
+interface Waiter {
+  link: ClientLink;
+  requestId: number;
+}
+
+/** Starts a node: locks its data dir, recovers its log, listens, and begins ticking. */
+export async function startNode(config: NodeConfig): Promise<RunningNode> {
+  const log = config.log ?? silentLogger;
+  const self = config.peers.get(config.id);
+  if (self === undefined) throw new Error(`node ${config.id} is not in --peers (${[...config.peers.keys()].join(', ')})`);
+  const clusterId = clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
+  const release = await lockDataDir(config.dataDir, {
+    log: (message) => log.warn(message),
+    onCompromised: (error) => config.onFatal?.(error),
+  });
+  try {
+    await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId });
+    const opened = await WriteAheadLog.open(config.dataDir, {
+      fsync: config.fsync ?? 'always',
+      log: (level, message, fields) => log[level](message, fields),
+    });
+    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, records: opened.records.length });
+    const core = new PaxosNode({
+      id: config.id,
+      members: [...config.peers.keys()],
+      seed: seedFor(config.id),
+      limits: config.coreLimits,
+      recovered: recoverState(opened.records),
+    });
+    return await runtime.start(core, config.listen ?? self);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+/** Election timeouts must differ between nodes and between restarts; the core's PRNG takes the seed. */
+function seedFor(id: NodeId): number {
+  return (Date.now() ^ (process.pid << 8) ^ id) >>> 0;
+}
+
+class NodeRuntime implements RunningNode {
+  readonly id: NodeId;
+  readonly clusterId: string;
+  address: Endpoint = { host: '', port: 0 };
+  private core!: PaxosNode;
+  private transport!: Transport;
+  private readonly log: Logger;
+  private readonly wal: WriteAheadLog;
+  private readonly release: ReleaseLock;
+  private readonly service: ReplicatedService;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly clientsWaitingMax: number;
+  private readonly startedAtMs = Date.now();
+  /** Settles when every Ready taken so far has been fully acted on. */
+  private pipeline: Promise<void> = Promise.resolve();
+  private flushScheduled = false;
+  private ticker: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  private fatal: Error | null = null;
+
+  constructor(
+    private readonly config: NodeConfig,
+    parts: { clusterId: string; log: Logger; release: ReleaseLock; wal: WriteAheadLog; records: number },
+  ) {
+    this.id = config.id;
+    this.clusterId = parts.clusterId;
+    this.log = parts.log;
+    this.wal = parts.wal;
+    this.release = parts.release;
+    this.service = new ReplicatedService((config.stateMachine ?? createKeyValueStore)());
+    this.clientsWaitingMax = config.clientsWaitingMax ?? clientsWaitingMaxDefault;
+    this.log.info('recovered write-ahead log', { records: parts.records });
+  }
+
+  async start(core: PaxosNode, listen: Endpoint): Promise<RunningNode> {
+    this.core = core;
+    const peers = new Map([...this.config.peers].filter(([id]) => id !== this.id));
+    this.transport = new Transport({
+      self: this.id,
+      clusterId: this.clusterId,
+      peers,
+      listen,
+      limits: { ...defaultTransportLimits, ...this.config.transportLimits },
+      log: this.log,
+      onPeerMessage: (message) => this.onPeerMessage(message),
+      onClientRequest: (request, link) => this.onClientRequest(request, link),
+    });
+    this.address = await this.transport.listen();
+    const tickMs = this.config.tickMs ?? tickMsDefault;
+    this.ticker = setInterval(() => this.input(() => this.core.tick()), tickMs);
+    this.flush(); // replays the recovered chosen log into the state machine
+    const status = core.status();
+    this.log.info('node started', {
+      id: this.id,
+      listen: `${this.address.host}:${this.address.port}`,
+      cluster: this.clusterId,
+      fsync: this.config.fsync ?? 'always',
+      commitIndex: status.commitIndex,
+      promised: ballotToString(status.promised),
+    });
+    return this;
+  }
+
+  status(): NodeStatus {
+    const core: CoreStatus = this.core.status();
+    return {
+      id: this.id,
+      address: `${this.address.host}:${this.address.port}`,
+      role: core.role,
+      leader: core.leader,
+      ballot: ballotToString(core.ballot),
+      promised: ballotToString(core.promised),
+      commitIndex: core.commitIndex,
+      lastChosen: core.lastChosen,
+      lastApplied: this.service.lastAppliedSlot,
+      walBytes: this.wal.sizeBytes(),
+      lastSnapshot: 0,
+      uptimeMs: Date.now() - this.startedAtMs,
+      clusterId: this.clusterId,
+      peers: this.transport.peerStatus().map((peer) => ({ id: peer.id, address: peer.address, connected: peer.connected })),
+    };
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.failWaiters('shutting_down', 'the node is stopping; retry on another node');
+    await this.transport.close();
+    await this.pipeline.catch(() => undefined);
+    await this.wal.close().catch((error: Error) => this.log.error('closing the log failed', { error: error.message }));
+    await this.release();
+    this.log.info('node stopped', { id: this.id });
+  }
+
+  // ---- inputs ------------------------------------------------------------
+
+  private input(change: () => void): void {
+    if (this.stopping !== null || this.fatal !== null) return;
+    change();
+    this.scheduleFlush();
+  }
+
+  private onPeerMessage(message: PeerMessage): void {
+    this.input(() => this.core.step(message));
+  }
+
+  private onClientRequest(request: ClientRequest, link: ClientLink): void {
+    if (request.type === 'status') return link.reply({ type: 'status_reply', id: request.id, status: this.status() });
+    this.submit(request, link);
+  }
+
+  private submit(request: SubmitRequest, link: ClientLink): void {
+    const refuse = (code: string, message: string) =>
+      link.reply({ type: 'error', id: request.id, code, message, indeterminate: false });
+    if (this.stopping !== null || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
+    const cached = this.service.cachedOutcome(request.client, request.seq);
+    if (cached !== null) return this.answer({ link, requestId: request.id }, cached);
+    const key = waiterKey(request.client, request.seq);
+    if (!this.waiters.has(key) && this.waiters.size >= this.clientsWaitingMax) {
+      return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting; retry later`);
+    }
+    const command: Command = { client: request.client, seq: request.seq, op: request.op };
+    const outcome = this.core.propose(command);
+    if (outcome.status === 'redirect') {
+      const address = outcome.leader === null ? undefined : this.config.peers.get(outcome.leader);
+      link.reply({
+        type: 'redirect',
+        id: request.id,
+        leader: outcome.leader,
+        address: address === undefined ? null : `${address.host}:${address.port}`,
+      });
+      return;
+    }
+    if (outcome.status === 'busy') return refuse('overloaded', `${outcome.pendingCommandsMax} commands are queued; retry later`);
+    this.waiters.set(key, { link, requestId: request.id });
+    this.scheduleFlush();
+  }
+
+  // ---- acting on Ready ---------------------------------------------------
+
+  /** Inputs that arrive in one turn of the event loop share one Ready (and one fsync). */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.fatal !== null) return;
+    const ready = this.core.takeReady();
+    if (ready.records.length + ready.messages.length + ready.apply.length + ready.events.length === 0) return;
+    const durable = ready.records.length > 0 ? this.wal.append(ready.records) : Promise.resolve();
+    this.pipeline = Promise.all([this.pipeline, durable])
+      .then(() => this.act(ready))
+      .catch((error: Error) => this.die(error));
+  }
+
+  /** Runs once this Ready's records (and all earlier ones) are durable. */
+  private act(ready: Ready): void {
+    if (this.fatal !== null) return;
+    const remote: PeerMessage[] = [];
+    for (const message of ready.messages) {
+      if (message.to === this.id) this.core.step(message);
+      else remote.push(message);
+    }
+    if (this.stopping === null) this.transport.send(remote);
+    for (const entry of ready.apply) {
+      for (const outcome of this.service.applyValue(entry.slot, entry.value)) this.resolveWaiter(outcome);
+    }
+    for (const event of ready.events) this.onCoreEvent(event);
+    if (this.core.status().role !== 'leader' && this.waiters.size > 0) {
+      this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
+    }
+    this.scheduleFlush();
+  }
+
+  private resolveWaiter(outcome: CommandOutcome): void {
+    const key = waiterKey(outcome.client, outcome.seq);
+    const waiter = this.waiters.get(key);
+    if (waiter === undefined) return;
+    this.waiters.delete(key);
+    this.answer(waiter, outcome);
+  }
+
+  private answer(waiter: Waiter, outcome: CommandOutcome): void {
+    if (outcome.ok) waiter.link.reply({ type: 'result', id: waiter.requestId, slot: outcome.slot, result: outcome.result });
+    else waiter.link.reply({ type: 'refused', id: waiter.requestId, slot: outcome.slot, error: outcome.error });
+  }
+
+  /** Commands proposed but not yet applied may still be chosen: the client must retry with the same seq. */
+  private failWaiters(code: string, message: string): void {
+    for (const waiter of this.waiters.values()) {
+      waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: true });
+    }
+    this.waiters.clear();
+  }
+
+  private onCoreEvent(event: CoreEvent): void {
+    if (event.kind === 'leader') this.log.info('became leader', { ballot: ballotToString(event.ballot) });
+    if (event.kind === 'candidate') this.log.info('starting phase 1', { ballot: ballotToString(event.ballot) });
+    if (event.kind === 'preempted') {
+      this.log.info('preempted by a higher ballot', { ballot: ballotToString(event.ballot), by: ballotToString(event.by) });
+    }
+    if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
+  }
+
+  /** A failed fsync or lost lock: stop serving at once; nothing more may be acknowledged. */
+  private die(error: Error): void {
+    if (this.fatal !== null) return;
+    this.fatal = error;
+    this.log.error('node cannot go on', { error: error.message });
+    if (this.ticker !== null) clearInterval(this.ticker);
+    this.failWaiters('node_failed', error.message);
+    this.config.onFatal?.(error);
+  }
+}
+
+function waiterKey(client: string, seq: number): string {
+  return `${client}\u0000${seq}`;
+}

@@ -1,0 +1,364 @@
+// Real sockets around the wire room. Every node listens on one TCP port for
+// peers and clients alike, and dials each other node once: messages to a peer
+// travel on our outbound connection, messages from it arrive on its own. A peer
+// is known by the node id in its hello, never by its source address.
+import net from 'node:net';
+import type { NodeId, PeerMessage } from '../core/messages.js';
+import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
+import { isWireError, WireError } from '../../wire/errors.js';
+import { parseClientRequest, parseHandshakeReply, parseHello, parsePeerMessage } from '../../wire/validate.js';
+import { protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type WireMessage } from '../../wire/protocol.js';
+import type { Logger } from './log.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+export interface TransportLimits {
+  /** Largest frame accepted or sent; a bigger one closes the connection. */
+  frameBytesMax: number;
+  /** Bytes queued on a peer socket before further messages to it are dropped (Paxos resends). */
+  peerBufferBytesMax: number;
+  /** Messages kept for a peer while its connection is being (re)established. */
+  peerQueueMessagesMax: number;
+  /** Inbound connections, peers and clients together. */
+  connectionsMax: number;
+  /** A connection that has not said hello by then is closed. */
+  handshakeMsMax: number;
+}
+
+export const defaultTransportLimits: TransportLimits = Object.freeze({
+  frameBytesMax: 16 * 1024 * 1024,
+  peerBufferBytesMax: 8 * 1024 * 1024,
+  peerQueueMessagesMax: 4096,
+  connectionsMax: 1024,
+  handshakeMsMax: 5_000,
+});
+
+/** One connected client, to answer its requests. */
+export interface ClientLink {
+  readonly remote: string;
+  reply(response: ClientResponse): void;
+  readonly closed: boolean;
+}
+
+export interface TransportOptions {
+  self: NodeId;
+  clusterId: string;
+  /** Every other node and where to dial it. */
+  peers: Map<NodeId, Endpoint>;
+  listen: Endpoint;
+  limits: TransportLimits;
+  log: Logger;
+  onPeerMessage(message: PeerMessage): void;
+  onClientRequest(request: ClientRequest, client: ClientLink): void;
+}
+
+export interface PeerLinkStatus {
+  id: NodeId;
+  address: string;
+  connected: boolean;
+  framesOut: number;
+  bytesOut: number;
+  framesIn: number;
+  bytesIn: number;
+  dropped: number;
+}
+
+export class Transport {
+  private readonly server: net.Server;
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Set<net.Socket>();
+  private readonly inboundFromPeer = new Map<NodeId, { frames: number; bytes: number }>();
+  private stopped = false;
+
+  constructor(private readonly options: TransportOptions) {
+    this.server = net.createServer((socket) => this.accept(socket));
+    this.server.maxConnections = options.limits.connectionsMax;
+    for (const [id, endpoint] of options.peers) this.links.set(id, new PeerLink(id, endpoint, options));
+  }
+
+  /** Starts listening; rejects with the OS error (e.g. EADDRINUSE) if the port cannot be had. */
+  async listen(): Promise<Endpoint> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.listen.port, this.options.listen.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server.on('error', (error) => this.options.log.error('listener failed', { error: error.message }));
+    for (const link of this.links.values()) link.start();
+    const address = this.server.address() as net.AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  /** Sends messages to other nodes, one socket write per peer. */
+  send(messages: PeerMessage[]): void {
+    const byPeer = new Map<NodeId, PeerMessage[]>();
+    for (const message of messages) {
+      const list = byPeer.get(message.to);
+      if (list === undefined) byPeer.set(message.to, [message]);
+      else list.push(message);
+    }
+    for (const [to, list] of byPeer) this.links.get(to)?.send(list);
+  }
+
+  peerStatus(): PeerLinkStatus[] {
+    return [...this.links.values()].map((link) => ({ ...link.status(), ...this.inboundCounts(link.id) }));
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    for (const link of this.links.values()) link.stop();
+    for (const socket of this.inbound) closeWith(socket, 'shutting_down', 'node is stopping');
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private inboundCounts(id: NodeId): { framesIn: number; bytesIn: number } {
+    const counts = this.inboundFromPeer.get(id);
+    return { framesIn: counts?.frames ?? 0, bytesIn: counts?.bytes ?? 0 };
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.stopped) return void socket.destroy();
+    socket.setNoDelay(true);
+    this.inbound.add(socket);
+    socket.on('close', () => this.inbound.delete(socket));
+    socket.on('error', () => undefined); // a reset by the other side is routine; 'close' follows
+    new InboundConnection(socket, this.options, (id, bytes) => this.countInbound(id, bytes));
+  }
+
+  private countInbound(id: NodeId, bytes: number): void {
+    const counts = this.inboundFromPeer.get(id) ?? { frames: 0, bytes: 0 };
+    counts.frames += 1;
+    counts.bytes += bytes;
+    this.inboundFromPeer.set(id, counts);
+  }
+}
+
+/** Sends a goodbye that says why, then closes. */
+function closeWith(socket: net.Socket, code: CloseReason, reason: string): void {
+  if (socket.destroyed) return;
+  try {
+    socket.end(encodeFrame({ type: 'goodbye', code, reason }));
+  } catch {
+    socket.destroy();
+  }
+  setTimeout(() => socket.destroy(), 1_000).unref();
+}
+
+function remoteOf(socket: net.Socket): string {
+  return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+}
+
+/** One accepted connection: a hello first, then peer messages or client requests. */
+class InboundConnection implements ClientLink {
+  readonly remote: string;
+  private readonly decoder: FrameDecoder;
+  private role: 'hello' | 'peer' | 'client' = 'hello';
+  private peerId: NodeId = 0;
+  private readonly handshakeTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly options: TransportOptions,
+    private readonly countInbound: (id: NodeId, bytes: number) => void,
+  ) {
+    this.remote = remoteOf(socket);
+    this.decoder = new FrameDecoder({ frameBytesMax: options.limits.frameBytesMax });
+    this.handshakeTimer = setTimeout(() => this.refuse('handshake_required', 'no hello in time'), options.limits.handshakeMsMax);
+    this.handshakeTimer.unref();
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('close', () => clearTimeout(this.handshakeTimer));
+  }
+
+  get closed(): boolean {
+    return this.socket.destroyed || !this.socket.writable;
+  }
+
+  reply(response: ClientResponse): void {
+    if (this.closed) return;
+    this.socket.write(encodeFrame(response, this.options.limits.frameBytesMax));
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.socket.destroyed) return;
+    try {
+      const frames = this.decoder.push(chunk);
+      for (const frame of frames) {
+        if (this.socket.destroyed) return;
+        this.onFrame(frame, chunk.length / Math.max(frames.length, 1));
+      }
+    } catch (error) {
+      if (!isWireError(error)) throw error;
+      this.refuse(error.code, error.message);
+    }
+  }
+
+  private onFrame(frame: unknown, bytes: number): void {
+    if (this.role === 'hello') return this.onHello(frame);
+    if (this.role === 'peer') {
+      const message = parsePeerMessage(frame);
+      if (message.from !== this.peerId || message.to !== this.options.self) {
+        throw new WireError('invalid_message', `message from ${message.from} to ${message.to} on node ${this.peerId}'s connection`);
+      }
+      this.countInbound(this.peerId, bytes);
+      return this.options.onPeerMessage(message);
+    }
+    this.options.onClientRequest(parseClientRequest(frame), this);
+  }
+
+  private onHello(frame: unknown): void {
+    const hello = parseHello(frame);
+    clearTimeout(this.handshakeTimer);
+    if (hello.protocol !== protocolVersion) {
+      throw new WireError('wrong_protocol', `protocol ${hello.protocol} is not ${protocolVersion}; upgrade the older side`);
+    }
+    if (hello.clusterId !== null && hello.clusterId !== this.options.clusterId) {
+      throw new WireError('wrong_cluster', `cluster ${hello.clusterId} is not this node's cluster ${this.options.clusterId}`);
+    }
+    if (hello.role === 'node') this.acceptPeer(hello.nodeId, hello.clusterId);
+    else this.role = 'client';
+    this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self });
+  }
+
+  private acceptPeer(nodeId: NodeId | null, clusterId: string | null): void {
+    if (clusterId === null) throw new WireError('wrong_cluster', 'a node must name its cluster');
+    if (nodeId === null || nodeId === this.options.self || !this.options.peers.has(nodeId)) {
+      throw new WireError('unknown_node', `node id ${nodeId} is not a peer of node ${this.options.self}`);
+    }
+    this.role = 'peer';
+    this.peerId = nodeId;
+    this.options.log.debug('peer connected', { peer: nodeId, remote: this.remote });
+  }
+
+  private send(message: WireMessage): void {
+    this.socket.write(encodeFrame(message, this.options.limits.frameBytesMax));
+  }
+
+  private refuse(code: CloseReason, reason: string): void {
+    this.options.log.warn('closing connection', { remote: this.remote, code, reason, peer: this.peerId || undefined });
+    closeWith(this.socket, code, reason);
+  }
+}
+
+/** Our outbound connection to one peer, re-dialled with backoff whenever it drops. */
+class PeerLink {
+  private socket: net.Socket | null = null;
+  private ready = false;
+  private stopped = false;
+  private backoffMs = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private queue: Buffer[] = [];
+  private counters = { framesOut: 0, bytesOut: 0, dropped: 0 };
+  private lastRefusal = '';
+
+  constructor(
+    readonly id: NodeId,
+    private readonly endpoint: Endpoint,
+    private readonly options: TransportOptions,
+  ) {}
+
+  start(): void {
+    this.dial();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.socket?.destroy();
+  }
+
+  status(): Omit<PeerLinkStatus, 'framesIn' | 'bytesIn'> {
+    return { id: this.id, address: `${this.endpoint.host}:${this.endpoint.port}`, connected: this.ready, ...this.counters };
+  }
+
+  send(messages: PeerMessage[]): void {
+    const frames = messages.map((message) => encodeFrame(message, this.options.limits.frameBytesMax));
+    if (!this.ready || this.socket === null) return this.enqueue(frames);
+    if (this.socket.writableLength > this.options.limits.peerBufferBytesMax) {
+      this.counters.dropped += frames.length; // the peer is slow; Paxos resends what matters
+      return;
+    }
+    this.write(frames);
+  }
+
+  private write(frames: Buffer[]): void {
+    const bytes = frames.length === 1 ? frames[0] : Buffer.concat(frames);
+    this.counters.framesOut += frames.length;
+    this.counters.bytesOut += bytes.length;
+    this.socket?.write(bytes);
+  }
+
+  private enqueue(frames: Buffer[]): void {
+    for (const frame of frames) {
+      if (this.queue.length >= this.options.limits.peerQueueMessagesMax) this.counters.dropped += 1;
+      else this.queue.push(frame);
+    }
+  }
+
+  private dial(): void {
+    if (this.stopped) return;
+    const socket = net.connect({ host: this.endpoint.host, port: this.endpoint.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder({ frameBytesMax: this.options.limits.frameBytesMax });
+    socket.on('connect', () => {
+      socket.write(
+        encodeFrame({ type: 'hello', protocol: protocolVersion, clusterId: this.options.clusterId, role: 'node', nodeId: this.options.self }),
+      );
+    });
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        for (const frame of decoder.push(chunk)) this.onFrame(frame);
+      } catch (error) {
+        if (!isWireError(error)) throw error;
+        this.refused(`${error.code}: ${error.message}`);
+        socket.destroy();
+      }
+    });
+    socket.on('error', () => undefined); // 'close' follows and schedules the retry
+    socket.on('close', () => this.onClose(socket));
+  }
+
+  private onFrame(frame: unknown): void {
+    const reply = parseHandshakeReply(frame);
+    if (reply.type === 'goodbye') {
+      this.refused(`${reply.code}: ${reply.reason}`);
+      return;
+    }
+    if (reply.nodeId !== this.id) {
+      this.refused(`the node at ${this.endpoint.host}:${this.endpoint.port} is node ${reply.nodeId}, not ${this.id}`);
+      this.socket?.destroy();
+      return;
+    }
+    this.ready = true;
+    this.backoffMs = 0;
+    this.lastRefusal = '';
+    this.options.log.info('connected to peer', { peer: this.id, address: `${this.endpoint.host}:${this.endpoint.port}` });
+    const queued = this.queue;
+    this.queue = [];
+    if (queued.length > 0) this.write(queued);
+  }
+
+  /** Logs a refusal once per distinct reason, so a misconfigured peer does not flood the log. */
+  private refused(reason: string): void {
+    if (reason === this.lastRefusal) return;
+    this.lastRefusal = reason;
+    this.options.log.error('peer refused our connection', { peer: this.id, reason });
+  }
+
+  private onClose(socket: net.Socket): void {
+    if (this.socket !== socket) return;
+    if (this.ready) this.options.log.warn('lost connection to peer', { peer: this.id });
+    this.ready = false;
+    this.socket = null;
+    if (this.stopped) return;
+    this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 50), 2_000);
+    const delay = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
+    this.retryTimer = setTimeout(() => this.dial(), delay);
+    this.retryTimer.unref();
+  }
+}
