@@ -107,6 +107,11 @@ export interface NodeStatus {
   commitIndex: Slot;
   lastChosen: Slot;
   lastApplied: Slot;
+  /**
+   * A hash chain over the values of every applied slot: two replicas with the
+   * same lastApplied and the same digest went through the same history.
+   */
+  appliedDigest: string;
   walBytes: number;
   lastSnapshot: Slot;
   uptimeMs: number;

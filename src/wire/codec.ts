@@ -1,0 +1,75 @@
+// msgpack <-> JavaScript values, with one shared msgpackr instance configured for
+// untrusted input. Shapes are checked later, in validate.ts; this file only
+// guarantees that a frame body is exactly one well-formed msgpack value.
+import { Packr, addExtension } from 'msgpackr';
+import { WireError } from './errors.js';
+import type { WireMessage } from './protocol.js';
+
+/**
+ * Plain maps and arrays only, so that clients in other languages see ordinary
+ * msgpack. `structuredClone: false` must be explicit: msgpackr only refuses its
+ * reference extensions (0x69/0x70) when the option is literally false, and shared
+ * references would let a small frame expand exponentially. `copyBuffers` keeps
+ * decoded binary values from pinning (or aliasing) the receive buffer.
+ * `int64AsType: 'auto'` turns a uint64/int64 that fits in a double into a number,
+ * because Go and Java encoders often send small integers as 64-bit ones.
+ * `encodeUndefinedAsNil` keeps msgpackr's private undefined extension off the wire.
+ */
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  structuredClone: false,
+  copyBuffers: true,
+  encodeUndefinedAsNil: true,
+  // 'auto' is implemented by msgpackr 2.1.4 but missing from its type declarations.
+  int64AsType: 'auto' as 'bigint',
+});
+
+/**
+ * msgpackr decodes its "bundled strings" extension (0x62) in every instance, and
+ * that extension lets each of many 6-byte references re-read one large string:
+ * a 4 MiB frame took 5.5 s to decode. Nobody on our wire bundles strings, so
+ * refuse the extension. This is process-wide (msgpackr keeps one extension
+ * table); no other room may rely on `bundleStrings`.
+ */
+const bundledStringsExtension = 0x62;
+addExtension({
+  type: bundledStringsExtension,
+  unpack(): never {
+    throw new WireError('decode_failed', 'msgpackr bundled strings are not accepted');
+  },
+});
+
+export function encodeMessage(message: WireMessage): Buffer {
+  return packr.pack(message);
+}
+
+/** Decodes exactly one msgpack value; throws WireError('decode_failed') on anything else. */
+export function decodeMessage(bytes: Uint8Array): unknown {
+  if (bytes.length === 0) throw new WireError('decode_failed', 'empty message');
+  try {
+    return packr.unpack(asBuffer(bytes)) as unknown;
+  } catch (error) {
+    throw new WireError('decode_failed', describeDecodeFailure(error), { cause: error });
+  }
+}
+
+/**
+ * msgpackr copies binary values with the input's own species: a Buffer input
+ * gives Buffers, a plain Uint8Array gives Uint8Arrays. Replicas must see the same
+ * type for the same bytes (Buffer and Uint8Array differ in toString), so always
+ * decode from a Buffer view of the input. No bytes are copied here.
+ */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const decodeFailureCharsMax = 200;
+
+/** msgpackr throws plain Errors (and RangeError on deep nesting); say which, briefly. */
+function describeDecodeFailure(error: unknown): string {
+  if (error instanceof RangeError) return 'malformed msgpack: nested too deeply or out of range';
+  const detail = error instanceof Error ? error.message : String(error);
+  if (detail.startsWith('Data read, but end of buffer not reached')) return 'malformed msgpack: trailing bytes after the message';
+  return `malformed msgpack: ${detail.slice(0, decodeFailureCharsMax)}`;
+}

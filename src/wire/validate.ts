@@ -1,0 +1,497 @@
+// Untrusted msgpack values -> typed messages. Every field is checked for type and
+// range, every list and string has a limit, and each parser builds a new plain
+// object with exactly the known fields, so nothing a peer adds (extra keys,
+// prototypes, exotic msgpackr extension types) reaches the core. Extra keys are
+// ignored rather than refused, so a newer peer may add optional fields.
+// Hand-written on purpose: this runs on every message.
+import type {
+  AcceptedEntry,
+  Ballot,
+  ChosenEntry,
+  Command,
+  NodeId,
+  PeerMessage,
+  Slot,
+  Value,
+} from '../node/core/messages.js';
+import { WireError } from './errors.js';
+import type {
+  ClientRequest,
+  ClientResponse,
+  CloseReason,
+  GoodbyeMessage,
+  HelloMessage,
+  NodeStatus,
+  WelcomeMessage,
+} from './protocol.js';
+
+// ---------------------------------------------------------------------------
+// Limits. Each is a ceiling for what one message may carry; the frame limit
+// (16 MiB by default) bounds the bytes, these bound the work of checking them.
+
+/** Node ids are small positive integers; a million leaves room and catches garbage. */
+export const nodeIdMin = 1;
+export const nodeIdMax = 1_000_000;
+/**
+ * Client commands in one slot's value. The leader batches at most
+ * CoreLimits.batchCommandsMax (512 by default), so this is far above any honest value.
+ */
+export const commandsPerValueMax = 10_000;
+/**
+ * Accepted entries in one promise. Equal to the default CoreLimits.promiseEntriesMax:
+ * the runtime must check at start that the configured value is not larger, or a
+ * lagging acceptor's promise would be refused and phase 1 could never finish.
+ */
+export const acceptedEntriesMax = 100_000;
+/**
+ * Chosen entries in one chosen_reply. CoreLimits.catchupSlotsMax (256 by default)
+ * must not exceed it, or catch-up replies would be refused.
+ */
+export const chosenEntriesMax = 100_000;
+/** Nesting of a command's `op` and of a result: state machines take flat data; deep nesting is an attack. */
+export const dataDepthMax = 32;
+/** A client id names a session in the replicated session table, so keep it short. */
+export const clientIdCharsMax = 128;
+/** Cluster ids are derived from a token and node ids; 256 leaves room for a hash or a name. */
+export const clusterIdCharsMax = 256;
+/** Human-readable texts: goodbye reasons, refusals, error messages. */
+export const textCharsMax = 4096;
+/** Machine-readable error codes in an error response. */
+export const errorCodeCharsMax = 128;
+/** host:port as given by an operator (a DNS name is at most 253 characters). */
+export const addressCharsMax = 512;
+/** A ballot rendered as text in a status reply, such as "12.3". */
+export const ballotTextCharsMax = 64;
+/** Peers listed in one status reply. */
+export const statusPeersMax = 1024;
+
+/** Every close reason, for checking a goodbye; the object literal makes the compiler list them all. */
+const closeReasonSet: ReadonlySet<string> = new Set(
+  Object.keys({
+    frame_too_large: true,
+    decode_failed: true,
+    invalid_message: true,
+    unknown_type: true,
+    wrong_cluster: true,
+    wrong_protocol: true,
+    unknown_node: true,
+    handshake_required: true,
+    shutting_down: true,
+  } satisfies Record<CloseReason, true>),
+);
+
+// ---------------------------------------------------------------------------
+// Entry points.
+
+/** A Paxos message between nodes (after the handshake). */
+export function parsePeerMessage(x: unknown): PeerMessage {
+  const fields = fieldsOf(x, 'peer message');
+  const parse = peerParsers.get(typeOf(fields, 'peer message'));
+  if (parse === undefined) throw unknownType(fields, 'peer message');
+  return parse(fields);
+}
+
+/** The first frame on a connection. Anything else first is 'handshake_required'. */
+export function parseHello(x: unknown): HelloMessage {
+  const fields = fieldsOf(x, 'hello');
+  const type = typeOf(fields, 'hello');
+  if (type !== 'hello') throw new WireError('handshake_required', `expected hello as the first message, got ${quoted(type)}`);
+  return parseHelloFields(fields);
+}
+
+/** The listener's answer to a hello. Anything else is 'handshake_required'. */
+export function parseHandshakeReply(x: unknown): WelcomeMessage | GoodbyeMessage {
+  const fields = fieldsOf(x, 'handshake reply');
+  const type = typeOf(fields, 'handshake reply');
+  if (type === 'welcome') return parseWelcomeFields(fields);
+  if (type === 'goodbye') return parseGoodbyeFields(fields);
+  throw new WireError('handshake_required', `expected welcome or goodbye, got ${quoted(type)}`);
+}
+
+/** A goodbye may arrive at any time before the other side closes; see isGoodbye. */
+export function parseGoodbye(x: unknown): GoodbyeMessage {
+  const fields = fieldsOf(x, 'goodbye');
+  const type = typeOf(fields, 'goodbye');
+  if (type !== 'goodbye') throw new WireError('unknown_type', `expected goodbye, got ${quoted(type)}`);
+  return parseGoodbyeFields(fields);
+}
+
+/** True when an undecoded value claims to be a goodbye; route it to parseGoodbye. */
+export function isGoodbye(x: unknown): boolean {
+  return typeof x === 'object' && x !== null && (x as Fields).type === 'goodbye';
+}
+
+export function parseClientRequest(x: unknown): ClientRequest {
+  const fields = fieldsOf(x, 'client request');
+  const type = typeOf(fields, 'client request');
+  if (type === 'submit') {
+    return {
+      type: 'submit',
+      id: natural(fields.id, 'submit', 'id'),
+      client: clientId(fields.client, 'submit', 'client'),
+      seq: natural(fields.seq, 'submit', 'seq'),
+      op: data(fields.op, 'submit', 'op'),
+    };
+  }
+  if (type === 'status') return { type: 'status', id: natural(fields.id, 'status', 'id') };
+  throw unknownType(fields, 'client request');
+}
+
+export function parseClientResponse(x: unknown): ClientResponse {
+  const fields = fieldsOf(x, 'client response');
+  const parse = clientResponseParsers.get(typeOf(fields, 'client response'));
+  if (parse === undefined) throw unknownType(fields, 'client response');
+  return parse(fields);
+}
+
+// ---------------------------------------------------------------------------
+// Peer messages, one parser per Paxos message.
+
+type Fields = Readonly<Record<string, unknown>>;
+
+type ParserTable<M extends { type: string }> = { [K in M['type']]: (fields: Fields) => Extract<M, { type: K }> };
+
+const peerParserTable: ParserTable<PeerMessage> = {
+  prepare: (f) => ({
+    type: 'prepare',
+    ...envelope(f, 'prepare'),
+    ballot: ballot(f.ballot, 'prepare.ballot'),
+    fromSlot: slot(f.fromSlot, 'prepare', 'fromSlot'),
+  }),
+  promise: (f) => ({
+    type: 'promise',
+    ...envelope(f, 'promise'),
+    ballot: ballot(f.ballot, 'promise.ballot'),
+    fromSlot: slot(f.fromSlot, 'promise', 'fromSlot'),
+    accepted: listOf(f.accepted, 'promise', 'accepted', acceptedEntriesMax, acceptedEntry),
+  }),
+  accept: (f) => ({
+    type: 'accept',
+    ...envelope(f, 'accept'),
+    ballot: ballot(f.ballot, 'accept.ballot'),
+    slot: slot(f.slot, 'accept', 'slot'),
+    value: value(f.value, 'accept.value'),
+    commitIndex: slot(f.commitIndex, 'accept', 'commitIndex'),
+  }),
+  accepted: (f) => ({
+    type: 'accepted',
+    ...envelope(f, 'accepted'),
+    ballot: ballot(f.ballot, 'accepted.ballot'),
+    slot: slot(f.slot, 'accepted', 'slot'),
+  }),
+  nack: (f) => ({
+    type: 'nack',
+    ...envelope(f, 'nack'),
+    ballot: ballot(f.ballot, 'nack.ballot'),
+    promised: ballot(f.promised, 'nack.promised'),
+  }),
+  heartbeat: (f) => ({
+    type: 'heartbeat',
+    ...envelope(f, 'heartbeat'),
+    ballot: ballot(f.ballot, 'heartbeat.ballot'),
+    commitIndex: slot(f.commitIndex, 'heartbeat', 'commitIndex'),
+  }),
+  chosen_request: (f) => {
+    const fromSlot = slot(f.fromSlot, 'chosen_request', 'fromSlot');
+    const toSlot = slot(f.toSlot, 'chosen_request', 'toSlot');
+    // An empty range is a bug in the asking replica, not something to answer.
+    if (toSlot < fromSlot) invalid(`chosen_request asks for slots ${fromSlot}..${toSlot}, an empty range`);
+    return { type: 'chosen_request', ...envelope(f, 'chosen_request'), fromSlot, toSlot };
+  },
+  chosen_reply: (f) => ({
+    type: 'chosen_reply',
+    ...envelope(f, 'chosen_reply'),
+    entries: listOf(f.entries, 'chosen_reply', 'entries', chosenEntriesMax, chosenEntry),
+    commitIndex: slot(f.commitIndex, 'chosen_reply', 'commitIndex'),
+  }),
+};
+
+const peerParsers = parserMap<PeerMessage>(peerParserTable);
+
+/** Typed so that every PeerMessageType is covered; the map keeps '__proto__' and friends out. */
+function parserMap<M extends { type: string }>(table: ParserTable<M>): ReadonlyMap<string, (fields: Fields) => M> {
+  return new Map(Object.entries(table) as [string, (fields: Fields) => M][]);
+}
+
+function envelope(f: Fields, what: string): { from: NodeId; to: NodeId } {
+  return { from: nodeId(f.from, what, 'from'), to: nodeId(f.to, what, 'to') };
+}
+
+function acceptedEntry(x: unknown, what: string): AcceptedEntry {
+  const f = fieldsOf(x, what);
+  return { slot: slot(f.slot, what, 'slot'), ballot: ballot(f.ballot, `${what}.ballot`), value: value(f.value, `${what}.value`) };
+}
+
+function chosenEntry(x: unknown, what: string): ChosenEntry {
+  const f = fieldsOf(x, what);
+  return { slot: slot(f.slot, what, 'slot'), value: value(f.value, `${what}.value`) };
+}
+
+function ballot(x: unknown, what: string): Ballot {
+  const f = fieldsOf(x, what);
+  return { round: natural(f.round, what, 'round'), node: natural(f.node, what, 'node') };
+}
+
+function value(x: unknown, what: string): Value {
+  const f = fieldsOf(x, what);
+  return { commands: listOf(f.commands, what, 'commands', commandsPerValueMax, command) };
+}
+
+function command(x: unknown, what: string): Command {
+  const f = fieldsOf(x, what);
+  return { client: clientId(f.client, what, 'client'), seq: natural(f.seq, what, 'seq'), op: data(f.op, what, 'op') };
+}
+
+// ---------------------------------------------------------------------------
+// Handshake and client messages.
+
+function parseHelloFields(f: Fields): HelloMessage {
+  const role = f.role;
+  if (role !== 'node' && role !== 'client') invalid('hello.role must be "node" or "client"');
+  // A node must say who it is; a client must not claim a node's identity.
+  const helloNodeId = role === 'node' ? nodeId(f.nodeId, 'hello', 'nodeId') : nil(f.nodeId, 'hello', 'nodeId');
+  return {
+    type: 'hello',
+    protocol: natural(f.protocol, 'hello', 'protocol'),
+    clusterId: f.clusterId === null ? null : text(f.clusterId, 'hello', 'clusterId', clusterIdCharsMax),
+    role,
+    nodeId: helloNodeId,
+  };
+}
+
+function parseWelcomeFields(f: Fields): WelcomeMessage {
+  return {
+    type: 'welcome',
+    protocol: natural(f.protocol, 'welcome', 'protocol'),
+    clusterId: text(f.clusterId, 'welcome', 'clusterId', clusterIdCharsMax),
+    nodeId: nodeId(f.nodeId, 'welcome', 'nodeId'),
+  };
+}
+
+function parseGoodbyeFields(f: Fields): GoodbyeMessage {
+  return {
+    type: 'goodbye',
+    code: closeReason(f.code, 'goodbye', 'code'),
+    reason: text(f.reason, 'goodbye', 'reason', textCharsMax),
+  };
+}
+
+const clientResponseParserTable: ParserTable<ClientResponse> = {
+  result: (f) => ({
+    type: 'result',
+    id: natural(f.id, 'result', 'id'),
+    slot: slot(f.slot, 'result', 'slot'),
+    result: data(f.result, 'result', 'result'),
+  }),
+  refused: (f) => ({
+    type: 'refused',
+    id: natural(f.id, 'refused', 'id'),
+    slot: slot(f.slot, 'refused', 'slot'),
+    error: text(f.error, 'refused', 'error', textCharsMax),
+  }),
+  redirect: (f) => ({
+    type: 'redirect',
+    id: natural(f.id, 'redirect', 'id'),
+    leader: f.leader === null ? null : nodeId(f.leader, 'redirect', 'leader'),
+    address: f.address === null ? null : text(f.address, 'redirect', 'address', addressCharsMax),
+  }),
+  error: (f) => ({
+    type: 'error',
+    id: natural(f.id, 'error', 'id'),
+    code: text(f.code, 'error', 'code', errorCodeCharsMax),
+    message: text(f.message, 'error', 'message', textCharsMax),
+    indeterminate: boolean(f.indeterminate, 'error', 'indeterminate'),
+  }),
+  status_reply: (f) => ({
+    type: 'status_reply',
+    id: natural(f.id, 'status_reply', 'id'),
+    status: nodeStatus(f.status, 'status_reply.status'),
+  }),
+};
+
+const clientResponseParsers = parserMap<ClientResponse>(clientResponseParserTable);
+
+const nodeRoles: ReadonlySet<unknown> = new Set<NodeStatus['role']>(['leader', 'follower', 'candidate']);
+
+function nodeStatus(x: unknown, what: string): NodeStatus {
+  const f = fieldsOf(x, what);
+  if (!nodeRoles.has(f.role)) invalid(`${what}.role must be leader, follower or candidate`);
+  return {
+    id: nodeId(f.id, what, 'id'),
+    address: text(f.address, what, 'address', addressCharsMax),
+    role: f.role as NodeStatus['role'],
+    leader: f.leader === null ? null : nodeId(f.leader, what, 'leader'),
+    ballot: text(f.ballot, what, 'ballot', ballotTextCharsMax),
+    promised: text(f.promised, what, 'promised', ballotTextCharsMax),
+    commitIndex: slot(f.commitIndex, what, 'commitIndex'),
+    lastChosen: slot(f.lastChosen, what, 'lastChosen'),
+    lastApplied: slot(f.lastApplied, what, 'lastApplied'),
+    appliedDigest: text(f.appliedDigest, what, 'appliedDigest', ballotTextCharsMax),
+    walBytes: natural(f.walBytes, what, 'walBytes'),
+    lastSnapshot: slot(f.lastSnapshot, what, 'lastSnapshot'),
+    uptimeMs: duration(f.uptimeMs, what, 'uptimeMs'),
+    clusterId: text(f.clusterId, what, 'clusterId', clusterIdCharsMax),
+    peers: listOf(f.peers, what, 'peers', statusPeersMax, peerStatus),
+  };
+}
+
+function peerStatus(x: unknown, what: string): NodeStatus['peers'][number] {
+  const f = fieldsOf(x, what);
+  return {
+    id: nodeId(f.id, what, 'id'),
+    address: text(f.address, what, 'address', addressCharsMax),
+    connected: boolean(f.connected, what, 'connected'),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Field checks. `what` names the field (or the item of a list) in the error.
+
+function invalid(message: string): never {
+  throw new WireError('invalid_message', message);
+}
+
+function fieldsOf(x: unknown, what: string): Fields {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) invalid(`${what} must be a map`);
+  return x as Fields;
+}
+
+function typeOf(f: Fields, what: string): string {
+  if (typeof f.type !== 'string') invalid(`${what} has no type string`);
+  return f.type;
+}
+
+function unknownType(f: Fields, what: string): WireError {
+  return new WireError('unknown_type', `unknown ${what} type ${quoted(String(f.type))}`);
+}
+
+/** Quotes a peer-supplied string for an error message, cut short so logs stay small. */
+function quoted(s: string): string {
+  const quotedCharsMax = 64;
+  return JSON.stringify(s.length > quotedCharsMax ? `${s.slice(0, quotedCharsMax)}...` : s);
+}
+
+// Checks take the path of the enclosing map and the field name separately, and
+// join them only to report a failure: nothing is concatenated on the happy path.
+
+function natural(x: unknown, owner: string, field: string): number {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) invalid(`${owner}.${field} must be a non-negative safe integer`);
+  return x;
+}
+
+function slot(x: unknown, owner: string, field: string): Slot {
+  return natural(x, owner, field);
+}
+
+function nodeId(x: unknown, owner: string, field: string): NodeId {
+  if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < nodeIdMin || x > nodeIdMax) {
+    invalid(`${owner}.${field} must be a node id in ${nodeIdMin}..${nodeIdMax}`);
+  }
+  return x;
+}
+
+/** Milliseconds measured by a clock may be fractional. */
+function duration(x: unknown, owner: string, field: string): number {
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) invalid(`${owner}.${field} must be a non-negative number`);
+  return x;
+}
+
+function boolean(x: unknown, owner: string, field: string): boolean {
+  if (typeof x !== 'boolean') invalid(`${owner}.${field} must be a boolean`);
+  return x;
+}
+
+function nil(x: unknown, owner: string, field: string): null {
+  if (x !== null) invalid(`${owner}.${field} must be nil`);
+  return null;
+}
+
+function text(x: unknown, owner: string, field: string, charsMax: number): string {
+  if (typeof x !== 'string') invalid(`${owner}.${field} must be a string`);
+  if (x.length > charsMax) invalid(`${owner}.${field} is longer than ${charsMax} characters`);
+  return x;
+}
+
+function clientId(x: unknown, owner: string, field: string): string {
+  const id = text(x, owner, field, clientIdCharsMax);
+  if (id.length === 0) invalid(`${owner}.${field} must not be empty`);
+  return id;
+}
+
+function closeReason(x: unknown, owner: string, field: string): CloseReason {
+  if (typeof x !== 'string' || !closeReasonSet.has(x)) invalid(`${owner}.${field} must be a known close reason`);
+  return x as CloseReason;
+}
+
+/**
+ * Checks the length before looking at any item, so a huge list costs nothing to
+ * refuse. Items report their path as `owner.field[]`; a failure is rethrown with
+ * the item's index filled in.
+ */
+function listOf<T>(
+  x: unknown,
+  owner: string,
+  field: string,
+  itemsMax: number,
+  parseItem: (item: unknown, what: string) => T,
+): T[] {
+  if (!Array.isArray(x)) invalid(`${owner}.${field} must be an array`);
+  if (x.length > itemsMax) invalid(`${owner}.${field} has ${x.length} items, more than ${itemsMax}`);
+  const itemWhat = `${owner}.${field}[]`;
+  const items = new Array<T>(x.length);
+  let index = 0;
+  try {
+    for (; index < x.length; index++) items[index] = parseItem(x[index], itemWhat);
+  } catch (error) {
+    if (!(error instanceof WireError)) throw error;
+    throw new WireError(error.code, error.message.replace(itemWhat, `${owner}.${field}[${index}]`));
+  }
+  return items;
+}
+
+/**
+ * A state machine's op or result: passed through as decoded, but only if it is
+ * plain msgpack data that our own encoder writes back identically. The leader
+ * applies the value it decoded while followers apply what it re-encoded, so
+ * anything that would not survive the round trip (msgpackr's undefined, Set,
+ * Error, RegExp or typed-array extensions, bigints beyond 64 bits) could make
+ * replicas diverge, and is refused.
+ */
+function data(x: unknown, owner: string, field: string): unknown {
+  if (!isPlainData(x, dataDepthMax)) {
+    invalid(`${owner}.${field} must be plain msgpack data (nil, boolean, number, string, binary, timestamp, array, map) nested at most ${dataDepthMax} deep`);
+  }
+  return x;
+}
+
+const int64Min = -(2n ** 63n);
+const uint64Max = 2n ** 64n - 1n;
+
+function isPlainData(x: unknown, depthLeft: number): boolean {
+  switch (typeof x) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      return true;
+    case 'bigint':
+      return x >= int64Min && x <= uint64Max;
+    case 'object':
+      return x === null || isPlainContainer(x, depthLeft);
+    default:
+      return false;
+  }
+}
+
+function isPlainContainer(x: object, depthLeft: number): boolean {
+  if (Array.isArray(x)) {
+    if (depthLeft === 0) return false;
+    for (const item of x) if (!isPlainData(item, depthLeft - 1)) return false;
+    return true;
+  }
+  if (Buffer.isBuffer(x)) return true;
+  if (x instanceof Date) return !Number.isNaN(x.getTime());
+  if (Object.getPrototypeOf(x) !== Object.prototype) return false;
+  if (depthLeft === 0) return false;
+  for (const key in x) if (!isPlainData((x as Fields)[key], depthLeft - 1)) return false;
+  return true;
+}

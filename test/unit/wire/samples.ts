@@ -1,0 +1,243 @@
+// Shared fixtures for the wire tests: one sample of every message, a seeded
+// random generator of valid messages, and a parser that picks the right entry
+// point by type (the runtime knows which one to call from the connection state).
+import type { PeerMessage, Value } from '../../../src/node/core/messages.js';
+import type { WireMessage } from '../../../src/wire/protocol.js';
+import {
+  parseClientRequest,
+  parseClientResponse,
+  parseHandshakeReply,
+  parseHello,
+  parsePeerMessage,
+} from '../../../src/wire/validate.js';
+
+const value: Value = {
+  commands: [
+    { client: 'c-1', seq: 7, op: ['set', 'x', '1'] },
+    { client: 'c-2', seq: 0, op: { kind: 'deposit', account: 'alice', amount: 10.5, tags: [null, true, Buffer.from([1, 2])] } },
+  ],
+};
+
+/** One instance of every message type, each with every field set and every list non-empty. */
+export const samples = {
+  prepare: { type: 'prepare', from: 1, to: 2, ballot: { round: 4, node: 1 }, fromSlot: 11 },
+  promise: {
+    type: 'promise',
+    from: 2,
+    to: 1,
+    ballot: { round: 4, node: 1 },
+    fromSlot: 11,
+    accepted: [{ slot: 12, ballot: { round: 3, node: 3 }, value }],
+  },
+  accept: { type: 'accept', from: 1, to: 3, ballot: { round: 4, node: 1 }, slot: 12, value, commitIndex: 11 },
+  accepted: { type: 'accepted', from: 3, to: 1, ballot: { round: 4, node: 1 }, slot: 12 },
+  nack: { type: 'nack', from: 3, to: 1, ballot: { round: 4, node: 1 }, promised: { round: 5, node: 2 } },
+  heartbeat: { type: 'heartbeat', from: 1, to: 2, ballot: { round: 4, node: 1 }, commitIndex: 12 },
+  chosen_request: { type: 'chosen_request', from: 2, to: 1, fromSlot: 5, toSlot: 12 },
+  chosen_reply: { type: 'chosen_reply', from: 1, to: 2, entries: [{ slot: 5, value }], commitIndex: 12 },
+  hello: { type: 'hello', protocol: 1, clusterId: 'paxos-3f9a', role: 'node', nodeId: 2 },
+  welcome: { type: 'welcome', protocol: 1, clusterId: 'paxos-3f9a', nodeId: 1 },
+  goodbye: { type: 'goodbye', code: 'wrong_cluster', reason: 'this node belongs to cluster paxos-3f9a' },
+  submit: { type: 'submit', id: 1, client: 'c-1', seq: 8, op: ['get', 'x'] },
+  status: { type: 'status', id: 2 },
+  result: { type: 'result', id: 1, slot: 13, result: '1' },
+  refused: { type: 'refused', id: 3, slot: 14, error: 'cas failed: x is 3' },
+  redirect: { type: 'redirect', id: 4, leader: 1, address: '127.0.0.1:7401' },
+  error: { type: 'error', id: 5, code: 'timeout', message: 'not chosen within 10s', indeterminate: true },
+  status_reply: {
+    type: 'status_reply',
+    id: 6,
+    status: {
+      id: 1,
+      address: '127.0.0.1:7401',
+      role: 'leader',
+      leader: 1,
+      ballot: '4.1',
+      promised: '4.1',
+      commitIndex: 12,
+      lastChosen: 12,
+      lastApplied: 12,
+      appliedDigest: 'a1b2c3',
+      walBytes: 40960,
+      lastSnapshot: 0,
+      uptimeMs: 1234.5,
+      clusterId: 'paxos-3f9a',
+      peers: [{ id: 2, address: '127.0.0.1:7402', connected: true }],
+    },
+  },
+} satisfies Record<string, WireMessage>;
+
+export type SampleName = keyof typeof samples;
+
+export const sampleNames = Object.keys(samples) as SampleName[];
+
+/** Samples that are valid with a different variant of a field (null where null is allowed). */
+export const variantSamples: WireMessage[] = [
+  { type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null },
+  { type: 'redirect', id: 4, leader: null, address: null },
+  { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
+  { type: 'promise', from: 2, to: 1, ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [] },
+  { type: 'accept', from: 1, to: 1_000_000, ballot: { round: 1, node: 1 }, slot: 1, value: { commands: [] }, commitIndex: 0 },
+  { type: 'result', id: 0, slot: 1, result: null },
+];
+
+/** Parses with the entry point that accepts this type, as the runtime would. */
+export function parseAny(x: unknown): WireMessage {
+  const type = typeof x === 'object' && x !== null ? (x as { type?: unknown }).type : undefined;
+  if (type === 'hello') return parseHello(x);
+  if (type === 'welcome' || type === 'goodbye') return parseHandshakeReply(x);
+  if (type === 'submit' || type === 'status') return parseClientRequest(x);
+  if (typeof type === 'string' && ['result', 'refused', 'redirect', 'error', 'status_reply'].includes(type)) return parseClientResponse(x);
+  return parsePeerMessage(x);
+}
+
+// ---------------------------------------------------------------------------
+// Seeded randomness.
+
+export interface Random {
+  /** A float in [0, 1). */
+  next(): number;
+  /** An integer in [min, max]. */
+  int(min: number, max: number): number;
+  pick<T>(items: readonly T[]): T;
+}
+
+/** mulberry32: tiny, fast, and good enough to explore inputs reproducibly. */
+export function seededRandom(seed: number): Random {
+  let state = seed >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (min, max) => min + Math.floor(next() * (max - min + 1)),
+    pick: (items) => items[Math.floor(next() * items.length)],
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Random valid messages. Generated values survive a msgpack round trip exactly
+// (no -0, no lone surrogates, no bigints), so the round trip can be compared.
+
+const alphabet = 'abcxyz019 _-é€✓';
+
+function randomString(random: Random, charsMax: number): string {
+  let s = '';
+  const length = random.int(0, charsMax);
+  for (let i = 0; i < length; i++) s += random.pick(alphabet);
+  return s;
+}
+
+function randomNumber(random: Random): number {
+  switch (random.int(0, 4)) {
+    case 0:
+      return random.int(0, 127);
+    case 1:
+      return random.int(-100_000, 100_000) || 1;
+    case 2:
+      return random.int(0, Number.MAX_SAFE_INTEGER);
+    case 3:
+      return -random.int(1, Number.MAX_SAFE_INTEGER);
+    default:
+      return (random.next() - 0.5) * 1e6 || 0.5;
+  }
+}
+
+export function randomData(random: Random, depthLeft: number): unknown {
+  const kind = random.int(0, depthLeft > 0 ? 7 : 4);
+  switch (kind) {
+    case 0:
+      return null;
+    case 1:
+      return random.next() < 0.5;
+    case 2:
+      return randomNumber(random);
+    case 3:
+      return randomString(random, 20);
+    case 4:
+      return Buffer.from(Array.from({ length: random.int(0, 8) }, () => random.int(0, 255)));
+    case 5:
+    case 6:
+      return Array.from({ length: random.int(0, 4) }, () => randomData(random, depthLeft - 1));
+    default: {
+      const map: Record<string, unknown> = {};
+      for (let i = random.int(0, 4); i > 0; i--) map[`k${randomString(random, 6)}`] = randomData(random, depthLeft - 1);
+      return map;
+    }
+  }
+}
+
+const natural = (random: Random): number => (random.next() < 0.8 ? random.int(0, 1000) : random.int(0, Number.MAX_SAFE_INTEGER));
+const nodeId = (random: Random): number => (random.next() < 0.8 ? random.int(1, 9) : random.int(1, 1_000_000));
+const ballot = (random: Random) => ({ round: natural(random), node: random.int(0, 9) });
+
+function randomValue(random: Random): Value {
+  const commands = Array.from({ length: random.int(0, 5) }, () => ({
+    client: `c${randomString(random, 10)}`,
+    seq: natural(random),
+    op: randomData(random, 3),
+  }));
+  return { commands };
+}
+
+function randomPeerMessage(random: Random): PeerMessage {
+  const envelope = { from: nodeId(random), to: nodeId(random) };
+  switch (random.int(0, 7)) {
+    case 0:
+      return { type: 'prepare', ...envelope, ballot: ballot(random), fromSlot: natural(random) };
+    case 1:
+      return {
+        type: 'promise',
+        ...envelope,
+        ballot: ballot(random),
+        fromSlot: natural(random),
+        accepted: Array.from({ length: random.int(0, 3) }, () => ({ slot: natural(random), ballot: ballot(random), value: randomValue(random) })),
+      };
+    case 2:
+      return { type: 'accept', ...envelope, ballot: ballot(random), slot: natural(random), value: randomValue(random), commitIndex: natural(random) };
+    case 3:
+      return { type: 'accepted', ...envelope, ballot: ballot(random), slot: natural(random) };
+    case 4:
+      return { type: 'nack', ...envelope, ballot: ballot(random), promised: ballot(random) };
+    case 5:
+      return { type: 'heartbeat', ...envelope, ballot: ballot(random), commitIndex: natural(random) };
+    case 6: {
+      const fromSlot = random.int(0, 1000);
+      return { type: 'chosen_request', ...envelope, fromSlot, toSlot: fromSlot + random.int(0, 256) };
+    }
+    default:
+      return {
+        type: 'chosen_reply',
+        ...envelope,
+        entries: Array.from({ length: random.int(0, 3) }, () => ({ slot: natural(random), value: randomValue(random) })),
+        commitIndex: natural(random),
+      };
+  }
+}
+
+function randomOtherMessage(random: Random): WireMessage {
+  switch (random.int(0, 5)) {
+    case 0:
+      return random.next() < 0.5
+        ? { type: 'hello', protocol: 1, clusterId: randomString(random, 30), role: 'node', nodeId: nodeId(random) }
+        : { type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null };
+    case 1:
+      return { type: 'goodbye', code: random.pick(['wrong_cluster', 'shutting_down', 'frame_too_large'] as const), reason: randomString(random, 40) };
+    case 2:
+      return { type: 'submit', id: natural(random), client: `c${randomString(random, 20)}`, seq: natural(random), op: randomData(random, 4) };
+    case 3:
+      return { type: 'result', id: natural(random), slot: natural(random), result: randomData(random, 4) };
+    case 4:
+      return { type: 'redirect', id: natural(random), leader: random.next() < 0.5 ? null : nodeId(random), address: null };
+    default:
+      return { type: 'error', id: natural(random), code: 'busy', message: randomString(random, 50), indeterminate: random.next() < 0.5 };
+  }
+}
+
+export function randomMessage(random: Random): WireMessage {
+  return random.next() < 0.7 ? randomPeerMessage(random) : randomOtherMessage(random);
+}
