@@ -1,0 +1,158 @@
+// Which cluster and which node a data dir belongs to. A node started with
+// another node's data dir, or with a dir from another cluster, would vote with
+// promises it never made; start-up refuses both.
+import { createHash } from 'node:crypto';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, errorCode, IdentityError } from './errors.js';
+import { ensureDirectoryDurable, writeFileAtomic } from './fsutil.js';
+import { parseSegmentFileName, walDirectory } from './segments.js';
+
+export const identityFileName = 'identity.json';
+
+/** Bumped when identity.json changes shape; a newer file is refused rather than misread. */
+const identityFormat = 1;
+/** identity.json is a few dozen bytes; anything far larger is not ours. */
+const identityBytesMax = 64 * 1024;
+/** Changing this prefix changes every cluster id: never do it. */
+const clusterIdPrefix = 'paxos-cluster-id-v1';
+/** Hex characters kept of the sha256: 64 bits, plenty to tell clusters apart. */
+const clusterIdChars = 16;
+/** Cluster ids are compared, logged and sent in every handshake; keep them short. */
+const clusterIdCharsMax = 128;
+
+export interface Identity {
+  nodeId: number;
+  clusterId: string;
+  /** ISO 8601 time the data dir was initialised. */
+  createdAt: string;
+}
+
+/**
+ * The cluster id: derived from the cluster token and the set of node ids, never
+ * from addresses (one node's view of another's address may differ from a third's).
+ */
+export function clusterIdFor(token: string, nodeIds: number[]): string {
+  const sorted = [...nodeIds].sort((a, b) => a - b);
+  for (let index = 0; index < sorted.length; index += 1) {
+    if (!Number.isSafeInteger(sorted[index]) || sorted[index] < 1) throw new Error(`node ids must be positive integers, got ${sorted[index]}`);
+    if (index > 0 && sorted[index] === sorted[index - 1]) throw new Error(`node id ${sorted[index]} appears twice`);
+  }
+  // NUL separators: no token can make two different (token, ids) pairs hash alike.
+  const material = `${clusterIdPrefix}\0${token}\0${sorted.join(',')}`;
+  return createHash('sha256').update(material, 'utf8').digest('hex').slice(0, clusterIdChars);
+}
+
+/** The identity in `dir/identity.json`, or null if the dir has none yet. */
+export async function readIdentity(dir: string): Promise<Identity | null> {
+  const path = join(dir, identityFileName);
+  let text: string;
+  try {
+    const size = (await stat(path)).size;
+    if (size > identityBytesMax) throw invalid(path, `it is ${size} bytes, more than ${identityBytesMax}`);
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return null;
+    throw error;
+  }
+  return parseIdentity(path, text);
+}
+
+/** Writes `dir/identity.json` atomically and durably (temp file, fsync, rename, fsync dir). */
+export async function writeIdentity(dir: string, identity: Identity): Promise<void> {
+  const problem = identityProblem(identity);
+  if (problem !== null) throw new Error(`refusing to write an invalid identity: ${problem}`);
+  await ensureDirectoryDurable(dir);
+  const document = { format: identityFormat, nodeId: identity.nodeId, clusterId: identity.clusterId, createdAt: identity.createdAt };
+  await writeFileAtomic(join(dir, identityFileName), `${JSON.stringify(document, null, 2)}\n`);
+}
+
+/**
+ * On first start records which node of which cluster owns `dir`; afterwards
+ * refuses a dir that belongs to another cluster (WRONG_CLUSTER) or node (WRONG_NODE).
+ * Call it with the data dir locked and before opening the log.
+ */
+export async function ensureIdentity(dir: string, expected: { nodeId: number; clusterId: string }): Promise<{ identity: Identity; created: boolean }> {
+  const found = await readIdentity(dir);
+  if (found === null) {
+    await refuseOrphanLog(dir);
+    const identity: Identity = { ...expected, createdAt: new Date().toISOString() };
+    await writeIdentity(dir, identity);
+    return { identity, created: true };
+  }
+  if (found.clusterId !== expected.clusterId) {
+    throw new IdentityError(
+      'WRONG_CLUSTER',
+      `data dir ${dir} belongs to cluster ${found.clusterId}, but this node was started for cluster ${expected.clusterId} ` +
+        '(the cluster id comes from --cluster-token and the node ids in --peers); ' +
+        'start it with the same token and peers as before, or give it a new empty --data-dir to join this cluster',
+    );
+  }
+  if (found.nodeId !== expected.nodeId) {
+    throw new IdentityError(
+      'WRONG_NODE',
+      `data dir ${dir} belongs to node ${found.nodeId}, but this node was started with --id ${expected.nodeId}; ` +
+        "a node must never run on another node's data dir: pass the right --id or --data-dir",
+    );
+  }
+  return { identity: found, created: false };
+}
+
+/**
+ * identity.json is written before the log is first opened, so a log without an
+ * identity was copied or tampered with: we cannot tell whose promises it holds.
+ */
+async function refuseOrphanLog(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(walDirectory(dir));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return;
+    throw error;
+  }
+  for (const name of names) {
+    if (parseSegmentFileName(name) === null) continue;
+    if ((await stat(join(walDirectory(dir), name))).size === 0) continue;
+    throw new IdentityError(
+      'IDENTITY_INVALID',
+      `data dir ${dir} holds a write-ahead log but no ${identityFileName}, so it is unknown which node and cluster it belongs to; ` +
+        'restore the identity file from a backup, or move the dir aside and start this node on an empty --data-dir',
+    );
+  }
+}
+
+function parseIdentity(path: string, text: string): Identity {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw invalid(path, `it is not JSON (${describe(error)})`);
+  }
+  if (typeof document !== 'object' || document === null) throw invalid(path, 'it is not a JSON object');
+  const fields = document as Record<string, unknown>;
+  if (fields.format !== identityFormat) throw invalid(path, `its format is ${String(fields.format)}, this version reads ${identityFormat}`);
+  const identity = { nodeId: fields.nodeId, clusterId: fields.clusterId, createdAt: fields.createdAt };
+  const problem = identityProblem(identity);
+  if (problem !== null) throw invalid(path, problem);
+  return identity as Identity;
+}
+
+function identityProblem(identity: { nodeId: unknown; clusterId: unknown; createdAt: unknown }): string | null {
+  if (typeof identity.nodeId !== 'number' || !Number.isSafeInteger(identity.nodeId) || identity.nodeId < 1) {
+    return `nodeId must be a positive integer, got ${String(identity.nodeId)}`;
+  }
+  if (typeof identity.clusterId !== 'string' || identity.clusterId.length === 0 || identity.clusterId.length > clusterIdCharsMax) {
+    return `clusterId must be a string of 1 to ${clusterIdCharsMax} characters`;
+  }
+  if (typeof identity.createdAt !== 'string' || Number.isNaN(Date.parse(identity.createdAt))) {
+    return 'createdAt must be an ISO 8601 time';
+  }
+  return null;
+}
+
+function invalid(path: string, why: string): IdentityError {
+  return new IdentityError(
+    'IDENTITY_INVALID',
+    `${path} is unreadable: ${why}; restore it from a backup, or move the data dir aside and start this node on an empty --data-dir`,
+  );
+}

@@ -1,0 +1,361 @@
+// The write-ahead log: an append-only sequence of segment files in
+// `<data-dir>/wal/`. The runtime appends the records of each Ready and sends
+// that Ready's messages only after the append resolves, so a promise or an
+// accepted value is on disk before any peer hears of it.
+import type { FileHandle } from 'node:fs/promises';
+import { access, open, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { WalRecord } from '../core/messages.js';
+import { CorruptLogError, errorCode, WalClosedError, WalFailedError } from './errors.js';
+import { ensureDirectoryDurable, fsyncDirectory, writeFully, writeNewFileDurable } from './fsutil.js';
+import type { TornTail } from './record.js';
+import { encodeRecord } from './record.js';
+import type { LogScan } from './segments.js';
+import { recordsOf, scanLog, segmentFileName, walDirectory } from './segments.js';
+
+/**
+ * always: each append is written and fdatasync'd on its own before it resolves.
+ * batch:  group commit: appends that arrive while a write+fsync is in flight are
+ *         written together and made durable by one fdatasync; same guarantee.
+ * never:  written, never fsynced (benchmarks only): a crash loses acknowledged data.
+ */
+export type FsyncPolicy = 'always' | 'batch' | 'never';
+
+export const fsyncPolicies: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
+
+export type StorageLogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type StorageLog = (level: StorageLogLevel, msg: string, fields?: Record<string, unknown>) => void;
+
+export interface WalOptions {
+  fsync: FsyncPolicy;
+  /**
+   * A segment is closed and a new one started once it holds at least this many
+   * bytes; it may overshoot by one batch (a batch is never split). Bounds the
+   * file a restart reads in one piece and, later, the unit of compaction.
+   */
+  segmentBytesMax?: number;
+  /** An fsync slower than this is logged: slow disks show up as leader flapping. */
+  fsyncSlowMicros?: number;
+  log?: StorageLog;
+}
+
+export interface WalStats {
+  fsyncs: number;
+  fsyncMicrosTotal: number;
+  lastFsyncMicros: number;
+  recordsWritten: number;
+  bytesWritten: number;
+}
+
+export interface WalOpenResult {
+  wal: WriteAheadLog;
+  /** Every record recovered from disk, in append order. */
+  records: WalRecord[];
+  /** What recovery repaired or ignored, one sentence each (also logged). */
+  warnings: string[];
+}
+
+export const segmentBytesMaxDefault = 64 * 1024 * 1024;
+/** A quarter second: several heartbeats at any sensible tick length. */
+export const fsyncSlowMicrosDefault = 250_000;
+/** Slow fsyncs are summarised at most this often, so a sick disk does not flood the log. */
+const slowFsyncWarningIntervalMs = 10_000;
+/** `.broken` copies per segment before we give up finding a free name (each is a crash). */
+const brokenCopiesPerSegmentMax = 1000;
+
+interface PendingAppend {
+  buffers: Buffer[];
+  resolve: () => void;
+  reject: (error: Error) => void;
+  recordCount: number;
+}
+
+interface OpenSegment {
+  file: string;
+  handle: FileHandle;
+  bytes: number;
+}
+
+interface Settings {
+  walDir: string;
+  policy: FsyncPolicy;
+  segmentBytesMax: number;
+  fsyncSlowMicros: number;
+  log: StorageLog;
+}
+
+export class WriteAheadLog {
+  private readonly settings: Settings;
+  private segment: OpenSegment;
+  private closedSegmentsBytes: number;
+  private segmentsCount: number;
+  /** Index (from 1) the next appended record gets; names the next segment. */
+  private nextIndex: number;
+  private readonly queue: PendingAppend[] = [];
+  private writing = false;
+  private readonly idleWaiters: (() => void)[] = [];
+  private failure: WalFailedError | null = null;
+  private closing: Promise<void> | null = null;
+  private readonly counters: WalStats = { fsyncs: 0, fsyncMicrosTotal: 0, lastFsyncMicros: 0, recordsWritten: 0, bytesWritten: 0 };
+  private slowFsyncsUnreported = 0;
+  private slowFsyncWarnedAtMs = 0;
+
+  private constructor(settings: Settings, segment: OpenSegment, state: { closedSegmentsBytes: number; segmentsCount: number; nextIndex: number }) {
+    this.settings = settings;
+    this.segment = segment;
+    this.closedSegmentsBytes = state.closedSegmentsBytes;
+    this.segmentsCount = state.segmentsCount;
+    this.nextIndex = state.nextIndex;
+  }
+
+  /**
+   * Opens (creating if needed) the log in `<dir>/wal/` and recovers its records.
+   * A torn final record is cut (a copy kept in `<segment>.broken`); damage
+   * anywhere else throws CorruptLogError and changes nothing on disk.
+   */
+  static async open(dir: string, options: WalOptions): Promise<WalOpenResult> {
+    const settings = settingsFrom(dir, options);
+    await ensureDirectoryDurable(settings.walDir);
+    const scan = await scanLog(dir);
+    if (scan.corrupt !== null) {
+      throw new CorruptLogError({ ...scan.corrupt, file: join(settings.walDir, scan.corrupt.file) });
+    }
+    const warnings = scan.unexpectedFiles.map((name) => `ignoring unexpected file ${join(settings.walDir, name)} in the wal directory`);
+    if (scan.torn !== null) warnings.push(await cutTornTail(settings.walDir, scan.torn));
+    const wal = await WriteAheadLog.resume(settings, scan);
+    for (const warning of warnings) settings.log('warn', warning);
+    if (settings.policy === 'never') {
+      settings.log('warn', 'fsync=never: records are not fsynced and a crash can lose acknowledged promises and values; use for benchmarks only');
+    }
+    return { wal, records: recordsOf(scan), warnings };
+  }
+
+  /** Opens the last segment for appending, or creates the first one. */
+  private static async resume(settings: Settings, scan: LogScan): Promise<WriteAheadLog> {
+    const recordCount = scan.segments.reduce((sum, segment) => sum + segment.records.length, 0);
+    const last = scan.segments[scan.segments.length - 1];
+    if (last === undefined) {
+      const file = segmentFileName(1);
+      const handle = await open(join(settings.walDir, file), 'wx');
+      await fsyncDirectory(settings.walDir);
+      return new WriteAheadLog(settings, { file, handle, bytes: 0 }, { closedSegmentsBytes: 0, segmentsCount: 1, nextIndex: 1 });
+    }
+    const handle = await open(last.path, 'r+');
+    // The size after any truncation, from the file itself rather than the scan.
+    const bytes = (await handle.stat()).size;
+    const closedSegmentsBytes = scan.segments.slice(0, -1).reduce((sum, segment) => sum + segment.bytes, 0);
+    const state = { closedSegmentsBytes, segmentsCount: scan.segments.length, nextIndex: recordCount + 1 };
+    return new WriteAheadLog(settings, { file: last.file, handle, bytes }, state);
+  }
+
+  /**
+   * Appends `records` and resolves once they are durable under the fsync
+   * policy. Calls resolve in the order they were made. After any write or fsync
+   * error every pending and later append rejects with WalFailedError.
+   */
+  append(records: WalRecord[]): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.closing !== null) return Promise.reject(new WalClosedError());
+    let buffers: Buffer[];
+    try {
+      // Verifying one record per call catches an encoder bug at a cost bounded by the fsync rate.
+      buffers = records.map((record, index) => encodeRecord(record, { verify: index === 0 }));
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ buffers, resolve, reject, recordCount: records.length });
+      this.startWriting();
+    });
+  }
+
+  /** Bytes in all segments, including what is written but not yet fsynced. */
+  sizeBytes(): number {
+    return this.closedSegmentsBytes + this.segment.bytes;
+  }
+
+  segmentCount(): number {
+    return this.segmentsCount;
+  }
+
+  stats(): WalStats {
+    return { ...this.counters };
+  }
+
+  /**
+   * Writes and fsyncs everything appended so far, then closes the file.
+   * Rejects with the log's failure if a write or fsync ever failed.
+   */
+  close(): Promise<void> {
+    if (this.closing === null) this.closing = this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    await this.whenIdle();
+    if (this.failure === null) {
+      // Under fsync=never this is the only fsync, so a graceful stop loses nothing.
+      await this.guarded('fsync at close', () => this.sync()).catch((error: unknown) => this.recordFailure(error));
+    }
+    await this.segment.handle.close().catch((error: unknown) => {
+      if (this.failure === null) this.recordFailure(error);
+    });
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private whenIdle(): Promise<void> {
+    if (!this.writing && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private startWriting(): void {
+    if (this.writing) return;
+    this.writing = true;
+    void this.writeLoop();
+  }
+
+  /** One writer at a time; appends that arrive meanwhile wait in the queue and form the next batch. */
+  private async writeLoop(): Promise<void> {
+    while (this.queue.length > 0 && this.failure === null) {
+      const batch = this.takeBatch();
+      try {
+        await this.writeBatch(batch);
+        for (const pending of batch) pending.resolve();
+      } catch (error) {
+        this.recordFailure(error);
+        for (const pending of batch) pending.reject(this.failure ?? toError(error));
+      }
+    }
+    for (const pending of this.queue.splice(0)) pending.reject(this.failure ?? new WalClosedError());
+    // Cleared in the same synchronous step that saw the queue empty, so an append cannot be stranded.
+    this.writing = false;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  private takeBatch(): PendingAppend[] {
+    if (this.settings.policy === 'always') return this.queue.splice(0, 1);
+    return this.queue.splice(0);
+  }
+
+  private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    const bytes = Buffer.concat(batch.flatMap((pending) => pending.buffers));
+    const recordCount = batch.reduce((sum, pending) => sum + pending.recordCount, 0);
+    if (bytes.length === 0) return;
+    if (this.segment.bytes >= this.settings.segmentBytesMax) await this.guarded('segment roll', () => this.roll());
+    await this.guarded('write', () => writeFully(this.segment.handle, bytes, this.segment.bytes));
+    this.segment.bytes += bytes.length;
+    this.nextIndex += recordCount;
+    this.counters.recordsWritten += recordCount;
+    this.counters.bytesWritten += bytes.length;
+    if (this.settings.policy !== 'never') await this.guarded('fsync', () => this.sync());
+  }
+
+  /** Closes the full segment and starts the next, named by the index of its first record. */
+  private async roll(): Promise<void> {
+    const full = this.segment;
+    // Completes the old segment under every policy (even never), so only the last segment can be torn.
+    await this.sync();
+    await full.handle.close();
+    const file = segmentFileName(this.nextIndex);
+    const handle = await open(join(this.settings.walDir, file), 'wx');
+    this.closedSegmentsBytes += full.bytes;
+    this.segment = { file, handle, bytes: 0 };
+    this.segmentsCount += 1;
+    // The new name must be durable before any record in it is acknowledged.
+    await fsyncDirectory(this.settings.walDir);
+    this.settings.log('info', 'started a new WAL segment', { file, previousBytes: full.bytes });
+  }
+
+  /** fdatasync: also persists the file size, which is all the metadata an append changes. */
+  private async sync(): Promise<void> {
+    const started = process.hrtime.bigint();
+    await this.segment.handle.datasync();
+    const micros = Number((process.hrtime.bigint() - started) / 1000n);
+    this.counters.fsyncs += 1;
+    this.counters.fsyncMicrosTotal += micros;
+    this.counters.lastFsyncMicros = micros;
+    if (micros >= this.settings.fsyncSlowMicros) this.noteSlowFsync(micros);
+  }
+
+  private noteSlowFsync(micros: number): void {
+    this.slowFsyncsUnreported += 1;
+    const now = Date.now();
+    if (now - this.slowFsyncWarnedAtMs < slowFsyncWarningIntervalMs) return;
+    this.settings.log('warn', 'slow fsync: the disk delays every promise and accept, which can cost leadership', {
+      fsyncMicros: micros,
+      slowFsyncs: this.slowFsyncsUnreported,
+      thresholdMicros: this.settings.fsyncSlowMicros,
+    });
+    this.slowFsyncsUnreported = 0;
+    this.slowFsyncWarnedAtMs = now;
+  }
+
+  private async guarded(operation: string, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      throw new WalFailedError(`${operation} of ${join(this.settings.walDir, this.segment.file)}`, error);
+    }
+  }
+
+  /** The first failure wins and is permanent: no append is accepted after it (fsyncgate). */
+  private recordFailure(error: unknown): void {
+    if (this.failure !== null) return;
+    this.failure = error instanceof WalFailedError ? error : new WalFailedError('operation', error);
+    this.settings.log('error', this.failure.message, { code: this.failure.code });
+  }
+}
+
+function settingsFrom(dir: string, options: WalOptions): Settings {
+  if (!fsyncPolicies.includes(options.fsync)) throw new Error(`fsync policy must be one of ${fsyncPolicies.join(', ')}, got ${String(options.fsync)}`);
+  const segmentBytesMax = options.segmentBytesMax ?? segmentBytesMaxDefault;
+  if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < 1) throw new Error(`segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
+  const fsyncSlowMicros = options.fsyncSlowMicros ?? fsyncSlowMicrosDefault;
+  if (!Number.isSafeInteger(fsyncSlowMicros) || fsyncSlowMicros < 1) throw new Error(`fsyncSlowMicros must be a positive integer, got ${fsyncSlowMicros}`);
+  const log: StorageLog = options.log ?? (() => undefined);
+  return { walDir: walDirectory(dir), policy: options.fsync, segmentBytesMax, fsyncSlowMicros, log };
+}
+
+/**
+ * Cuts a torn final record, first keeping a durable copy of the cut bytes so an
+ * operator can look at what was lost. Returns the warning to report.
+ */
+async function cutTornTail(walDir: string, torn: TornTail): Promise<string> {
+  const path = join(walDir, torn.file);
+  const cut = (await readFile(path)).subarray(torn.offset);
+  const brokenPath = await freeBrokenPath(path);
+  await writeNewFileDurable(brokenPath, cut);
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(torn.offset);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return (
+    `truncated a torn final record in ${path} at offset ${torn.offset}: cut ${torn.bytes} bytes (${torn.why}); ` +
+    `a copy of them is in ${brokenPath}. This is expected after a crash mid-write.`
+  );
+}
+
+async function freeBrokenPath(segmentPath: string): Promise<string> {
+  for (let copy = 1; copy <= brokenCopiesPerSegmentMax; copy += 1) {
+    const candidate = copy === 1 ? `${segmentPath}.broken` : `${segmentPath}.broken.${copy}`;
+    if (!(await exists(candidate))) return candidate;
+  }
+  throw new Error(`${segmentPath} already has ${brokenCopiesPerSegmentMax} .broken copies; remove old ones`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}

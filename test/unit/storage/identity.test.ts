@@ -1,0 +1,80 @@
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { IdentityError } from '../../../src/node/storage/errors.js';
+import { clusterIdFor, ensureIdentity, readIdentity, writeIdentity } from '../../../src/node/storage/identity.js';
+import { WriteAheadLog } from '../../../src/node/storage/wal.js';
+import { acceptRecord, temporaryDirectory } from './helpers.js';
+
+let scratch: { dir: string; remove: () => void };
+
+beforeEach(() => {
+  scratch = temporaryDirectory();
+});
+
+afterEach(() => {
+  scratch.remove();
+});
+
+describe('clusterIdFor', () => {
+  it('is 16 hex characters that depend on the token and the set of ids, not their order', () => {
+    const id = clusterIdFor('paxos', [1, 2, 3]);
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    expect(clusterIdFor('paxos', [3, 1, 2])).toBe(id);
+    expect(clusterIdFor('other', [1, 2, 3])).not.toBe(id);
+    expect(clusterIdFor('paxos', [1, 2, 4])).not.toBe(id);
+    expect(clusterIdFor('paxos', [12, 3])).not.toBe(clusterIdFor('paxos', [1, 23]));
+  });
+
+  it('refuses duplicate or non-positive ids', () => {
+    expect(() => clusterIdFor('paxos', [1, 1, 2])).toThrow(/twice/);
+    expect(() => clusterIdFor('paxos', [0, 1])).toThrow(/positive/);
+  });
+});
+
+describe('identity', () => {
+  const clusterId = clusterIdFor('paxos', [1, 2, 3]);
+
+  it('is created on first start and accepted on the next', async () => {
+    const dir = join(scratch.dir, 'n1');
+    const first = await ensureIdentity(dir, { nodeId: 1, clusterId });
+    expect(first.created).toBe(true);
+    const second = await ensureIdentity(dir, { nodeId: 1, clusterId });
+    expect(second).toEqual({ identity: first.identity, created: false });
+    expect(await readIdentity(dir)).toEqual(first.identity);
+    // Written atomically: no temporary file is left behind.
+    expect(fs.readdirSync(dir)).toEqual(['identity.json']);
+  });
+
+  it('refuses a data dir of another cluster', async () => {
+    await ensureIdentity(scratch.dir, { nodeId: 1, clusterId });
+    const other = clusterIdFor('another-token', [1, 2, 3]);
+    const error = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId: other }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdentityError);
+    expect(error).toMatchObject({ code: 'WRONG_CLUSTER' });
+    expect((error as Error).message).toContain(`belongs to cluster ${clusterId}`);
+  });
+
+  it("refuses another node's data dir", async () => {
+    await ensureIdentity(scratch.dir, { nodeId: 2, clusterId });
+    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId })).rejects.toMatchObject({ code: 'WRONG_NODE' });
+  });
+
+  it('refuses an unreadable identity file', async () => {
+    fs.writeFileSync(join(scratch.dir, 'identity.json'), '{"format":1,"nodeId":"one"');
+    await expect(readIdentity(scratch.dir)).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
+    fs.writeFileSync(join(scratch.dir, 'identity.json'), JSON.stringify({ format: 1, nodeId: 0, clusterId, createdAt: 'x' }));
+    await expect(readIdentity(scratch.dir)).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
+  });
+
+  it('refuses a data dir that holds a log but no identity', async () => {
+    const { wal } = await WriteAheadLog.open(scratch.dir, { fsync: 'never' });
+    await wal.append([acceptRecord(1)]);
+    await wal.close();
+    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId })).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
+  });
+
+  it('writeIdentity refuses nonsense', async () => {
+    await expect(writeIdentity(scratch.dir, { nodeId: -1, clusterId, createdAt: new Date().toISOString() })).rejects.toThrow(/nodeId/);
+  });
+});
