@@ -1,0 +1,435 @@
+// The client library: finds the leader, submits commands with retries that are
+// safe (the same client id and sequence number every time, so the replicas'
+// session table executes a command at most once), tells a definite "not
+// applied" from an unknown outcome, and asks nodes for their status.
+// Used by `paxos submit`, `paxos status`, `paxos bench` and `paxos top`.
+import { randomBytes } from 'node:crypto';
+import type { NodeId, Slot } from '../node/core/messages.js';
+import type { ClientResponse, ErrorResponse, NodeStatus } from '../wire/protocol.js';
+import { clientIdCharsMax } from '../wire/validate.js';
+import { NodeConnection, errorMessage } from './connection.js';
+import { ClientClosedError, ClientError, InvalidOptionError, RequestFailedError, type ClientErrorCode } from './errors.js';
+import { formatAddress, parseAddress, type ClusterAddress } from './options.js';
+
+/** Options of a PaxosClient. Only `addresses` and `timeoutMs` are required. */
+export interface PaxosClientOptions {
+  /** Nodes to try, in order, until the leader is known. */
+  addresses: readonly ClusterAddress[];
+  /** How long one `submit` may take in all, retries included. */
+  timeoutMs: number;
+  /**
+   * The session id the replicas deduplicate by; a random 16-hex string by
+   * default. Sequence numbers start at 1 for every PaxosClient, so never give
+   * two clients (or two runs of a program) the same id: the replicas would
+   * answer the newcomer's commands from the old session (as duplicates or
+   * stale commands) instead of executing them.
+   */
+  clientId?: string;
+  /** Limit for TCP connect plus handshake with one node. */
+  connectTimeoutMs?: number;
+  /** Limit for one request to one node before the client tries elsewhere (same seq). */
+  attemptTimeoutMs?: number;
+  /** Limit for one `status` round trip, connect included. */
+  statusTimeoutMs?: number;
+  /**
+   * When no node at all has accepted a connection for this long, `submit`
+   * gives up early with `no_node_reachable` instead of waiting for
+   * `timeoutMs`: the whole cluster is down, and nothing was proposed.
+   * Infinity waits for the whole timeout.
+   */
+  unreachableGiveUpMs?: number;
+  /** Pause after a round that found no leader; doubles up to backoffMsMax. */
+  backoffMsMin?: number;
+  backoffMsMax?: number;
+  /** Passed to each connection (see NodeConnection). */
+  requestsInFlightMax?: number;
+  frameBytesMax?: number;
+}
+
+/** Defaults of the optional PaxosClientOptions, each with why. */
+export const paxosClientDefaults = Object.freeze({
+  /** A local or LAN node accepts within milliseconds; a second means it is down or partitioned. */
+  connectTimeoutMs: 1000,
+  /**
+   * Longer than a leader election plus a few fsyncs, so a healthy but busy
+   * leader is not abandoned; short enough to try another node well within the
+   * default 10 s submit timeout when the leader is cut off from its majority.
+   */
+  attemptTimeoutMs: 3000,
+  statusTimeoutMs: 2000,
+  /** etcdctl gives up on dead endpoints after its 2 s dial timeout; do the same. */
+  unreachableGiveUpMs: 2000,
+  /** An election takes tens to hundreds of milliseconds: poll gently while it runs. */
+  backoffMsMin: 20,
+  backoffMsMax: 200,
+});
+
+/** Stable codes of an outcome that is certainly not applied. */
+export type NotAppliedCode = 'no_node_reachable' | 'no_leader' | 'rejected' | 'request_too_large' | 'client_closed';
+
+/**
+ * What became of a submitted command.
+ * - `applied`: chosen at `slot` and applied; `result` is the state machine's result.
+ * - `refused`: chosen at `slot` and applied, but the state machine refused it (changed nothing).
+ * - `not_applied`: certainly never proposed, so it will never be applied; safe to retry as new.
+ * - `unknown`: it may have been proposed and may yet be applied (or already was).
+ * `tried` lists the addresses contacted, in order; `address` is the node that answered.
+ */
+export type SubmitOutcome =
+  | { status: 'applied'; slot: Slot; result: unknown; address: string }
+  | { status: 'refused'; slot: Slot; error: string; address: string }
+  | { status: 'not_applied'; code: NotAppliedCode; error: string; tried: string[] }
+  | { status: 'unknown'; code: 'outcome_unknown'; error: string; tried: string[] };
+
+/** One node's answer to `status`, or why there was none. */
+export type NodeStatusReport =
+  | { address: string; reachable: true; status: NodeStatus }
+  | { address: string; reachable: false; code: ClientErrorCode | 'node_error'; error: string };
+
+interface SubmitCommand {
+  client: string;
+  seq: number;
+  op: unknown;
+}
+
+/** Where one attempt left the search for the leader. */
+type AttemptResult =
+  | { kind: 'done'; outcome: SubmitOutcome }
+  | { kind: 'redirect'; address: string }
+  | { kind: 'next' };
+
+/**
+ * A client of one cluster. Commands submitted through one PaxosClient run one
+ * at a time, in call order: the replicas keep one session per client id and
+ * deduplicate by sequence number, so a later seq overtaking an earlier one
+ * could make the earlier look like a stale duplicate. For concurrent load,
+ * use one PaxosClient per concurrent stream (as `paxos bench` does).
+ *
+ * @example
+ * const client = new PaxosClient({ addresses: resolveCluster(), timeoutMs: 10_000 });
+ * const outcome = await client.submit(['set', 'x', '1']);
+ * client.close();
+ */
+export class PaxosClient {
+  /** The session id sent with every command. */
+  readonly clientId: string;
+  private readonly addresses: string[];
+  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax'>>;
+  private readonly connectionOptions: { requestsInFlightMax?: number; frameBytesMax?: number };
+  private readonly connections = new Map<string, Promise<NodeConnection>>();
+  /** Addresses this client reached each node id at (from welcomes), then what redirects named. */
+  private readonly nodeAddresses = new Map<NodeId, string>();
+  private leaderAddress: string | null = null;
+  private clusterId: string | null = null;
+  private nextSeq = 1;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(options: PaxosClientOptions) {
+    if (options.addresses.length === 0) throw new InvalidOptionError('PaxosClient needs at least one node address');
+    checkPositive('timeoutMs', options.timeoutMs);
+    this.addresses = options.addresses.map(formatAddress);
+    this.clientId = options.clientId ?? randomBytes(8).toString('hex');
+    if (this.clientId.length === 0 || this.clientId.length > clientIdCharsMax) {
+      throw new InvalidOptionError(`clientId must be 1 to ${clientIdCharsMax} characters`);
+    }
+    this.settings = {
+      timeoutMs: options.timeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? paxosClientDefaults.connectTimeoutMs,
+      attemptTimeoutMs: options.attemptTimeoutMs ?? paxosClientDefaults.attemptTimeoutMs,
+      statusTimeoutMs: options.statusTimeoutMs ?? paxosClientDefaults.statusTimeoutMs,
+      unreachableGiveUpMs: options.unreachableGiveUpMs ?? paxosClientDefaults.unreachableGiveUpMs,
+      backoffMsMin: options.backoffMsMin ?? paxosClientDefaults.backoffMsMin,
+      backoffMsMax: options.backoffMsMax ?? paxosClientDefaults.backoffMsMax,
+    };
+    for (const [name, value] of Object.entries(this.settings)) checkPositive(name, value);
+    this.connectionOptions = { requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax };
+  }
+
+  /**
+   * Submits one state machine command and waits until it is applied or the
+   * timeout passes. Never rejects for operating errors (nodes down, no
+   * leader, timeouts): those are outcomes. The sequence number is taken at
+   * call time; commands run one at a time in call order.
+   */
+  submit(op: unknown): Promise<SubmitOutcome> {
+    const command: SubmitCommand = { client: this.clientId, seq: this.nextSeq++, op };
+    const run = this.queue.then(() => this.submitNow(command));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Asks one node for its status: one round trip within `timeoutMs` (connect
+   * included). Never rejects: an unreachable node is reported as such.
+   */
+  async status(address: string | ClusterAddress, timeoutMs = this.settings.statusTimeoutMs): Promise<NodeStatusReport> {
+    // A malformed address is the caller's mistake, not an unreachable node: let it throw.
+    const key = typeof address === 'string' ? formatAddress(parseAddress(address)) : formatAddress(address);
+    const deadline = Date.now() + timeoutMs;
+    try {
+      const connection = await this.connect(key, timeoutMs);
+      const response = await connection.request({ type: 'status' }, Math.max(1, deadline - Date.now()));
+      return statusReport(key, response);
+    } catch (error) {
+      const code = error instanceof ClientError ? error.code : 'connect_failed';
+      return { address: key, reachable: false, code, error: errorMessage(error) };
+    }
+  }
+
+  /** Asks every node (the client's addresses by default) in parallel; one report per address, in order. */
+  statusAll(addresses: readonly (string | ClusterAddress)[] = this.addresses, timeoutMs = this.settings.statusTimeoutMs): Promise<NodeStatusReport[]> {
+    return Promise.all(addresses.map((address) => this.status(address, timeoutMs)));
+  }
+
+  /** Closes every connection. A submit still running ends with its current outcome. */
+  close(): void {
+    this.closed = true;
+    for (const opening of this.connections.values()) {
+      opening.then((connection) => connection.close(), () => undefined);
+    }
+    this.connections.clear();
+  }
+
+  private async submitNow(command: SubmitCommand): Promise<SubmitOutcome> {
+    const ledger = new AttemptLedger(this.settings.timeoutMs);
+    let backoffMs = this.settings.backoffMsMin;
+    for (;;) {
+      const outcome = await this.submitRound(command, ledger);
+      if (outcome !== null) return outcome;
+      if (this.closed) return ledger.outcome('client_closed');
+      if (ledger.remainingMs() <= 0) return ledger.outcome();
+      if (!ledger.anyNodeReached && ledger.elapsedMs() >= this.settings.unreachableGiveUpMs) return ledger.outcome();
+      // A whole round found no leader: an election is probably running.
+      await sleep(Math.min(backoffMs, ledger.remainingMs()));
+      backoffMs = Math.min(backoffMs * 2, this.settings.backoffMsMax);
+    }
+  }
+
+  /**
+   * One pass over the nodes: the last known leader first, then the configured
+   * addresses in order; a redirect jumps the queue. Each address is tried at
+   * most once per round, so stale redirects cannot make the client ping-pong.
+   */
+  private async submitRound(command: SubmitCommand, ledger: AttemptLedger): Promise<SubmitOutcome | null> {
+    const queue = this.leaderAddress === null ? [...this.addresses] : [this.leaderAddress, ...this.addresses];
+    const visited = new Set<string>();
+    while (queue.length > 0 && ledger.remainingMs() > 0 && !this.closed) {
+      const address = queue.shift() as string;
+      if (visited.has(address)) continue;
+      visited.add(address);
+      const result = await this.attempt(address, command, ledger);
+      if (result.kind === 'done') return result.outcome;
+      if (result.kind === 'redirect') queue.unshift(result.address);
+    }
+    return null;
+  }
+
+  private async attempt(address: string, command: SubmitCommand, ledger: AttemptLedger): Promise<AttemptResult> {
+    ledger.contacted(address);
+    let connection: NodeConnection;
+    try {
+      connection = await this.connect(address, Math.min(this.settings.connectTimeoutMs, ledger.remainingMs()));
+    } catch (error) {
+      ledger.connectFailed(errorMessage(error));
+      if (this.leaderAddress === address) this.leaderAddress = null;
+      return { kind: 'next' };
+    }
+    ledger.reached();
+    let response: ClientResponse;
+    try {
+      const body = { type: 'submit' as const, client: command.client, seq: command.seq, op: command.op };
+      response = await connection.request(body, Math.max(1, Math.min(this.settings.attemptTimeoutMs, ledger.remainingMs())));
+    } catch (error) {
+      return this.requestFailed(error, ledger);
+    }
+    return this.interpret(address, response, ledger);
+  }
+
+  private requestFailed(error: unknown, ledger: AttemptLedger): AttemptResult {
+    const failure = error instanceof RequestFailedError ? error : null;
+    // Anything but a request known to be unsent may have reached the leader.
+    ledger.requestFailed(errorMessage(error), failure?.sent ?? true);
+    // Too large fails the same way on every node: waiting cannot help.
+    if (failure?.code === 'request_too_large') return { kind: 'done', outcome: ledger.outcome('request_too_large') };
+    return { kind: 'next' };
+  }
+
+  private interpret(address: string, response: ClientResponse, ledger: AttemptLedger): AttemptResult {
+    switch (response.type) {
+      case 'result':
+        this.leaderAddress = address;
+        return { kind: 'done', outcome: { status: 'applied', slot: response.slot, result: response.result, address } };
+      case 'refused':
+        this.leaderAddress = address;
+        return { kind: 'done', outcome: { status: 'refused', slot: response.slot, error: response.error, address } };
+      case 'redirect':
+        return this.followRedirect(address, response.leader, response.address, ledger);
+      case 'error':
+        ledger.nodeError(address, response);
+        return { kind: 'next' };
+      case 'status_reply':
+        // A wrong answer to a sent submit tells nothing about whether it was proposed.
+        ledger.requestFailed(`${address}: answered a submit with a status reply`, true);
+        return { kind: 'next' };
+    }
+  }
+
+  /**
+   * Prefers the address this client itself reached the leader at (a node's
+   * view of a peer's address may be a proxy the client cannot use), then the
+   * address the redirect names.
+   */
+  private followRedirect(from: string, leader: NodeId | null, named: string | null, ledger: AttemptLedger): AttemptResult {
+    const namedAddress = named === null ? null : normaliseAddress(named);
+    if (leader !== null && namedAddress !== null && !this.nodeAddresses.has(leader)) this.nodeAddresses.set(leader, namedAddress);
+    const target = (leader === null ? undefined : this.nodeAddresses.get(leader)) ?? namedAddress;
+    ledger.redirected(from, leader);
+    if (target === null) {
+      if (this.leaderAddress === from) this.leaderAddress = null;
+      return { kind: 'next' };
+    }
+    this.leaderAddress = target;
+    return { kind: 'redirect', address: target };
+  }
+
+  /** The cached connection to `address`, or a new one. Failed and closed connections leave the cache. */
+  private connect(address: string, timeoutMs: number): Promise<NodeConnection> {
+    if (this.closed) return Promise.reject(new ClientClosedError());
+    const cached = this.connections.get(address);
+    if (cached !== undefined) return cached;
+    const forget = (): void => {
+      if (this.connections.get(address) === opening) this.connections.delete(address);
+    };
+    const opening = NodeConnection.open({ address: parseAddress(address), connectTimeoutMs: Math.max(1, timeoutMs), ...this.connectionOptions })
+      .then((connection) => this.adopt(address, connection, forget));
+    opening.catch(forget);
+    this.connections.set(address, opening);
+    return opening;
+  }
+
+  /** Checks a fresh connection belongs to this client's cluster and learns its node id. */
+  private adopt(address: string, connection: NodeConnection, forget: () => void): NodeConnection {
+    connection.onClose(forget);
+    if (this.closed) {
+      connection.close();
+      throw new ClientClosedError();
+    }
+    this.clusterId ??= connection.clusterId;
+    if (connection.clusterId !== this.clusterId) {
+      connection.close();
+      throw new RequestFailedError({
+        code: 'wrong_cluster',
+        message: `${address} belongs to cluster ${connection.clusterId}, not ${this.clusterId}: check --cluster / PAXOS_CLUSTER`,
+        sent: false,
+        address,
+      });
+    }
+    this.nodeAddresses.set(connection.nodeId, address);
+    return connection;
+  }
+}
+
+/**
+ * What one submit has seen so far, to decide its outcome if it never gets an
+ * answer: `unknown` as soon as any attempt may have been proposed, otherwise
+ * `not_applied` with the most telling reason.
+ */
+class AttemptLedger {
+  readonly tried: string[] = [];
+  anyNodeReached = false;
+  private mayHaveBeenProposed = false;
+  private lastError = 'no attempt was made';
+  private lastRejection: string | null = null;
+  private readonly startedAt = Date.now();
+
+  constructor(private readonly timeoutMs: number) {}
+
+  elapsedMs(): number {
+    return Date.now() - this.startedAt;
+  }
+
+  remainingMs(): number {
+    return this.timeoutMs - this.elapsedMs();
+  }
+
+  contacted(address: string): void {
+    if (!this.tried.includes(address)) this.tried.push(address);
+  }
+
+  reached(): void {
+    this.anyNodeReached = true;
+  }
+
+  connectFailed(message: string): void {
+    this.lastError = message;
+  }
+
+  requestFailed(message: string, sent: boolean): void {
+    this.lastError = message;
+    if (sent) this.mayHaveBeenProposed = true;
+  }
+
+  redirected(from: string, leader: NodeId | null): void {
+    this.lastError = leader === null ? `${from} knows no leader (an election is probably running)` : `${from} redirected to node ${leader}`;
+  }
+
+  nodeError(address: string, response: ErrorResponse): void {
+    this.lastError = `${address}: ${response.message} (${response.code})`;
+    if (response.indeterminate) this.mayHaveBeenProposed = true;
+    else this.lastRejection = this.lastError;
+  }
+
+  outcome(code?: NotAppliedCode): SubmitOutcome {
+    const tried = [...this.tried];
+    if (this.mayHaveBeenProposed) {
+      const error = `outcome unknown after ${this.elapsedMs()}ms: the command may have been applied (last error: ${this.lastError})`;
+      return { status: 'unknown', code: 'outcome_unknown', error, tried };
+    }
+    const notAppliedCode = code ?? this.notAppliedCode();
+    return { status: 'not_applied', code: notAppliedCode, error: this.notAppliedMessage(notAppliedCode), tried };
+  }
+
+  private notAppliedCode(): NotAppliedCode {
+    if (!this.anyNodeReached) return 'no_node_reachable';
+    return this.lastRejection === null ? 'no_leader' : 'rejected';
+  }
+
+  private notAppliedMessage(code: NotAppliedCode): string {
+    switch (code) {
+      case 'no_node_reachable':
+        return `no node reachable (tried ${this.tried.join(', ')}): ${this.lastError}`;
+      case 'no_leader':
+        return `no leader found within ${this.elapsedMs()}ms (is a majority of the nodes up?): ${this.lastError}`;
+      case 'rejected':
+        return `rejected before it was proposed: ${this.lastRejection ?? this.lastError}`;
+      case 'client_closed':
+        return 'the client was closed before the command could be sent';
+      case 'request_too_large':
+        return this.lastError;
+    }
+  }
+}
+
+function statusReport(address: string, response: ClientResponse): NodeStatusReport {
+  if (response.type === 'status_reply') return { address, reachable: true, status: response.status };
+  const error = response.type === 'error' ? `${response.message} (${response.code})` : `unexpected ${response.type} answer to status`;
+  return { address, reachable: false, code: 'node_error', error: `${address}: ${error}` };
+}
+
+/** Redirect addresses come from the node as text; compare them in the client's own spelling. */
+function normaliseAddress(text: string): string | null {
+  try {
+    return formatAddress(parseAddress(text));
+  } catch {
+    return null;
+  }
+}
+
+function checkPositive(name: string, value: number): void {
+  if (!(value > 0)) throw new InvalidOptionError(`PaxosClient option ${name} must be positive, got ${value}`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

@@ -1,0 +1,295 @@
+// One TCP connection from a client to one node: the handshake, then requests
+// matched to responses by id. Every failure rejects with a RequestFailedError
+// whose `sent` says whether the request's bytes left this process, because
+// only a request that was never sent is certainly not proposed.
+import net from 'node:net';
+import type { NodeId } from '../node/core/messages.js';
+import { encodeFrame, FrameDecoder, frameBytesMaxDefault } from '../wire/frame.js';
+import { isGoodbye, parseClientResponse, parseGoodbye, parseHandshakeReply } from '../wire/validate.js';
+import {
+  protocolVersion,
+  type ClientRequest,
+  type ClientResponse,
+  type GoodbyeMessage,
+  type HelloMessage,
+  type StatusRequest,
+  type SubmitRequest,
+} from '../wire/protocol.js';
+import { RequestFailedError, type ClientErrorCode } from './errors.js';
+import { formatAddress, type ClusterAddress } from './options.js';
+
+/**
+ * Requests waiting for an answer on one connection. A client that outruns the
+ * node gets a clear error instead of an ever-growing map; the node bounds its
+ * own queues, so more in flight than this buys nothing.
+ */
+export const requestsInFlightMaxDefault = 1024;
+
+/** Idle connections are probed this often, so a vanished node is noticed without traffic. */
+const keepAliveDelayMs = 10_000;
+
+/** A request as the caller gives it; the connection assigns the id. */
+export type ClientRequestBody = Omit<SubmitRequest, 'id'> | Omit<StatusRequest, 'id'>;
+
+export interface NodeConnectionOptions {
+  address: ClusterAddress;
+  /** Limit for TCP connect plus the welcome. */
+  connectTimeoutMs: number;
+  requestsInFlightMax?: number;
+  frameBytesMax?: number;
+}
+
+interface PendingRequest {
+  resolve(response: ClientResponse): void;
+  reject(error: RequestFailedError): void;
+  timer: NodeJS.Timeout;
+}
+
+interface HandshakeWaiter {
+  resolve(): void;
+  reject(error: RequestFailedError): void;
+}
+
+/** One open, welcomed connection to one node. Create it with `NodeConnection.open`. */
+export class NodeConnection {
+  /** The address as dialed, host:port. */
+  readonly address: string;
+  private readonly socket: net.Socket;
+  private readonly decoder: FrameDecoder;
+  private readonly requestsInFlightMax: number;
+  private readonly frameBytesMax: number;
+  private readonly pending = new Map<number, PendingRequest>();
+  private readonly closeListeners: ((error: RequestFailedError) => void)[] = [];
+  private handshakeWaiter: HandshakeWaiter | null = null;
+  private welcome: { nodeId: NodeId; clusterId: string } | null = null;
+  private closeError: RequestFailedError | null = null;
+  private nextRequestId = 1;
+
+  /**
+   * Connects and completes the handshake. Rejects with a RequestFailedError
+   * (`sent: false`): code `connect_failed` (refused, unreachable, timed out) or
+   * `handshake_refused` (the node said goodbye).
+   */
+  static async open(options: NodeConnectionOptions): Promise<NodeConnection> {
+    const connection = new NodeConnection(options);
+    await connection.handshake(options.connectTimeoutMs);
+    return connection;
+  }
+
+  private constructor(options: NodeConnectionOptions) {
+    this.address = formatAddress(options.address);
+    this.requestsInFlightMax = options.requestsInFlightMax ?? requestsInFlightMaxDefault;
+    this.frameBytesMax = options.frameBytesMax ?? frameBytesMaxDefault;
+    this.decoder = new FrameDecoder({ frameBytesMax: this.frameBytesMax });
+    this.socket = net.connect({ host: options.address.host, port: options.address.port });
+    this.socket.setNoDelay(true);
+    this.socket.setKeepAlive(true, keepAliveDelayMs);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail('connection_closed', describeSocketError(error)));
+    this.socket.on('close', () => this.fail('connection_closed', 'the connection was closed'));
+  }
+
+  /** The node's id, from its welcome. */
+  get nodeId(): NodeId {
+    return this.welcomed().nodeId;
+  }
+
+  /** The cluster the node belongs to, from its welcome. */
+  get clusterId(): string {
+    return this.welcomed().clusterId;
+  }
+
+  get isClosed(): boolean {
+    return this.closeError !== null;
+  }
+
+  /** Called once when the connection closes, for whatever reason. */
+  onClose(listener: (error: RequestFailedError) => void): void {
+    if (this.closeError !== null) listener(this.closeError);
+    else this.closeListeners.push(listener);
+  }
+
+  /**
+   * Sends one request and resolves with the node's answer to it. Rejects with a
+   * RequestFailedError: `request_timeout` or `connection_closed` with
+   * `sent: true`; `too_many_requests`, `request_too_large` or
+   * `connection_closed` with `sent: false` when nothing was written.
+   */
+  request(body: ClientRequestBody, timeoutMs: number): Promise<ClientResponse> {
+    if (this.closeError !== null) return Promise.reject(this.notSent('connection_closed', this.closeError.message));
+    if (this.pending.size >= this.requestsInFlightMax) {
+      return Promise.reject(this.notSent('too_many_requests', `${this.requestsInFlightMax} requests already wait for an answer`));
+    }
+    const id = this.nextRequestId++;
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ ...body, id } as ClientRequest, this.frameBytesMax);
+    } catch (error) {
+      return Promise.reject(this.notSent('request_too_large', `the request cannot be sent: ${errorMessage(error)}`));
+    }
+    return new Promise<ClientResponse>((resolve, reject) => {
+      const timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      this.socket.write(frame);
+    });
+  }
+
+  /** Closes the connection; requests still waiting reject with `connection_closed`. */
+  close(): void {
+    this.fail('connection_closed', 'the client closed the connection');
+  }
+
+  private handshake(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => this.fail('connect_failed', `no welcome within ${timeoutMs}ms`),
+        timeoutMs,
+      );
+      this.handshakeWaiter = {
+        resolve: () => { clearTimeout(timer); resolve(); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      };
+      this.socket.once('connect', () => this.socket.write(encodeFrame(clientHello)));
+    });
+  }
+
+  private onData(chunk: Buffer): void {
+    let messages: unknown[];
+    try {
+      messages = this.decoder.push(chunk);
+    } catch (error) {
+      this.fail('protocol_violation', `unreadable frame: ${errorMessage(error)}`);
+      return;
+    }
+    for (const message of messages) {
+      if (this.closeError !== null) return;
+      if (this.handshakeWaiter !== null) this.onHandshakeReply(message);
+      else this.onResponse(message);
+    }
+  }
+
+  private onHandshakeReply(message: unknown): void {
+    let reply;
+    try {
+      reply = parseHandshakeReply(message);
+    } catch (error) {
+      this.fail('connect_failed', `bad handshake reply: ${errorMessage(error)}`);
+      return;
+    }
+    if (reply.type === 'goodbye') {
+      this.fail('handshake_refused', describeGoodbye(reply));
+      return;
+    }
+    if (reply.protocol !== protocolVersion) {
+      this.fail('handshake_refused', `the node speaks protocol ${reply.protocol}, this client ${protocolVersion}`);
+      return;
+    }
+    this.welcome = { nodeId: reply.nodeId, clusterId: reply.clusterId };
+    const waiter = this.handshakeWaiter;
+    this.handshakeWaiter = null;
+    waiter?.resolve();
+  }
+
+  private onResponse(message: unknown): void {
+    if (isGoodbye(message)) {
+      // A node that stops (or dislikes us) says why before it closes.
+      this.onGoodbye(message);
+      return;
+    }
+    let response: ClientResponse;
+    try {
+      response = parseClientResponse(message);
+    } catch (error) {
+      this.fail('protocol_violation', `invalid response: ${errorMessage(error)}`);
+      return;
+    }
+    const waiter = this.pending.get(response.id);
+    // No waiter: the answer came after its request timed out; nobody wants it now.
+    if (waiter === undefined) return;
+    this.pending.delete(response.id);
+    clearTimeout(waiter.timer);
+    waiter.resolve(response);
+  }
+
+  private onGoodbye(message: unknown): void {
+    let goodbye: GoodbyeMessage;
+    try {
+      goodbye = parseGoodbye(message);
+    } catch (error) {
+      this.fail('protocol_violation', `invalid goodbye: ${errorMessage(error)}`);
+      return;
+    }
+    this.fail('connection_closed', describeGoodbye(goodbye));
+  }
+
+  private expire(id: number, timeoutMs: number): void {
+    const waiter = this.pending.get(id);
+    if (waiter === undefined) return;
+    this.pending.delete(id);
+    waiter.reject(new RequestFailedError({
+      code: 'request_timeout',
+      message: `${this.address}: no answer within ${timeoutMs}ms`,
+      sent: true,
+      address: this.address,
+    }));
+  }
+
+  /** Closes once; the first reason wins and is what every waiter is told. */
+  private fail(code: ClientErrorCode, reason: string): void {
+    if (this.closeError !== null) return;
+    this.closeError = new RequestFailedError({ code, message: `${this.address}: ${reason}`, sent: false, address: this.address });
+    this.socket.destroy();
+    this.rejectHandshake(code);
+    this.rejectPending();
+    for (const listener of this.closeListeners.splice(0)) listener(this.closeError);
+  }
+
+  private rejectHandshake(code: ClientErrorCode): void {
+    const waiter = this.handshakeWaiter;
+    if (waiter === null) return;
+    this.handshakeWaiter = null;
+    // Whatever ended the handshake, the caller only needs "could not connect" or "refused".
+    const handshakeCode = code === 'handshake_refused' ? code : 'connect_failed';
+    waiter.reject(this.notSent(handshakeCode, this.closeError?.message ?? 'closed'));
+  }
+
+  private rejectPending(): void {
+    const message = `${this.closeError?.message ?? 'closed'} before the answer arrived`;
+    for (const waiter of this.pending.values()) {
+      clearTimeout(waiter.timer);
+      waiter.reject(new RequestFailedError({ code: 'connection_closed', message, sent: true, address: this.address }));
+    }
+    this.pending.clear();
+  }
+
+  private notSent(code: ClientErrorCode, message: string): RequestFailedError {
+    return new RequestFailedError({ code, message, sent: false, address: this.address });
+  }
+
+  private welcomed(): { nodeId: NodeId; clusterId: string } {
+    if (this.welcome === null) throw new Error('NodeConnection used before its handshake completed');
+    return this.welcome;
+  }
+}
+
+const clientHello: HelloMessage = {
+  type: 'hello',
+  protocol: protocolVersion,
+  clusterId: null,
+  role: 'client',
+  nodeId: null,
+};
+
+function describeGoodbye(goodbye: GoodbyeMessage): string {
+  return `the node closed the connection (${goodbye.code}): ${goodbye.reason}`;
+}
+
+/** ECONNREFUSED and friends are what an operator searches for; keep them in the message. */
+function describeSocketError(error: NodeJS.ErrnoException): string {
+  if (error.code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED): is a node running there?';
+  return error.code !== undefined ? `${error.message} (${error.code})` : error.message;
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

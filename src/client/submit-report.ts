@@ -1,0 +1,134 @@
+// How `paxos submit` reports an outcome: exit codes, the JSON object of SPEC's
+// `--stdin` format, the text a person reads, and the `--stdin` loop itself.
+// Pure apart from the callbacks it is given, so it is tested without oclif.
+import { UsageError, renderResult } from '../node/statemachine/parse.js';
+import { renderJson } from '../node/statemachine/values.js';
+import type { SubmitOutcome } from './client.js';
+
+/** Exit codes of `paxos submit` (SPEC: `paxos submit`). */
+export const submitExitCodes = Object.freeze({
+  applied: 0,
+  /** Reading stdin failed in --stdin mode; per-line outcomes are in the output. */
+  failed: 1,
+  usage: 2,
+  refused: 3,
+  notApplied: 4,
+  unknown: 5,
+});
+
+/**
+ * Said whenever no node at all could be reached (the error itself lists the
+ * addresses tried): the usual cause is that no cluster was started.
+ */
+export const unreachableHint = 'Is the cluster running? Start a local one with `npx paxos cluster start`, '
+  + 'or point --cluster (or PAXOS_CLUSTER) at a running cluster.';
+
+export function submitExitCode(outcome: SubmitOutcome): number {
+  switch (outcome.status) {
+    case 'applied': return submitExitCodes.applied;
+    case 'refused': return submitExitCodes.refused;
+    case 'not_applied': return submitExitCodes.notApplied;
+    case 'unknown': return submitExitCodes.unknown;
+  }
+}
+
+/** The JSON object SPEC gives for one command, plus `code` (and `tried`) so scripts can branch. */
+export function submitJson(outcome: SubmitOutcome): Record<string, unknown> {
+  switch (outcome.status) {
+    case 'applied':
+      return { ok: true, result: outcome.result, slot: outcome.slot };
+    case 'refused':
+      return { ok: false, refused: true, indeterminate: false, error: outcome.error, slot: outcome.slot };
+    case 'not_applied':
+      return { ok: false, error: outcome.error, indeterminate: false, code: outcome.code, tried: outcome.tried };
+    case 'unknown':
+      return { ok: false, error: outcome.error, indeterminate: true, code: outcome.code, tried: outcome.tried };
+  }
+}
+
+/** The JSON object for a command line that could not become a command: nothing was sent. */
+export function usageJson(message: string): Record<string, unknown> {
+  return { ok: false, error: message, indeterminate: false, code: 'usage' };
+}
+
+/** One line of JSON; tolerates what msgpack carries and JSON cannot (bigint). */
+export function jsonLine(value: Record<string, unknown>): string {
+  return renderJson(value);
+}
+
+/**
+ * One line of text per command for `--stdin` without `--json`: the rendered
+ * result, or the reason in parentheses-tagged form, so output lines stay in
+ * step with input lines.
+ */
+export function submitTextLine(outcome: SubmitOutcome): string {
+  switch (outcome.status) {
+    case 'applied': return renderResult(outcome.result);
+    case 'refused': return `(refused) ${oneLine(outcome.error)}`;
+    case 'not_applied': return `(error) ${oneLine(outcome.error)}`;
+    case 'unknown': return `(unknown) ${oneLine(outcome.error)}`;
+  }
+}
+
+export function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, '; ');
+}
+
+/**
+ * Splits one `--stdin` line into words: a line starting with `[` is a JSON
+ * array of strings (for values with spaces), anything else splits on
+ * whitespace. Throws UsageError.
+ */
+export function splitCommandLine(line: string): string[] {
+  const text = line.trim();
+  if (!text.startsWith('[')) return text.split(/\s+/);
+  let words: unknown;
+  try {
+    words = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`a line starting with [ must be a JSON array of strings: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (!Array.isArray(words) || !words.every((word): word is string => typeof word === 'string')) {
+    throw new UsageError('a line starting with [ must be a JSON array of strings');
+  }
+  return words;
+}
+
+/** What the `--stdin` loop needs; the command passes the real ones, tests fakes. */
+export interface SubmitLinesOptions {
+  lines: AsyncIterable<string>;
+  submit(op: unknown): Promise<SubmitOutcome>;
+  /** Words to the state machine's op; throws UsageError for a bad command. */
+  toOp(words: string[]): unknown;
+  json: boolean;
+  /** Prints one line on stdout, as soon as its command completes. */
+  print(line: string): void;
+  /** Prints a diagnostic on stderr. */
+  warn(line: string): void;
+}
+
+/**
+ * Runs one command per line, in order, one at a time; blank lines are
+ * skipped; a bad line gets an error line and the loop goes on. Resolves when
+ * the input ends; rejects only if reading the input fails.
+ */
+export async function submitLines(options: SubmitLinesOptions): Promise<void> {
+  let hinted = false;
+  for await (const line of options.lines) {
+    if (line.trim() === '') continue;
+    let op: unknown;
+    try {
+      op = options.toOp(splitCommandLine(line));
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      options.print(options.json ? jsonLine(usageJson(error.message)) : `(error) ${oneLine(error.message)}`);
+      continue;
+    }
+    const outcome = await options.submit(op);
+    options.print(options.json ? jsonLine(submitJson(outcome)) : submitTextLine(outcome));
+    if (!hinted && outcome.status === 'not_applied' && outcome.code === 'no_node_reachable') {
+      hinted = true;
+      options.warn(unreachableHint);
+    }
+  }
+}

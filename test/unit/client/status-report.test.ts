@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import type { NodeStatusReport } from '../../../src/client/client.js';
+import { formatBytes, formatUptime, renderStatusTable, statusRows } from '../../../src/client/status-report.js';
+import { statusOf } from './fake-node.js';
+
+const reports: NodeStatusReport[] = [
+  { address: '127.0.0.1:7401', reachable: true, status: statusOf(1, { role: 'leader', commitIndex: 42, lastApplied: 42, walBytes: 3 * 1024 * 1024, lastSnapshot: 40 }) },
+  { address: '127.0.0.1:7402', reachable: true, status: statusOf(2, { commitIndex: 40, lastApplied: 37 }) },
+  { address: '127.0.0.1:7403', reachable: false, code: 'connect_failed', error: '127.0.0.1:7403: connection refused (ECONNREFUSED)' },
+];
+
+describe('statusRows', () => {
+  it('computes lag against the highest commit index in the cluster', () => {
+    const rows = statusRows(reports);
+    expect(rows.map((row) => (row.reachable ? row.lag : null))).toEqual([0, 5, null]);
+    expect(rows[2]).toEqual({ address: '127.0.0.1:7403', reachable: false, code: 'connect_failed', error: '127.0.0.1:7403: connection refused (ECONNREFUSED)' });
+  });
+});
+
+describe('renderStatusTable', () => {
+  it('shows one aligned row per node, then why unreachable nodes are', () => {
+    const lines = renderStatusTable(statusRows(reports));
+    expect(lines[0].split(/\s+/)).toEqual(['ID', 'ADDRESS', 'REACHABLE', 'ROLE', 'LEADER', 'BALLOT', 'CHOSEN', 'APPLIED', 'LAG', 'WAL', 'SNAPSHOT', 'UPTIME']);
+    expect(lines[1].split(/\s{2,}/)).toEqual(['1', '127.0.0.1:7401', 'yes', 'leader', '1', '3.1', '42', '42', '0', '3.0 MiB', '40', '1m05s']);
+    expect(lines[3].split(/\s{2,}/).slice(0, 3)).toEqual(['-', '127.0.0.1:7403', 'no']);
+    expect(lines.at(-1)).toBe('127.0.0.1:7403: unreachable: 127.0.0.1:7403: connection refused (ECONNREFUSED)');
+    for (const line of lines.slice(1, 4)) expect(line.indexOf('127.0.0.1')).toBe(lines[0].indexOf('ADDRESS'));
+  });
+});
+
+describe('human units', () => {
+  it.each([[0, '0 B'], [1023, '1023 B'], [1536, '1.5 KiB'], [5 * 1024 ** 3, '5.0 GiB']])('%i bytes is %s', (bytes, text) => {
+    expect(formatBytes(bytes)).toBe(text);
+  });
+
+  it.each([[999, '0s'], [45_000, '45s'], [185_000, '3m05s'], [7_620_000, '2h07m'], [273_600_000, '3d04h']])('%i ms is %s', (ms, text) => {
+    expect(formatUptime(ms)).toBe(text);
+  });
+});
