@@ -3,8 +3,9 @@
 // in the order the core demands: persist (fsync), then send, then apply and
 // answer clients. Readies are handled strictly in order, so a message is never
 // sent before every record of its own and every earlier Ready is durable.
+import { createHash } from 'node:crypto';
 import { PaxosNode, recoverState, type CoreStatus } from '../core/node.js';
-import { ballotToString, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready } from '../core/messages.js';
+import { ballotToString, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value } from '../core/messages.js';
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
@@ -104,6 +105,7 @@ class NodeRuntime implements RunningNode {
   private readonly waiters = new Map<string, Waiter>();
   private readonly clientsWaitingMax: number;
   private readonly startedAtMs = Date.now();
+  private appliedDigest = '';
   /** Settles when every Ready taken so far has been fully acted on. */
   private pipeline: Promise<void> = Promise.resolve();
   private flushScheduled = false;
@@ -166,6 +168,7 @@ class NodeRuntime implements RunningNode {
       commitIndex: core.commitIndex,
       lastChosen: core.lastChosen,
       lastApplied: this.service.lastAppliedSlot,
+      appliedDigest: this.appliedDigest,
       walBytes: this.wal.sizeBytes(),
       lastSnapshot: 0,
       uptimeMs: Date.now() - this.startedAtMs,
@@ -263,6 +266,7 @@ class NodeRuntime implements RunningNode {
     }
     if (this.stopping === null) this.transport.send(remote);
     for (const entry of ready.apply) {
+      this.appliedDigest = chainDigest(this.appliedDigest, entry.slot, entry.value);
       for (const outcome of this.service.applyValue(entry.slot, entry.value)) this.resolveWaiter(outcome);
     }
     for (const event of ready.events) this.onCoreEvent(event);
@@ -311,6 +315,10 @@ class NodeRuntime implements RunningNode {
     this.failWaiters('node_failed', error.message);
     this.config.onFatal?.(error);
   }
+}
+
+function chainDigest(previous: string, slot: Slot, value: Value): string {
+  return createHash('sha256').update(`${previous}/${slot}/${JSON.stringify(value)}`).digest('hex').slice(0, 32);
 }
 
 function waiterKey(client: string, seq: number): string {
