@@ -21,7 +21,11 @@ import type {
   CloseReason,
   GoodbyeMessage,
   HelloMessage,
+  LatencyHistogramReport,
+  LatencyWindowReport,
+  NodeMetricsReport,
   NodeStatus,
+  PeerTrafficReport,
   WelcomeMessage,
 } from './protocol.js';
 
@@ -64,6 +68,8 @@ export const addressCharsMax = 512;
 export const ballotTextCharsMax = 64;
 /** Peers listed in one status reply. */
 export const statusPeersMax = 1024;
+/** Buckets of a latency histogram in a status reply; nodes send 16, a few dozen is the useful most. */
+export const histogramBucketsMax = 64;
 
 /** Every close reason, for checking a goodbye; the object literal makes the compiler list them all. */
 const closeReasonSet: ReadonlySet<string> = new Set(
@@ -164,6 +170,8 @@ const peerParserTable: ParserTable<PeerMessage> = {
     ballot: ballot(f.ballot, 'promise.ballot'),
     fromSlot: slot(f.fromSlot, 'promise', 'fromSlot'),
     accepted: listOf(f.accepted, 'promise', 'accepted', acceptedEntriesMax, acceptedEntry),
+    chosen: listOf(f.chosen, 'promise', 'chosen', chosenEntriesMax, chosenEntry),
+    catchUpTo: slot(f.catchUpTo, 'promise', 'catchUpTo'),
   }),
   accept: (f) => ({
     type: 'accept',
@@ -203,6 +211,16 @@ const peerParserTable: ParserTable<PeerMessage> = {
     ...envelope(f, 'chosen_reply'),
     entries: listOf(f.entries, 'chosen_reply', 'entries', chosenEntriesMax, chosenEntry),
     commitIndex: slot(f.commitIndex, 'chosen_reply', 'commitIndex'),
+    compactedTo: slot(f.compactedTo, 'chosen_reply', 'compactedTo'),
+  }),
+  probe: (f) => ({ type: 'probe', ...envelope(f, 'probe') }),
+  fill: (f) => ({ type: 'fill', ...envelope(f, 'fill'), toSlot: slot(f.toSlot, 'fill', 'toSlot') }),
+  probe_reply: (f) => ({
+    type: 'probe_reply',
+    ...envelope(f, 'probe_reply'),
+    promised: ballot(f.promised, 'probe_reply.promised'),
+    acceptedUpTo: slot(f.acceptedUpTo, 'probe_reply', 'acceptedUpTo'),
+    commitIndex: slot(f.commitIndex, 'probe_reply', 'commitIndex'),
   }),
 };
 
@@ -316,7 +334,7 @@ const nodeRoles: ReadonlySet<unknown> = new Set<NodeStatus['role']>(['leader', '
 function nodeStatus(x: unknown, what: string): NodeStatus {
   const f = fieldsOf(x, what);
   if (!nodeRoles.has(f.role)) invalid(`${what}.role must be leader, follower or candidate`);
-  return {
+  const status: NodeStatus = {
     id: nodeId(f.id, what, 'id'),
     address: text(f.address, what, 'address', addressCharsMax),
     role: f.role as NodeStatus['role'],
@@ -333,6 +351,10 @@ function nodeStatus(x: unknown, what: string): NodeStatus {
     clusterId: text(f.clusterId, what, 'clusterId', clusterIdCharsMax),
     peers: listOf(f.peers, what, 'peers', statusPeersMax, peerStatus),
   };
+  // Optional so that older nodes still answer (our encoder writes an undefined field as nil);
+  // when present it is checked like everything else.
+  if (f.metrics !== undefined && f.metrics !== null) status.metrics = nodeMetrics(f.metrics, `${what}.metrics`);
+  return status;
 }
 
 function peerStatus(x: unknown, what: string): NodeStatus['peers'][number] {
@@ -341,6 +363,60 @@ function peerStatus(x: unknown, what: string): NodeStatus['peers'][number] {
     id: nodeId(f.id, what, 'id'),
     address: text(f.address, what, 'address', addressCharsMax),
     connected: boolean(f.connected, what, 'connected'),
+  };
+}
+
+function nodeMetrics(x: unknown, what: string): NodeMetricsReport {
+  const f = fieldsOf(x, what);
+  return {
+    proposalsInFlight: natural(f.proposalsInFlight, what, 'proposalsInFlight'),
+    commandsPending: natural(f.commandsPending, what, 'commandsPending'),
+    commandsProposed: natural(f.commandsProposed, what, 'commandsProposed'),
+    commandsApplied: natural(f.commandsApplied, what, 'commandsApplied'),
+    commandsAppliedPerSecond: duration(f.commandsAppliedPerSecond, what, 'commandsAppliedPerSecond'),
+    commitLatency: latencyWindow(f.commitLatency, `${what}.commitLatency`),
+    commitLatencyHistogram: latencyHistogram(f.commitLatencyHistogram, `${what}.commitLatencyHistogram`),
+    fsyncs: natural(f.fsyncs, what, 'fsyncs'),
+    fsyncsPerSecond: duration(f.fsyncsPerSecond, what, 'fsyncsPerSecond'),
+    fsyncMicrosTotal: natural(f.fsyncMicrosTotal, what, 'fsyncMicrosTotal'),
+    fsyncLastMicros: natural(f.fsyncLastMicros, what, 'fsyncLastMicros'),
+    fsyncMeanMicros: natural(f.fsyncMeanMicros, what, 'fsyncMeanMicros'),
+    walRecordsWritten: natural(f.walRecordsWritten, what, 'walRecordsWritten'),
+    walBytesWritten: natural(f.walBytesWritten, what, 'walBytesWritten'),
+    leaderChanges: natural(f.leaderChanges, what, 'leaderChanges'),
+    peers: listOf(f.peers, what, 'peers', statusPeersMax, peerTraffic),
+  };
+}
+
+function latencyWindow(x: unknown, what: string): LatencyWindowReport {
+  const f = fieldsOf(x, what);
+  return {
+    windowSeconds: natural(f.windowSeconds, what, 'windowSeconds'),
+    samples: natural(f.samples, what, 'samples'),
+    p50Micros: natural(f.p50Micros, what, 'p50Micros'),
+    p99Micros: natural(f.p99Micros, what, 'p99Micros'),
+    maxMicros: natural(f.maxMicros, what, 'maxMicros'),
+  };
+}
+
+function latencyHistogram(x: unknown, what: string): LatencyHistogramReport {
+  const f = fieldsOf(x, what);
+  const boundsMicros = listOf(f.boundsMicros, what, 'boundsMicros', histogramBucketsMax, (item, itemWhat) => natural(item, itemWhat, 'bound'));
+  const counts = listOf(f.counts, what, 'counts', histogramBucketsMax, (item, itemWhat) => natural(item, itemWhat, 'count'));
+  // A count without its bound (or the other way round) cannot be rendered or compared.
+  if (counts.length !== boundsMicros.length) invalid(`${what} has ${boundsMicros.length} bounds but ${counts.length} counts`);
+  return { boundsMicros, counts, count: natural(f.count, what, 'count'), sumMicros: natural(f.sumMicros, what, 'sumMicros') };
+}
+
+function peerTraffic(x: unknown, what: string): PeerTrafficReport {
+  const f = fieldsOf(x, what);
+  return {
+    id: nodeId(f.id, what, 'id'),
+    framesIn: natural(f.framesIn, what, 'framesIn'),
+    framesOut: natural(f.framesOut, what, 'framesOut'),
+    bytesIn: natural(f.bytesIn, what, 'bytesIn'),
+    bytesOut: natural(f.bytesOut, what, 'bytesOut'),
+    framesDropped: natural(f.framesDropped, what, 'framesDropped'),
   };
 }
 

@@ -13,8 +13,12 @@ import { createKeyValueStore } from '../../src/node/statemachine/kv.js';
 import { ReplicatedService } from '../../src/node/statemachine/sessions.js';
 import { EventHeap } from './heap.js';
 
-/** A deliberately broken node, to show the harness catches what it should. */
-export type Sabotage = 'none' | 'acceptor-forgets-on-restart';
+/**
+ * A deliberately broken node, to show the harness catches what it should: an
+ * acceptor that forgets its promises and accepted values when it restarts, or
+ * a node whose disk was wiped that votes at once instead of rebuilding.
+ */
+export type Sabotage = 'none' | 'acceptor-forgets-on-restart' | 'wiped-node-votes-at-once';
 
 export interface SimOptions {
   seed: number;
@@ -24,6 +28,10 @@ export interface SimOptions {
   settleMs?: number;
   clients?: number;
   sabotage?: Sabotage;
+  /** Applied slots between snapshots (0: never compact); by default drawn from the seed. */
+  snapshotEvery?: number;
+  /** Replaced disks per second during the fault phase; by default drawn from the seed. */
+  wipesPerSecond?: number;
 }
 
 export interface SimStats {
@@ -31,6 +39,9 @@ export interface SimStats {
   nodes: number;
   acknowledged: number;
   crashes: number;
+  wipes: number;
+  snapshots: number;
+  snapshotsInstalled: number;
   partitions: number;
   messagesSent: number;
   messagesDropped: number;
@@ -50,6 +61,8 @@ export class SimulationFailure extends Error {
 }
 
 const tickMs = 10;
+/** SIM_TRACE=1 prints every core event and fault with its virtual time. */
+const trace = process.env.SIM_TRACE === '1';
 
 interface FaultProfile {
   dropRate: number;
@@ -57,6 +70,7 @@ interface FaultProfile {
   delayMsMax: number;
   crashesPerSecond: number;
   partitionsPerSecond: number;
+  wipesPerSecond: number;
 }
 
 type SimEvent =
@@ -64,6 +78,7 @@ type SimEvent =
   | { at: number; order: number; kind: 'deliver'; message: PeerMessage }
   | { at: number; order: number; kind: 'client'; client: number }
   | { at: number; order: number; kind: 'restart'; node: NodeId }
+  | { at: number; order: number; kind: 'transfer'; node: NodeId; incarnation: number; from: NodeId; slot: Slot }
   | { at: number; order: number; kind: 'fault' }
   | { at: number; order: number; kind: 'heal' };
 
@@ -71,11 +86,15 @@ interface SimNode {
   id: NodeId;
   core: PaxosNode | null;
   incarnation: number;
-  /** What survived on disk: every persisted record, in order. */
+  /** What survived on disk: the log's records, in order, and the latest snapshot. */
   disk: WalRecord[];
+  snapshot: { slot: Slot; bytes: Uint8Array } | null;
   service: ReplicatedService;
-  /** Value key applied at each slot by this incarnation, index slot - 1. */
-  applied: string[];
+  /** The last slot this incarnation's state machine reflects (applied, or restored from a snapshot). */
+  appliedUpTo: Slot;
+  /** Wiped and not yet rebuilt: no second disk may be lost meanwhile (that is beyond f failures). */
+  lostState: boolean;
+  transferring: boolean;
 }
 
 interface SimClient {
@@ -116,6 +135,7 @@ export class Simulation {
   /** Commands whose result a client saw: each must end up applied on every replica. */
   private readonly acknowledged: { key: string; slot: Slot }[] = [];
   private readonly stats: SimStats;
+  private readonly snapshotEvery: number;
 
   constructor(options: SimOptions) {
     this.prng = new Prng(options.seed);
@@ -129,12 +149,17 @@ export class Simulation {
       delayMsMax: this.prng.pick([2, 10, 40, 150]),
       crashesPerSecond: this.prng.pick([0, 0.3, 1, 3]),
       partitionsPerSecond: this.prng.pick([0, 0.3, 1]),
+      wipesPerSecond: options.wipesPerSecond ?? this.prng.pick([0, 0, 0.2, 0.5]),
     };
+    this.snapshotEvery = options.snapshotEvery ?? this.prng.pick([0, 5, 20, 100]);
     this.stats = {
       seed: options.seed,
       nodes: this.nodeCount,
       acknowledged: 0,
       crashes: 0,
+      wipes: 0,
+      snapshots: 0,
+      snapshotsInstalled: 0,
       partitions: 0,
       messagesSent: 0,
       messagesDropped: 0,
@@ -202,6 +227,8 @@ export class Simulation {
         return this.onClient(this.clients[event.client]);
       case 'restart':
         return this.restart(event.node);
+      case 'transfer':
+        return this.onTransfer(event);
       case 'fault':
         return this.onFault();
       case 'heal':
@@ -232,8 +259,11 @@ export class Simulation {
       core: null,
       incarnation: 0,
       disk: [],
+      snapshot: null,
       service: new ReplicatedService(createKeyValueStore()),
-      applied: [],
+      appliedUpTo: 0,
+      lostState: false,
+      transferring: false,
     };
     this.nodes.set(id, node);
     this.start(node);
@@ -241,21 +271,28 @@ export class Simulation {
 
   private start(node: SimNode): void {
     node.incarnation += 1;
+    node.transferring = false;
     const records = this.sabotage === 'acceptor-forgets-on-restart' ? node.disk.filter((r) => r.type === 'chosen') : node.disk;
+    const emptyDisk = node.disk.length === 0 && node.snapshot === null;
     node.core = new PaxosNode({
       id: node.id,
       members: [...Array(this.nodeCount).keys()].map((i) => i + 1),
       seed: this.prng.int(1, 2 ** 31),
-      recovered: recoverState(records),
+      recovered: recoverState(records, node.snapshot?.slot ?? 0),
+      // As the runtime does: a node on an empty data dir may be a replaced disk.
+      rebuilding: emptyDisk && !(this.sabotage === 'wiped-node-votes-at-once' && node.lostState),
     });
-    node.service = new ReplicatedService(createKeyValueStore());
-    node.applied = [];
+    node.service = node.snapshot === null
+      ? new ReplicatedService(createKeyValueStore())
+      : ReplicatedService.fromSnapshot(createKeyValueStore, node.snapshot.bytes);
+    node.appliedUpTo = node.snapshot?.slot ?? 0;
     this.schedule(this.prng.int(1, tickMs + 1), { kind: 'tick', node: node.id, incarnation: node.incarnation });
     this.drive(node);
   }
 
   private crash(node: SimNode): void {
     if (node.core === null) return;
+    if (trace) console.log(`${this.now}ms node ${node.id}: crash`);
     node.core = null;
     this.stats.crashes += 1;
     this.schedule(this.prng.int(50, 2_000), { kind: 'restart', node: node.id });
@@ -266,6 +303,60 @@ export class Simulation {
     if (node !== undefined && node.core === null) this.start(node);
   }
 
+  /** A replaced disk: the node crashes and comes back with an empty data dir. */
+  private wipe(node: SimNode): void {
+    // A node that is rebuilding does not vote: losing a second disk meanwhile is beyond f failures.
+    const anotherLost = [...this.nodes.values()].some((n) => n !== node && this.mustRebuild(n));
+    if (anotherLost || node.core === null) return;
+    if (trace) console.log(`${this.now}ms node ${node.id}: wipe`);
+    this.crash(node);
+    node.disk = [];
+    node.snapshot = null;
+    node.lostState = true;
+    this.stats.wipes += 1;
+  }
+
+  /** Rebuilding now, or will be when it restarts (its disk holds nothing). */
+  private mustRebuild(node: SimNode): boolean {
+    if (node.lostState) return true;
+    if (node.core === null) return (node.disk.length === 0 && node.snapshot === null) || recoverState(node.disk).rebuilding;
+    return node.core.status().rebuilding;
+  }
+
+  /** Every snapshotEvery applied slots: snapshot, then keep only what the core still needs. */
+  private maybeSnapshot(node: SimNode): void {
+    const core = node.core;
+    if (core === null || this.snapshotEvery === 0) return;
+    if (node.appliedUpTo - (node.snapshot?.slot ?? 0) < this.snapshotEvery) return;
+    node.snapshot = { slot: node.appliedUpTo, bytes: node.service.snapshot() };
+    node.disk = core.compact(node.appliedUpTo); // the checkpoint segment; older ones are deleted
+    this.stats.snapshots += 1;
+  }
+
+  /** The runtime fetches a peer's snapshot in chunks; here it arrives whole, after a delay, or not at all. */
+  private requestSnapshot(node: SimNode, from: NodeId, slot: Slot): void {
+    if (node.transferring) return;
+    node.transferring = true;
+    this.schedule(this.prng.int(5, 60), { kind: 'transfer', node: node.id, incarnation: node.incarnation, from, slot });
+  }
+
+  private onTransfer(event: Extract<SimEvent, { kind: 'transfer' }>): void {
+    const node = this.nodes.get(event.node);
+    const source = this.nodes.get(event.from);
+    if (node === undefined || node.core === null || node.incarnation !== event.incarnation) return;
+    node.transferring = false;
+    const snapshot = source?.core === null ? null : source?.snapshot;
+    if (snapshot === null || snapshot === undefined || this.cut.has(`${event.from}>${event.node}`)) return;
+    const records = node.core.installSnapshot(snapshot.slot);
+    if (records === null) return;
+    node.snapshot = snapshot;
+    node.disk = records;
+    node.service = ReplicatedService.fromSnapshot(createKeyValueStore, snapshot.bytes);
+    node.appliedUpTo = snapshot.slot;
+    this.stats.snapshotsInstalled += 1;
+    this.drive(node);
+  }
+
   /** Acts on a Ready exactly as the runtime must: persist, then send, then apply. */
   private drive(node: SimNode): void {
     const core = node.core;
@@ -274,7 +365,13 @@ export class Simulation {
     this.persist(node, ready);
     for (const message of ready.messages) this.send(message);
     for (const entry of ready.apply) this.apply(node, entry.slot, entry.value);
-    for (const event of ready.events) if (event.kind === 'leader') this.stats.leaderChanges += 1;
+    for (const event of ready.events) {
+      if (trace) console.log(`${this.now}ms node ${node.id}: ${JSON.stringify(event)}`);
+      if (event.kind === 'leader') this.stats.leaderChanges += 1;
+      if (event.kind === 'rebuilt') node.lostState = false;
+    }
+    if (ready.snapshotNeeded !== null) this.requestSnapshot(node, ready.snapshotNeeded.from, ready.snapshotNeeded.slot);
+    this.maybeSnapshot(node);
   }
 
   private persist(node: SimNode, ready: Ready): void {
@@ -288,7 +385,17 @@ export class Simulation {
   // ---- invariants --------------------------------------------------------
 
   private fail(message: string): never {
-    throw new SimulationFailure(this.seedOf(), `at ${this.now}ms: ${message}`);
+    throw new SimulationFailure(this.seedOf(), `at ${this.now}ms: ${message}\n${this.describeNodes()}`);
+  }
+
+  private describeNodes(): string {
+    return [...this.nodes.values()]
+      .map((node) => {
+        if (node.core === null) return `  node ${node.id}: down`;
+        const s = node.core.status();
+        return `  node ${node.id}: ${s.role} leader=${s.leader} ballot=${ballotToString(s.ballot)} promised=${ballotToString(s.promised)} commit=${s.commitIndex} known=${s.knownCommitIndex} applied=${node.appliedUpTo} compacted=${s.compactedTo} rebuilding=${s.rebuilding}`;
+      })
+      .join('\n');
   }
 
   /** A chosen value never changes: every learner learns the same value for a slot. */
@@ -322,9 +429,9 @@ export class Simulation {
 
   /** No two replicas ever apply different values at the same slot; each applies in order. */
   private apply(node: SimNode, slot: Slot, value: Value): void {
-    if (slot !== node.applied.length + 1) this.fail(`node ${node.id} applied slot ${slot} after ${node.applied.length}`);
+    if (slot !== node.appliedUpTo + 1) this.fail(`node ${node.id} applied slot ${slot} after ${node.appliedUpTo}`);
     const key = valueKey(value);
-    node.applied.push(key);
+    node.appliedUpTo = slot;
     const known = this.appliedTruth.get(slot);
     if (known === undefined) this.appliedTruth.set(slot, key);
     else if (known !== key) this.fail(`node ${node.id} applied [${key}] at slot ${slot}; another replica applied [${known}]`);
@@ -357,19 +464,18 @@ export class Simulation {
   // ---- faults ------------------------------------------------------------
 
   private nextFaultDelay(): number {
-    const perSecond = this.faults.crashesPerSecond + this.faults.partitionsPerSecond;
+    const perSecond = this.faults.crashesPerSecond + this.faults.partitionsPerSecond + this.faults.wipesPerSecond;
     if (perSecond === 0) return Number.POSITIVE_INFINITY;
     return this.prng.int(1, Math.ceil(2_000 / perSecond));
   }
 
   private onFault(): void {
     if (this.calm) return;
-    const total = this.faults.crashesPerSecond + this.faults.partitionsPerSecond;
-    if (this.prng.next() * total < this.faults.crashesPerSecond) {
-      this.crash(this.prng.pick([...this.nodes.values()]));
-    } else {
-      this.partition();
-    }
+    const total = this.faults.crashesPerSecond + this.faults.partitionsPerSecond + this.faults.wipesPerSecond;
+    const roll = this.prng.next() * total;
+    if (roll < this.faults.crashesPerSecond) this.crash(this.prng.pick([...this.nodes.values()]));
+    else if (roll < this.faults.crashesPerSecond + this.faults.wipesPerSecond) this.wipe(this.prng.pick([...this.nodes.values()]));
+    else this.partition();
     const next = this.nextFaultDelay();
     if (Number.isFinite(next)) this.schedule(next, { kind: 'fault' });
   }
@@ -449,25 +555,28 @@ export class Simulation {
 
   // ---- the end -----------------------------------------------------------
 
-  /** Once the faults stop: every replica applied the same slots, and every acknowledged command. */
+  /**
+   * Once the faults stop: every replica applied the same slots (itself, or through
+   * a snapshot of a replica that did), every acknowledged command is among them,
+   * and the replicas hold identical states.
+   */
   private checkConverged(): void {
     const nodes = [...this.nodes.values()];
-    const lengths = nodes.map((n) => n.applied.length);
-    const target = Math.max(...lengths);
+    const applied = nodes.map((n) => n.appliedUpTo);
+    const target = Math.max(...applied);
     for (const node of nodes) {
-      if (node.applied.length !== target) {
-        this.fail(`after ${this.settleMs}ms of calm node ${node.id} applied ${node.applied.length} slots, others ${target} (${JSON.stringify(lengths)})`);
+      if (node.appliedUpTo !== target) {
+        this.fail(`after ${this.settleMs}ms of calm node ${node.id} applied ${node.appliedUpTo} slots, others ${target} (${JSON.stringify(applied)})`);
       }
+      if (node.core?.status().rebuilding) this.fail(`after ${this.settleMs}ms of calm node ${node.id} still rebuilds`);
     }
     for (const client of this.clients) {
       if (client.command !== null) this.fail(`after ${this.settleMs}ms of calm client ${client.id} still waits for seq ${client.command.seq}`);
     }
     for (const { key, slot } of this.acknowledged) {
-      for (const node of nodes) {
-        const appliedAt = node.applied[slot - 1];
-        if (appliedAt === undefined || !appliedAt.split('|').some((c) => c.startsWith(`${key}:`))) {
-          this.fail(`acknowledged command ${key} (slot ${slot}) is missing on node ${node.id}`);
-        }
+      const appliedAt = this.appliedTruth.get(slot);
+      if (slot > target || appliedAt === undefined || !appliedAt.split('|').some((c) => c.startsWith(`${key}:`))) {
+        this.fail(`acknowledged command ${key} (slot ${slot}) is not in the applied log (applied up to ${target})`);
       }
     }
     const digests = new Set(nodes.map((n) => n.service.stateDigest()));

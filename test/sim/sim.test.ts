@@ -29,6 +29,32 @@ describe('deterministic simulation', () => {
     expect(runSimulation({ seed: 42 })).toEqual(runSimulation({ seed: 42 }));
   });
 
+  it('catches a node on a wiped disk that votes at once instead of rebuilding', () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 300 && failures.length === 0; seed += 1) {
+      try {
+        runSimulation({ seed, nodes: 3, wipesPerSecond: 1, sabotage: 'wiped-node-votes-at-once' });
+      } catch (error) {
+        expect(error).toBeInstanceOf(SimulationFailure);
+        failures.push((error as Error).message);
+      }
+    }
+    expect(failures.length).toBe(1);
+    expect(failures[0]).toMatch(/chosen twice|learned slot \d+ chosen as|applied .* another replica applied/);
+  });
+
+  it('rebuilds wiped nodes and installs snapshots without breaking an invariant', () => {
+    let wipes = 0;
+    let installs = 0;
+    for (let seed = 1; seed <= 60; seed += 1) {
+      const stats = runSimulation({ seed, wipesPerSecond: 1, snapshotEvery: 10 });
+      wipes += stats.wipes;
+      installs += stats.snapshotsInstalled;
+    }
+    expect(wipes).toBeGreaterThan(20);
+    expect(installs).toBeGreaterThan(20);
+  });
+
   it('catches an acceptor that forgets its promises and accepted values on restart', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 200 && failures.length === 0; seed += 1) {

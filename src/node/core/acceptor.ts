@@ -30,10 +30,12 @@ export type AcceptOutcome = { accepted: true; record: WalRecord } | { accepted: 
 export class Acceptor {
   private promisedBallot: Ballot;
   private readonly acceptedBySlot: Map<Slot, AcceptedEntry>;
+  private highestAccepted: Slot = 0;
 
   constructor(state: AcceptorState) {
     this.promisedBallot = state.promised;
     this.acceptedBySlot = state.accepted;
+    for (const slot of state.accepted.keys()) this.highestAccepted = Math.max(this.highestAccepted, slot);
   }
 
   get promised(): Ballot {
@@ -51,6 +53,11 @@ export class Acceptor {
 
   get acceptedCount(): number {
     return this.acceptedBySlot.size;
+  }
+
+  /** The highest slot holding an accepted value (0 when none). */
+  get acceptedUpTo(): Slot {
+    return this.highestAccepted;
   }
 
   /**
@@ -75,7 +82,23 @@ export class Acceptor {
     if (compareBallots(ballot, this.promisedBallot) < 0) return { accepted: false, higher: this.promisedBallot };
     if (compareBallots(ballot, this.promisedBallot) > 0) this.raisePromise(ballot);
     this.acceptedBySlot.set(slot, { slot, ballot, value });
+    this.highestAccepted = Math.max(this.highestAccepted, slot);
     return { accepted: true, record: { type: 'accept', slot, ballot, value } };
+  }
+
+  /**
+   * Raises the promise to at least `ballot` without a prepare: a rebuilt node
+   * adopts the highest promise its peers report, since it may have made it too.
+   */
+  promiseAtLeast(ballot: Ballot): WalRecord | null {
+    if (compareBallots(ballot, this.promisedBallot) <= 0) return null;
+    this.raisePromise(ballot);
+    return { type: 'promise', ballot };
+  }
+
+  /** Forgets accepted values at slots <= `slot`: they are chosen and inside a snapshot. */
+  compact(slot: Slot): void {
+    for (const accepted of this.acceptedBySlot.keys()) if (accepted <= slot) this.acceptedBySlot.delete(accepted);
   }
 
   private raisePromise(ballot: Ballot): void {

@@ -62,12 +62,20 @@ export interface PrepareMessage extends Envelope {
   fromSlot: Slot;
 }
 
-/** Phase 1b: the acceptor promised `ballot` and reports what it accepted at slots >= fromSlot. */
+/**
+ * Phase 1b: the acceptor promised `ballot` and reports what it accepted at
+ * slots >= fromSlot, and the values it knows chosen there. A non-zero
+ * `catchUpTo` (>= fromSlot) says the report is withheld: the acceptor compacted
+ * those slots into a snapshot, or the candidate lags too far behind, and the
+ * candidate must learn the chosen log up to that slot before it may lead.
+ */
 export interface PromiseMessage extends Envelope {
   type: 'promise';
   ballot: Ballot;
   fromSlot: Slot;
   accepted: AcceptedEntry[];
+  chosen: ChosenEntry[];
+  catchUpTo: Slot;
 }
 
 /** Phase 2a: the leader of `ballot` proposes `value` for `slot`; commitIndex piggybacks what is chosen. */
@@ -111,10 +119,43 @@ export interface ChosenRequestMessage extends Envelope {
   toSlot: Slot;
 }
 
-/** Chosen values the sender knows, in slot order (possibly fewer than asked for). */
+/**
+ * Chosen values the sender knows, in slot order (possibly fewer than asked for).
+ * When the sender has compacted the slots asked for into a snapshot, entries is
+ * empty and `compactedTo` tells the requester to fetch that snapshot instead.
+ */
 export interface ChosenReplyMessage extends Envelope {
   type: 'chosen_reply';
   entries: ChosenEntry[];
+  commitIndex: Slot;
+  compactedTo: Slot;
+}
+
+/**
+ * A node that started on an empty data dir asks its peers what they know
+ * before it votes: it may be a replaced disk that forgot its promises.
+ */
+export interface ProbeMessage extends Envelope {
+  type: 'probe';
+}
+
+/**
+ * A rebuilding node asks the leader to make every slot up to `toSlot` chosen
+ * (with no-ops if need be): a peer accepted something there, so it may hold a
+ * value the rebuilding node once helped choose, and an idle cluster would
+ * otherwise never get that far.
+ */
+export interface FillMessage extends Envelope {
+  type: 'fill';
+  toSlot: Slot;
+}
+
+/** What the sender has promised, accepted and learned, for a rebuilding node. */
+export interface ProbeReplyMessage extends Envelope {
+  type: 'probe_reply';
+  promised: Ballot;
+  /** The highest slot the sender has accepted a value for (0 when none). */
+  acceptedUpTo: Slot;
   commitIndex: Slot;
 }
 
@@ -126,7 +167,10 @@ export type PeerMessage =
   | NackMessage
   | HeartbeatMessage
   | ChosenRequestMessage
-  | ChosenReplyMessage;
+  | ChosenReplyMessage
+  | ProbeMessage
+  | ProbeReplyMessage
+  | FillMessage;
 
 export type PeerMessageType = PeerMessage['type'];
 
@@ -139,6 +183,9 @@ export const peerMessageTypes: readonly PeerMessageType[] = [
   'heartbeat',
   'chosen_request',
   'chosen_reply',
+  'probe',
+  'probe_reply',
+  'fill',
 ];
 
 /** The acceptor promised `ballot`: it will accept nothing lower. */
@@ -162,12 +209,24 @@ export interface ChosenRecord {
   value: Value;
 }
 
-export type WalRecord = PromiseRecord | AcceptRecord | ChosenRecord;
+/**
+ * This node started on an empty data dir and does not vote until it has rebuilt
+ * what it may have forgotten (done: false), or it has finished (done: true).
+ * Durable, so that a crash in between does not let it vote too early.
+ */
+export interface RebuildRecord {
+  type: 'rebuild';
+  done: boolean;
+}
+
+export type WalRecord = PromiseRecord | AcceptRecord | ChosenRecord | RebuildRecord;
 
 export type WalRecordType = WalRecord['type'];
 
 /** Something worth telling an operator about (logs, dashboard events). */
 export type CoreEvent =
+  | { kind: 'rebuilding'; peersNeeded: number }
+  | { kind: 'rebuilt'; promised: Ballot; commitIndex: Slot }
   | { kind: 'candidate'; ballot: Ballot }
   | { kind: 'leader'; ballot: Ballot }
   | { kind: 'follower'; leader: NodeId | null; ballot: Ballot }
@@ -179,13 +238,18 @@ export type CoreEvent =
  *    message of this Ready, or of any later Ready, is sent;
  * 2. send `messages` (a message to this node itself is delivered locally, after step 1);
  * 3. apply `apply` to the state machine, in order (slots are consecutive and
- *    continue from the last Ready's), and answer the clients waiting on them.
+ *    continue from the last Ready's, or from an installed snapshot), and answer
+ *    the clients waiting on them.
+ * `snapshotNeeded` asks the driver to fetch node `from`'s snapshot (which covers
+ * at least `slot`) and install it: the chosen values this node lacks are gone
+ * from that peer's log.
  */
 export interface Ready {
   records: WalRecord[];
   messages: PeerMessage[];
   apply: ChosenEntry[];
   events: CoreEvent[];
+  snapshotNeeded: { from: NodeId; slot: Slot } | null;
 }
 
 export const ballotZero: Ballot = Object.freeze({ round: 0, node: 0 });

@@ -23,7 +23,10 @@ import {
   type NackMessage,
   type NodeId,
   type PeerMessage,
+  type FillMessage,
   type PrepareMessage,
+  type ProbeMessage,
+  type ProbeReplyMessage,
   type PromiseMessage,
   type Ready,
   type Slot,
@@ -36,9 +39,13 @@ import { Replica } from './replica.js';
 
 export type Role = 'follower' | 'candidate' | 'leader';
 
-/** What a node had made durable before it stopped, rebuilt from its log by recoverState. */
+/** What a node had made durable before it stopped, rebuilt from its snapshot and log by recoverState. */
 export interface RecoveredState extends AcceptorState {
   chosen: Map<Slot, Value>;
+  /** The slot the state machine's snapshot covers (0 when none): slots up to it are chosen and applied. */
+  snapshotSlot: Slot;
+  /** A rebuild began (on an empty data dir) and has not finished: the node must not vote yet. */
+  rebuilding: boolean;
 }
 
 export interface PaxosNodeOptions {
@@ -49,6 +56,12 @@ export interface PaxosNodeOptions {
   seed: number;
   limits?: Partial<CoreLimits>;
   recovered?: RecoveredState;
+  /**
+   * The node starts on an empty data dir. It may be a replaced disk that forgot
+   * promises and accepted values, so it votes only after it has heard from a
+   * majority of its peers and learned everything it could have voted for.
+   */
+  rebuilding?: boolean;
 }
 
 export type ProposeOutcome =
@@ -68,17 +81,25 @@ export interface CoreStatus {
   knownCommitIndex: Slot;
   proposalsInFlight: number;
   pendingCommands: number;
+  compactedTo: Slot;
+  /** True while a node on an empty data dir does not yet vote (see PaxosNodeOptions.rebuilding). */
+  rebuilding: boolean;
   tick: number;
 }
 
-/** Rebuilds what the node promised, accepted and learned from its records, in log order. */
-export function recoverState(records: Iterable<WalRecord>): RecoveredState {
-  const state: RecoveredState = { promised: ballotZero, accepted: new Map(), chosen: new Map() };
+/**
+ * Rebuilds what the node promised, accepted and learned from its records, in log
+ * order, on top of a snapshot at `snapshotSlot` (records at or below it are stale).
+ */
+export function recoverState(records: Iterable<WalRecord>, snapshotSlot: Slot = 0): RecoveredState {
+  const state: RecoveredState = { promised: ballotZero, accepted: new Map(), chosen: new Map(), snapshotSlot, rebuilding: false };
   const raise = (ballot: Ballot) => {
     if (compareBallots(ballot, state.promised) > 0) state.promised = ballot;
   };
   for (const record of records) {
     if (record.type === 'promise') raise(record.ballot);
+    if (record.type === 'rebuild') state.rebuilding = !record.done;
+    if (record.type === 'promise' || record.type === 'rebuild' || record.slot <= snapshotSlot) continue;
     if (record.type === 'accept') {
       raise(record.ballot);
       const known = state.accepted.get(record.slot);
@@ -112,6 +133,7 @@ export class PaxosNode {
   private knownCommitIndex: Slot = 0;
   private commitSource: NodeId | null = null;
   private lastCatchupRequestTick = Number.NEGATIVE_INFINITY;
+  private rebuild: Rebuild | null = null;
 
   private ready: Ready = emptyReady();
 
@@ -124,11 +146,13 @@ export class PaxosNode {
     checkCoreLimits(this.limits);
     this.majority = majority(this.members.length);
     this.prng = new Prng(options.seed);
-    const recovered = options.recovered ?? { ...emptyAcceptorState(), chosen: new Map() };
+    const recovered = options.recovered ?? { ...emptyAcceptorState(), chosen: new Map(), snapshotSlot: 0, rebuilding: false };
     this.acceptor = new Acceptor(recovered);
-    this.replica = new Replica(recovered.chosen);
+    this.replica = new Replica(recovered.chosen, recovered.snapshotSlot);
     this.highestRoundSeen = recovered.promised.round;
     this.electionDeadlineTick = this.randomElectionTimeout();
+    const rebuilding = options.rebuilding === true || recovered.rebuilding;
+    if (rebuilding && this.members.length > 1) this.startRebuild();
   }
 
   // ---- inputs ------------------------------------------------------------
@@ -136,7 +160,8 @@ export class PaxosNode {
   /** Advances the node's clock by one tick: elections, heartbeats, resends, catch-up. */
   tick(): void {
     this.now += 1;
-    if (this.role === 'leader') this.tickLeader();
+    if (this.rebuild !== null) this.tickRebuild(this.rebuild);
+    else if (this.role === 'leader') this.tickLeader();
     else if (this.now >= this.electionDeadlineTick) this.startCampaign();
     if (this.role !== 'leader') this.requestMissingChosen();
   }
@@ -161,6 +186,12 @@ export class PaxosNode {
         return this.onChosenRequest(message);
       case 'chosen_reply':
         return this.onChosenReply(message);
+      case 'probe':
+        return this.onProbe(message);
+      case 'probe_reply':
+        return this.onProbeReply(message);
+      case 'fill':
+        return this.onFill(message);
     }
   }
 
@@ -187,6 +218,48 @@ export class PaxosNode {
     return ready;
   }
 
+  /**
+   * The driver has made a snapshot of the state applied up to `slot` durable:
+   * forget what it covers. Returns the records that must be written to a fresh
+   * log segment before older segments are deleted (the current promise, and
+   * what is accepted and chosen above the snapshot): with the snapshot they
+   * are all this node still needs to remember.
+   */
+  compact(slot: Slot): WalRecord[] {
+    assert(slot <= this.replica.lastApplied, `compaction to slot ${slot} beyond applied slot ${this.replica.lastApplied}`);
+    if (slot <= this.replica.compactedTo) return this.checkpointRecords();
+    this.replica.compact(slot);
+    this.acceptor.compact(slot);
+    return this.checkpointRecords();
+  }
+
+  /**
+   * The driver fetched a peer's snapshot at `slot` and made it durable. Returns
+   * null when it is no longer needed (this node applied that far meanwhile, or
+   * leads), else the checkpoint records, as for compact(). The driver restores
+   * its state machine from the snapshot before it applies any later slot.
+   */
+  installSnapshot(slot: Slot): WalRecord[] | null {
+    if (slot <= this.replica.lastApplied || this.role === 'leader') return null;
+    this.replica.install(slot);
+    this.acceptor.compact(slot);
+    this.knownCommitIndex = Math.max(this.knownCommitIndex, slot);
+    this.lastCatchupRequestTick = Number.NEGATIVE_INFINITY; // ask for what follows at once
+    this.finishRebuildIfCaughtUp();
+    return this.checkpointRecords();
+  }
+
+  private checkpointRecords(): WalRecord[] {
+    const records: WalRecord[] = this.rebuild === null ? [] : [{ type: 'rebuild', done: false }];
+    if (this.acceptor.promised.round > 0) records.push({ type: 'promise', ballot: this.acceptor.promised });
+    const compacted = this.replica.compactedTo;
+    for (const entry of this.acceptor.acceptedEntries()) {
+      if (entry.slot > compacted) records.push({ type: 'accept', slot: entry.slot, ballot: entry.ballot, value: entry.value });
+    }
+    for (const entry of this.replica.chosenFrom(compacted + 1)) records.push({ type: 'chosen', slot: entry.slot, value: entry.value });
+    return records;
+  }
+
   // ---- queries -----------------------------------------------------------
 
   status(): CoreStatus {
@@ -203,6 +276,8 @@ export class PaxosNode {
       knownCommitIndex: Math.max(this.knownCommitIndex, this.replica.commitIndex),
       proposalsInFlight: this.leadership?.proposals.size ?? 0,
       pendingCommands: this.leadership?.pending.length ?? 0,
+      compactedTo: this.replica.compactedTo,
+      rebuilding: this.rebuild !== null,
       tick: this.now,
     };
   }
@@ -228,10 +303,16 @@ export class PaxosNode {
     this.setRole('candidate', null);
     this.ready.events.push({ kind: 'candidate', ballot });
     this.electionDeadlineTick = this.now + this.randomElectionTimeout();
+    // "Each proposer remembers (in stable storage) the highest-numbered proposal it has
+    // tried to issue": promise our own ballot now, so it is durable before any prepare
+    // leaves, whatever order our own messages come back in. A restart never reuses it.
+    const own = this.acceptor.prepare(ballot, this.campaign.fromSlot);
+    if (own.promised && own.record !== null) this.ready.records.push(own.record);
     for (const to of this.members) this.send({ type: 'prepare', from: this.id, to, ballot, fromSlot: this.campaign.fromSlot });
   }
 
   private onPrepare(message: PrepareMessage): void {
+    if (this.rebuild !== null) return; // a rebuilding node does not vote
     // Pre-vote in spirit (etcd #9241): while a live leader is heard, a node back
     // from a partition must not depose it, so its prepare goes unanswered.
     if (message.from !== this.id && this.hearsLiveLeaderOtherThan(message.from)) return;
@@ -239,14 +320,28 @@ export class PaxosNode {
     if (!outcome.promised) return this.nack(message.from, message.ballot, outcome.higher);
     if (outcome.record !== null) this.ready.records.push(outcome.record);
     this.observeBallot(message.ballot);
+    const catchUpTo = this.catchUpToFor(message.fromSlot);
     this.send({
       type: 'promise',
       from: this.id,
       to: message.from,
       ballot: message.ballot,
       fromSlot: message.fromSlot,
-      accepted: outcome.accepted,
+      accepted: catchUpTo > 0 ? [] : outcome.accepted,
+      chosen: catchUpTo > 0 ? [] : this.replica.chosenFrom(message.fromSlot),
+      catchUpTo,
     });
+  }
+
+  /**
+   * A candidate whose log starts below our snapshot, or that lags us by more than
+   * a catch-up batch, must learn the chosen log before it may lead: our report
+   * would be incomplete (compacted) or too large for one message.
+   */
+  private catchUpToFor(fromSlot: Slot): Slot {
+    if (fromSlot <= this.replica.compactedTo) return this.replica.commitIndex;
+    if (this.replica.commitIndex - fromSlot >= this.limits.catchupSlotsMax) return this.replica.commitIndex;
+    return 0;
   }
 
   private onPromise(message: PromiseMessage): void {
@@ -254,7 +349,16 @@ export class PaxosNode {
     if (this.role !== 'candidate' || campaign === null) return;
     if (compareBallots(message.ballot, campaign.ballot) !== 0) return;
     if (message.fromSlot !== campaign.fromSlot) return;
+    if (message.catchUpTo >= campaign.fromSlot) return this.abandonCampaignToCatchUp(message);
     if (campaign.addPromise(message)) this.becomeLeader(campaign);
+  }
+
+  private abandonCampaignToCatchUp(message: PromiseMessage): void {
+    this.campaign = null;
+    this.setRole('follower', null);
+    this.knownCommitIndex = Math.max(this.knownCommitIndex, message.catchUpTo);
+    this.commitSource = message.from;
+    this.lastCatchupRequestTick = Number.NEGATIVE_INFINITY;
   }
 
   /**
@@ -263,6 +367,9 @@ export class PaxosNode {
    * only then take new commands.
    */
   private becomeLeader(campaign: Campaign): void {
+    for (const promise of campaign.promises.values()) {
+      for (const entry of promise.chosen) this.learnChosen(entry.slot, entry.value);
+    }
     const accepted = highestAccepted(campaign.promises.values());
     let lastSlot = Math.max(this.replica.commitIndex, this.replica.lastChosen);
     for (const slot of accepted.keys()) lastSlot = Math.max(lastSlot, slot);
@@ -299,6 +406,8 @@ export class PaxosNode {
   }
 
   private onAccept(message: AcceptMessage): void {
+    // A rebuilding node does not vote; a compacted slot is chosen and its value is in our snapshot.
+    if (this.rebuild !== null || message.slot <= this.replica.compactedTo) return;
     const outcome = this.acceptor.accept(message.ballot, message.slot, message.value);
     if (!outcome.accepted) return this.nack(message.from, message.ballot, outcome.higher);
     this.ready.records.push(outcome.record);
@@ -389,6 +498,85 @@ export class PaxosNode {
     if (this.replica.learn(slot, value)) this.ready.records.push({ type: 'chosen', slot, value });
   }
 
+  // ---- rebuilding a node that lost its disk --------------------------------
+  // Paxos Made Live (section 5.1): a replica that may have forgotten promises
+  // and accepted values must not vote until that cannot matter. Ours asks a
+  // majority of its peers (any quorum that counted its lost votes shares a
+  // node with them), adopts the highest promise they report, and votes only
+  // once it has learned every slot any of them had accepted or chosen: every
+  // value it could have helped choose is then in its chosen log, which it
+  // reports in promises.
+
+  private startRebuild(): void {
+    this.rebuild = { replies: new Map(), targetSlot: null, lastProbeTick: Number.NEGATIVE_INFINITY };
+    this.ready.records.push({ type: 'rebuild', done: false });
+    this.ready.events.push({ kind: 'rebuilding', peersNeeded: this.majority });
+  }
+
+  private tickRebuild(rebuild: Rebuild): void {
+    if (this.now - rebuild.lastProbeTick < this.limits.resendTicks) return;
+    rebuild.lastProbeTick = this.now;
+    const leader = this.liveLeader();
+    if (rebuild.targetSlot !== null && leader !== null) {
+      this.send({ type: 'fill', from: this.id, to: leader, toSlot: rebuild.targetSlot });
+      return;
+    }
+    for (const to of this.members) {
+      if (to !== this.id && !rebuild.replies.has(to)) this.send({ type: 'probe', from: this.id, to });
+    }
+  }
+
+  /** Proposes no-ops up to `toSlot`, a window at a time (the asker repeats until it is there). */
+  private onFill(message: FillMessage): void {
+    const leadership = this.leadership;
+    if (leadership === null) return;
+    while (leadership.nextSlot <= message.toSlot && this.slotsInFlight(leadership) < this.limits.slotsInFlightMax) {
+      this.proposeSlot(leadership, leadership.nextSlot, leadership.takeBatch(this.limits.batchCommandsMax));
+    }
+  }
+
+  private onProbe(message: ProbeMessage): void {
+    this.send({
+      type: 'probe_reply',
+      from: this.id,
+      to: message.from,
+      promised: this.acceptor.promised,
+      acceptedUpTo: this.acceptor.acceptedUpTo,
+      commitIndex: this.replica.commitIndex,
+    });
+  }
+
+  private onProbeReply(message: ProbeReplyMessage): void {
+    const rebuild = this.rebuild;
+    if (rebuild === null || rebuild.targetSlot !== null || message.from === this.id) return;
+    rebuild.replies.set(message.from, message);
+    if (rebuild.replies.size < this.majority) return;
+    let target = 0;
+    let promised = ballotZero;
+    for (const reply of rebuild.replies.values()) {
+      target = Math.max(target, reply.acceptedUpTo, reply.commitIndex);
+      if (compareBallots(reply.promised, promised) > 0) promised = reply.promised;
+      if (reply.commitIndex >= this.knownCommitIndex && reply.commitIndex > 0) {
+        this.knownCommitIndex = reply.commitIndex;
+        this.commitSource = reply.from;
+      }
+    }
+    const record = this.acceptor.promiseAtLeast(promised);
+    if (record !== null) this.ready.records.push(record);
+    this.highestRoundSeen = Math.max(this.highestRoundSeen, promised.round);
+    rebuild.targetSlot = target;
+    this.finishRebuildIfCaughtUp();
+  }
+
+  private finishRebuildIfCaughtUp(): void {
+    const rebuild = this.rebuild;
+    if (rebuild === null || rebuild.targetSlot === null || this.replica.commitIndex < rebuild.targetSlot) return;
+    this.rebuild = null;
+    this.ready.records.push({ type: 'rebuild', done: true });
+    this.electionDeadlineTick = this.now + this.randomElectionTimeout();
+    this.ready.events.push({ kind: 'rebuilt', promised: this.acceptor.promised, commitIndex: this.replica.commitIndex });
+  }
+
   /**
    * The leader of `ballot` says every slot <= commitIndex is chosen. A leader
    * proposes one value per slot per ballot, and learns a slot chosen only from a
@@ -405,6 +593,7 @@ export class PaxosNode {
       if (entry === undefined || compareBallots(entry.ballot, ballot) !== 0) break;
       this.learnChosen(slot, entry.value);
     }
+    this.finishRebuildIfCaughtUp();
   }
 
   /** Asks the node that told us of a higher commit index for the chosen values we lack. */
@@ -418,16 +607,28 @@ export class PaxosNode {
   }
 
   private onChosenRequest(message: ChosenRequestMessage): void {
-    const entries = this.replica.chosenRange(message.fromSlot, message.toSlot, this.limits.catchupSlotsMax);
-    this.send({ type: 'chosen_reply', from: this.id, to: message.from, entries, commitIndex: this.replica.commitIndex });
+    const compactedTo = this.replica.compactedTo;
+    const entries = message.fromSlot <= compactedTo ? [] : this.replica.chosenRange(message.fromSlot, message.toSlot, this.limits.catchupSlotsMax);
+    this.send({
+      type: 'chosen_reply',
+      from: this.id,
+      to: message.from,
+      entries,
+      commitIndex: this.replica.commitIndex,
+      compactedTo: message.fromSlot <= compactedTo ? compactedTo : 0,
+    });
   }
 
   private onChosenReply(message: ChosenReplyMessage): void {
     // A leader learns chosen slots only from its own majorities (see learnCommitIndex).
     if (this.role === 'leader') return;
     const before = this.replica.commitIndex;
+    if (message.compactedTo > this.replica.commitIndex) {
+      this.ready.snapshotNeeded = { from: message.from, slot: message.compactedTo };
+    }
     for (const entry of message.entries) this.learnChosen(entry.slot, entry.value);
     this.knownCommitIndex = Math.max(this.knownCommitIndex, message.commitIndex);
+    this.finishRebuildIfCaughtUp();
     // Progress: ask for the next batch at once rather than on the next tick.
     if (this.replica.commitIndex > before) {
       this.lastCatchupRequestTick = Number.NEGATIVE_INFINITY;
@@ -471,8 +672,15 @@ export class PaxosNode {
   }
 }
 
+interface Rebuild {
+  replies: Map<NodeId, ProbeReplyMessage>;
+  /** Set once a majority of peers answered: the slot to learn up to before voting. */
+  targetSlot: Slot | null;
+  lastProbeTick: number;
+}
+
 function emptyReady(): Ready {
-  return { records: [], messages: [], apply: [], events: [] };
+  return { records: [], messages: [], apply: [], events: [], snapshotNeeded: null };
 }
 
 export { noopValue };

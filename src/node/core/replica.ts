@@ -5,14 +5,28 @@ import type { ChosenEntry, Slot, Value } from './messages.js';
 
 export class Replica {
   private readonly chosenBySlot: Map<Slot, Value>;
-  private chosenUpTo: Slot = 0;
-  private appliedUpTo: Slot = 0;
-  private highestChosen: Slot = 0;
+  private chosenUpTo: Slot;
+  private appliedUpTo: Slot;
+  private highestChosen: Slot;
+  /** Slots <= this live only in a snapshot; their values are forgotten here. */
+  private compactedUpTo: Slot;
 
-  constructor(chosen: Map<Slot, Value>) {
+  /** `snapshotSlot`: the slot the state machine was restored to (0 when none). */
+  constructor(chosen: Map<Slot, Value>, snapshotSlot: Slot) {
     this.chosenBySlot = chosen;
-    for (const slot of chosen.keys()) this.highestChosen = Math.max(this.highestChosen, slot);
+    this.chosenUpTo = snapshotSlot;
+    this.appliedUpTo = snapshotSlot;
+    this.highestChosen = snapshotSlot;
+    this.compactedUpTo = snapshotSlot;
+    for (const slot of [...chosen.keys()]) {
+      if (slot <= snapshotSlot) chosen.delete(slot);
+      else this.highestChosen = Math.max(this.highestChosen, slot);
+    }
     this.advanceCommitIndex();
+  }
+
+  get compactedTo(): Slot {
+    return this.compactedUpTo;
   }
 
   /** Every slot <= commitIndex is chosen and known here. */
@@ -42,6 +56,7 @@ export class Replica {
    * caller persists a chosen record). Learning it again must give the same value.
    */
   learn(slot: Slot, value: Value): boolean {
+    if (slot <= this.compactedUpTo) return false; // already inside the snapshot
     const known = this.chosenBySlot.get(slot);
     if (known !== undefined) {
       assert(sameValue(known, value), `a chosen value never changes (slot ${slot})`);
@@ -75,6 +90,31 @@ export class Replica {
       entries.push({ slot, value });
     }
     return entries;
+  }
+
+  /** Every chosen value known at slots >= fromSlot, gaps or not, in slot order. */
+  chosenFrom(fromSlot: Slot): ChosenEntry[] {
+    const entries: ChosenEntry[] = [];
+    for (const [slot, value] of this.chosenBySlot) if (slot >= fromSlot) entries.push({ slot, value });
+    return entries.sort((a, b) => a.slot - b.slot);
+  }
+
+  /** Forgets chosen values at slots <= `slot`, which a snapshot of the applied state now holds. */
+  compact(slot: Slot): void {
+    assert(slot <= this.appliedUpTo, `compaction to slot ${slot} beyond the last applied slot ${this.appliedUpTo}`);
+    for (let forgotten = this.compactedUpTo + 1; forgotten <= slot; forgotten += 1) this.chosenBySlot.delete(forgotten);
+    this.compactedUpTo = Math.max(this.compactedUpTo, slot);
+  }
+
+  /** Jumps to a snapshot at `slot` taken by a peer: every slot up to it is chosen and applied. */
+  install(slot: Slot): void {
+    assert(slot > this.appliedUpTo, `a snapshot at slot ${slot} is not ahead of applied slot ${this.appliedUpTo}`);
+    for (const known of [...this.chosenBySlot.keys()]) if (known <= slot) this.chosenBySlot.delete(known);
+    this.compactedUpTo = slot;
+    this.appliedUpTo = slot;
+    this.chosenUpTo = Math.max(this.chosenUpTo, slot);
+    this.highestChosen = Math.max(this.highestChosen, slot);
+    this.advanceCommitIndex();
   }
 
   private advanceCommitIndex(): void {

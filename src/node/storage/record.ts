@@ -5,11 +5,12 @@
 // One record:
 //   0..3  payload length, uint32 big-endian (the type byte is not counted)
 //   4..7  CRC-32C (Castagnoli) of the type byte and the payload, uint32 big-endian
-//   8     type: 1 promise, 2 accept, 3 chosen (4 is reserved for a snapshot marker)
+//   8     type: 1 promise, 2 accept, 3 chosen, 5 rebuild (4 is reserved for a snapshot marker)
 //   9..   msgpack payload (msgpackr, useRecords: false), a compact array per type:
 //           promise [round, node]
 //           accept  [slot, round, node, commands]
 //           chosen  [slot, commands]
+//           rebuild [done: 0 | 1]
 //         where commands is an array of [client, seq, op].
 import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';
@@ -29,13 +30,14 @@ export const recordTypeCodes: Readonly<Record<WalRecordType, number>> = Object.f
   promise: 1,
   accept: 2,
   chosen: 3,
+  rebuild: 5,
 });
 
 /** Reserved for the snapshot marker that log compaction will add. */
 export const snapshotMarkerTypeCode = 4;
 
 /** The highest type code a well-formed log can contain (used to resynchronise). */
-const typeCodeMax = snapshotMarkerTypeCode;
+const typeCodeMax = recordTypeCodes.rebuild;
 
 /**
  * How many bytes of checksums the scanner may compute while looking for valid
@@ -227,7 +229,12 @@ function decodeFrame(typeCode: number, payload: Buffer): WalRecord | string {
 }
 
 function isRecordTypeCode(typeCode: number): boolean {
-  return typeCode === recordTypeCodes.promise || typeCode === recordTypeCodes.accept || typeCode === recordTypeCodes.chosen;
+  return (
+    typeCode === recordTypeCodes.promise ||
+    typeCode === recordTypeCodes.accept ||
+    typeCode === recordTypeCodes.chosen ||
+    typeCode === recordTypeCodes.rebuild
+  );
 }
 
 function payloadOf(record: WalRecord): unknown[] {
@@ -238,6 +245,8 @@ function payloadOf(record: WalRecord): unknown[] {
       return [record.slot, record.ballot.round, record.ballot.node, commandsPayload(record.value)];
     case 'chosen':
       return [record.slot, commandsPayload(record.value)];
+    case 'rebuild':
+      return [record.done ? 1 : 0];
   }
 }
 
@@ -251,7 +260,13 @@ function commandsPayload(value: Value): unknown {
 function recordFromPayload(typeCode: number, value: unknown): WalRecord | string {
   if (typeCode === recordTypeCodes.promise) return promiseFromPayload(value);
   if (typeCode === recordTypeCodes.accept) return acceptFromPayload(value);
+  if (typeCode === recordTypeCodes.rebuild) return rebuildFromPayload(value);
   return chosenFromPayload(value);
+}
+
+function rebuildFromPayload(value: unknown): WalRecord | string {
+  if (!isArrayOfLength(value, 1) || (value[0] !== 0 && value[0] !== 1)) return 'invalid rebuild record: payload must be [0] or [1]';
+  return { type: 'rebuild', done: value[0] === 1 };
 }
 
 function promiseFromPayload(value: unknown): WalRecord | string {

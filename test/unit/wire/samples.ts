@@ -2,7 +2,7 @@
 // random generator of valid messages, and a parser that picks the right entry
 // point by type (the runtime knows which one to call from the connection state).
 import type { PeerMessage, Value } from '../../../src/node/core/messages.js';
-import type { WireMessage } from '../../../src/wire/protocol.js';
+import type { NodeStatus, WireMessage } from '../../../src/wire/protocol.js';
 import {
   parseClientRequest,
   parseClientResponse,
@@ -28,13 +28,18 @@ export const samples = {
     ballot: { round: 4, node: 1 },
     fromSlot: 11,
     accepted: [{ slot: 12, ballot: { round: 3, node: 3 }, value }],
+    chosen: [{ slot: 11, value }],
+    catchUpTo: 0,
   },
   accept: { type: 'accept', from: 1, to: 3, ballot: { round: 4, node: 1 }, slot: 12, value, commitIndex: 11 },
   accepted: { type: 'accepted', from: 3, to: 1, ballot: { round: 4, node: 1 }, slot: 12 },
   nack: { type: 'nack', from: 3, to: 1, ballot: { round: 4, node: 1 }, promised: { round: 5, node: 2 } },
   heartbeat: { type: 'heartbeat', from: 1, to: 2, ballot: { round: 4, node: 1 }, commitIndex: 12 },
   chosen_request: { type: 'chosen_request', from: 2, to: 1, fromSlot: 5, toSlot: 12 },
-  chosen_reply: { type: 'chosen_reply', from: 1, to: 2, entries: [{ slot: 5, value }], commitIndex: 12 },
+  chosen_reply: { type: 'chosen_reply', from: 1, to: 2, entries: [{ slot: 5, value }], commitIndex: 12, compactedTo: 0 },
+  probe: { type: 'probe', from: 3, to: 1 },
+  fill: { type: 'fill', from: 3, to: 1, toSlot: 20 },
+  probe_reply: { type: 'probe_reply', from: 1, to: 3, promised: { round: 4, node: 1 }, acceptedUpTo: 14, commitIndex: 12 },
   hello: { type: 'hello', protocol: 1, clusterId: 'paxos-3f9a', role: 'node', nodeId: 2 },
   welcome: { type: 'welcome', protocol: 1, clusterId: 'paxos-3f9a', nodeId: 1 },
   goodbye: { type: 'goodbye', code: 'wrong_cluster', reason: 'this node belongs to cluster paxos-3f9a' },
@@ -63,6 +68,24 @@ export const samples = {
       uptimeMs: 1234.5,
       clusterId: 'paxos-3f9a',
       peers: [{ id: 2, address: '127.0.0.1:7402', connected: true }],
+      metrics: {
+        proposalsInFlight: 2,
+        commandsPending: 1,
+        commandsProposed: 40,
+        commandsApplied: 38,
+        commandsAppliedPerSecond: 12.5,
+        commitLatency: { windowSeconds: 10, samples: 38, p50Micros: 1800, p99Micros: 5200, maxMicros: 6100 },
+        commitLatencyHistogram: { boundsMicros: [1000, 10000], counts: [3, 38], count: 38, sumMicros: 90000 },
+        fsyncs: 80,
+        fsyncsPerSecond: 25.25,
+        fsyncMicrosTotal: 40000,
+        fsyncLastMicros: 450,
+        fsyncMeanMicros: 500,
+        walRecordsWritten: 82,
+        walBytesWritten: 40000,
+        leaderChanges: 1,
+        peers: [{ id: 2, framesIn: 50, framesOut: 60, bytesIn: 5000, bytesOut: 7000, framesDropped: 0 }],
+      },
     },
   },
 } satisfies Record<string, WireMessage>;
@@ -76,10 +99,17 @@ export const variantSamples: WireMessage[] = [
   { type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null },
   { type: 'redirect', id: 4, leader: null, address: null },
   { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
-  { type: 'promise', from: 2, to: 1, ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [] },
+  // A node older than the metrics object: it is optional.
+  { type: 'status_reply', id: 8, status: withoutMetrics(samples.status_reply.status) },
+  { type: 'promise', from: 2, to: 1, ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [], chosen: [], catchUpTo: 0 },
   { type: 'accept', from: 1, to: 1_000_000, ballot: { round: 1, node: 1 }, slot: 1, value: { commands: [] }, commitIndex: 0 },
   { type: 'result', id: 0, slot: 1, result: null },
 ];
+
+function withoutMetrics(status: NodeStatus): NodeStatus {
+  const { metrics: _, ...rest } = status;
+  return rest;
+}
 
 /** Parses with the entry point that accepts this type, as the runtime would. */
 export function parseAny(x: unknown): WireMessage {
@@ -186,7 +216,7 @@ function randomValue(random: Random): Value {
 
 function randomPeerMessage(random: Random): PeerMessage {
   const envelope = { from: nodeId(random), to: nodeId(random) };
-  switch (random.int(0, 7)) {
+  switch (random.int(0, 9)) {
     case 0:
       return { type: 'prepare', ...envelope, ballot: ballot(random), fromSlot: natural(random) };
     case 1:
@@ -196,6 +226,8 @@ function randomPeerMessage(random: Random): PeerMessage {
         ballot: ballot(random),
         fromSlot: natural(random),
         accepted: Array.from({ length: random.int(0, 3) }, () => ({ slot: natural(random), ballot: ballot(random), value: randomValue(random) })),
+        chosen: Array.from({ length: random.int(0, 3) }, () => ({ slot: natural(random), value: randomValue(random) })),
+        catchUpTo: natural(random),
       };
     case 2:
       return { type: 'accept', ...envelope, ballot: ballot(random), slot: natural(random), value: randomValue(random), commitIndex: natural(random) };
@@ -209,12 +241,17 @@ function randomPeerMessage(random: Random): PeerMessage {
       const fromSlot = random.int(0, 1000);
       return { type: 'chosen_request', ...envelope, fromSlot, toSlot: fromSlot + random.int(0, 256) };
     }
+    case 7:
+      return random.next() < 0.5 ? { type: 'probe', ...envelope } : { type: 'fill', ...envelope, toSlot: natural(random) };
+    case 8:
+      return { type: 'probe_reply', ...envelope, promised: ballot(random), acceptedUpTo: natural(random), commitIndex: natural(random) };
     default:
       return {
         type: 'chosen_reply',
         ...envelope,
         entries: Array.from({ length: random.int(0, 3) }, () => ({ slot: natural(random), value: randomValue(random) })),
         commitIndex: natural(random),
+        compactedTo: natural(random),
       };
   }
 }

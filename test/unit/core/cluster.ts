@@ -1,0 +1,319 @@
+// A little cluster of real PaxosNode cores driven by hand: the test decides which
+// message is delivered when, which is dropped and which is held back. Every Ready
+// is acted on the way the runtime must: persist records, then queue messages,
+// then apply. The helper also watches the rules a test may want to check.
+import { PaxosNode, recoverState } from '../../../src/node/core/node.js';
+import type { CoreLimits } from '../../../src/node/core/limits.js';
+import { majority } from '../../../src/node/core/quorum.js';
+import {
+  ballotToString,
+  compareBallots,
+  type Ballot,
+  type ChosenEntry,
+  type Command,
+  type CoreEvent,
+  type NodeId,
+  type PeerMessage,
+  type PeerMessageType,
+  type Ready,
+  type Slot,
+  type Value,
+  type WalRecord,
+} from '../../../src/node/core/messages.js';
+
+/** Small numbers so that scenarios need few ticks; they satisfy checkCoreLimits. */
+export const testLimits: Partial<CoreLimits> = {
+  heartbeatTicks: 2,
+  electionTimeoutTicksMin: 10,
+  electionTimeoutTicksMax: 20,
+  resendTicks: 4,
+};
+
+export type MessageFilter = (message: PeerMessage) => boolean;
+
+const oneOrMany = <T>(value: T | T[] | undefined, actual: T | undefined): boolean =>
+  value === undefined || (Array.isArray(value) ? value.includes(actual as T) : value === actual);
+
+/** Matches messages by type, sender, receiver and (for accept/accepted) slot. */
+export function where(pattern: {
+  type?: PeerMessageType | PeerMessageType[];
+  from?: NodeId | NodeId[];
+  to?: NodeId | NodeId[];
+  slot?: Slot | Slot[];
+}): MessageFilter {
+  return (message) =>
+    oneOrMany(pattern.type, message.type) &&
+    oneOrMany(pattern.from, message.from) &&
+    oneOrMany(pattern.to, message.to) &&
+    oneOrMany(pattern.slot, 'slot' in message ? message.slot : undefined);
+}
+
+export const not =
+  (filter: MessageFilter): MessageFilter =>
+  (message) =>
+    !filter(message);
+
+export const everything: MessageFilter = () => true;
+
+export function ballot(round: number, node: NodeId): Ballot {
+  return { round, node };
+}
+
+export function command(client: string, seq: number, op: unknown = ['set', client, String(seq)]): Command {
+  return { client, seq, op };
+}
+
+export function valueOf(...commands: Command[]): Value {
+  return { commands };
+}
+
+/** Equal keys mean the same value (the session table's notion of identity). */
+export function valueKey(value: Value): string {
+  return value.commands.map((c) => `${c.client}#${c.seq}`).join('|') || 'noop';
+}
+
+export interface ClusterOptions {
+  size: number;
+  limits?: Partial<CoreLimits>;
+  /** Seeds node i with seed + i. */
+  seed?: number;
+  /** Records already on a node's disk when it starts (rebuilt with recoverState). */
+  disks?: Record<NodeId, WalRecord[]>;
+}
+
+export class Cluster {
+  readonly ids: NodeId[];
+  readonly disks = new Map<NodeId, WalRecord[]>();
+  /** What each node's current incarnation applied, in order. */
+  readonly applied = new Map<NodeId, ChosenEntry[]>();
+  readonly events = new Map<NodeId, CoreEvent[]>();
+  /** Sent and not yet delivered, in send order. */
+  inFlight: PeerMessage[] = [];
+  /** Breaches of the Ready contract seen so far ("records before messages"). */
+  readonly orderViolations: string[] = [];
+  /** Accepted/promise messages whose durability was checked. */
+  checkedMessages = 0;
+  private readonly cores = new Map<NodeId, PaxosNode>();
+  private readonly limits: Partial<CoreLimits>;
+  private readonly seed: number;
+
+  constructor(options: ClusterOptions) {
+    this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
+    this.limits = options.limits ?? testLimits;
+    this.seed = options.seed ?? 1;
+    for (const id of this.ids) {
+      this.disks.set(id, [...(options.disks?.[id] ?? [])]);
+      this.start(id);
+    }
+  }
+
+  node(id: NodeId): PaxosNode {
+    const core = this.cores.get(id);
+    if (core === undefined) throw new Error(`node ${id} is down`);
+    return core;
+  }
+
+  isUp(id: NodeId): boolean {
+    return this.cores.has(id);
+  }
+
+  /** Takes each node's Ready and acts on it; returns them by node. */
+  collect(ids: NodeId[] = this.ids): Map<NodeId, Ready> {
+    const readies = new Map<NodeId, Ready>();
+    for (const id of ids) if (this.isUp(id)) readies.set(id, this.act(id, this.node(id).takeReady()));
+    return readies;
+  }
+
+  /** Delivers the first in-flight message that matches; returns the receiver's Ready. */
+  deliver(filter: MessageFilter = everything): Ready | undefined {
+    const index = this.inFlight.findIndex(filter);
+    if (index < 0) return undefined;
+    const [message] = this.inFlight.splice(index, 1);
+    return this.step(message);
+  }
+
+  /**
+   * Delivers matching messages (and whatever they cause that also matches) until
+   * none is left. `pick` chooses which matching message goes next (default: the oldest).
+   */
+  deliverAll(filter: MessageFilter = everything, pick: (count: number) => number = () => 0, stepsMax = 10_000): PeerMessage[] {
+    const delivered: PeerMessage[] = [];
+    for (let steps = 0; steps < stepsMax; steps += 1) {
+      const matching = this.inFlight.filter(filter);
+      if (matching.length === 0) return delivered;
+      const message = matching[pick(matching.length)];
+      this.inFlight.splice(this.inFlight.indexOf(message), 1);
+      delivered.push(message);
+      this.step(message);
+    }
+    throw new Error(`deliverAll did not settle in ${stepsMax} steps`);
+  }
+
+  /** Removes matching messages from the network (lost, or held back to be put back later). */
+  take(filter: MessageFilter): PeerMessage[] {
+    const taken: PeerMessage[] = [];
+    const kept: PeerMessage[] = [];
+    for (const message of this.inFlight) (filter(message) ? taken : kept).push(message);
+    this.inFlight = kept;
+    return taken;
+  }
+
+  /** Puts messages (back) on the network, to be delivered after those already there. */
+  send(...messages: PeerMessage[]): void {
+    this.inFlight.push(...messages);
+  }
+
+  /** Steps one message into its receiver and acts on the Ready at once. */
+  step(message: PeerMessage): Ready | undefined {
+    if (!this.isUp(message.to)) return undefined;
+    this.node(message.to).step(message);
+    return this.act(message.to, this.node(message.to).takeReady());
+  }
+
+  tick(id: NodeId, times = 1): Ready[] {
+    const readies: Ready[] = [];
+    for (let i = 0; i < times; i += 1) {
+      this.node(id).tick();
+      readies.push(this.act(id, this.node(id).takeReady()));
+    }
+    return readies;
+  }
+
+  /** Ticks `id` until it starts phase 1; returns its ballot. Nothing is delivered. */
+  campaign(id: NodeId): Ballot {
+    const ticksMax = (this.limits.electionTimeoutTicksMax ?? 60) + 1;
+    for (let i = 0; i < ticksMax; i += 1) {
+      this.tick(id);
+      if (this.node(id).status().role === 'candidate') return this.node(id).status().ballot;
+    }
+    throw new Error(`node ${id} did not campaign within ${ticksMax} ticks`);
+  }
+
+  /** Campaigns at `id` and delivers everything; `id` must end up leading. */
+  elect(id: NodeId): Ballot {
+    const ballotOfLeader = this.campaign(id);
+    this.deliverAll();
+    if (this.node(id).status().role !== 'leader') throw new Error(`node ${id} did not become leader`);
+    return ballotOfLeader;
+  }
+
+  /** Proposes commands at `id` and moves them into slots (takeReady fills the window). */
+  propose(id: NodeId, ...commands: Command[]): void {
+    for (const c of commands) {
+      const outcome = this.node(id).propose(c);
+      if (outcome.status !== 'queued') throw new Error(`propose at node ${id}: ${JSON.stringify(outcome)}`);
+    }
+    this.collect([id]);
+  }
+
+  /** The leader says what is chosen (heartbeat), followers catch up; everything is delivered. */
+  spreadCommitIndex(leader: NodeId): void {
+    this.tick(leader, this.limits.heartbeatTicks ?? 5);
+    this.deliverAll();
+    for (const id of this.ids) if (id !== leader && this.isUp(id)) this.tick(id);
+    this.deliverAll();
+  }
+
+  /** The node stops: what it did not persist is gone, and so is every message on its way to it. */
+  crash(id: NodeId): void {
+    this.cores.delete(id);
+    this.inFlight = this.inFlight.filter((m) => m.to !== id);
+  }
+
+  /** A new incarnation built from the node's disk alone. */
+  restart(id: NodeId): Ready {
+    this.crash(id);
+    this.start(id);
+    return this.act(id, this.node(id).takeReady());
+  }
+
+  /** For every slot, the one value any node learned chosen; throws if two nodes disagree. */
+  chosen(): Map<Slot, string> {
+    const bySlot = new Map<Slot, string>();
+    for (const [id, disk] of this.disks) {
+      for (const record of disk) {
+        if (record.type !== 'chosen') continue;
+        const key = valueKey(record.value);
+        const known = bySlot.get(record.slot);
+        if (known !== undefined && known !== key) {
+          throw new Error(`slot ${record.slot} chosen twice: [${known}] and, at node ${id}, [${key}]`);
+        }
+        bySlot.set(record.slot, key);
+      }
+    }
+    return bySlot;
+  }
+
+  /** Values that a majority accepted at one ballot (chosen, whatever the learners know), by slot. */
+  chosenByAcceptors(): Map<Slot, Set<string>> {
+    const votes = new Map<string, { slot: Slot; value: string; nodes: Set<NodeId> }>();
+    for (const [id, disk] of this.disks) {
+      for (const record of disk) {
+        if (record.type !== 'accept') continue;
+        const key = `${record.slot}@${ballotToString(record.ballot)}:${valueKey(record.value)}`;
+        const vote = votes.get(key) ?? { slot: record.slot, value: valueKey(record.value), nodes: new Set<NodeId>() };
+        vote.nodes.add(id);
+        votes.set(key, vote);
+      }
+    }
+    const bySlot = new Map<Slot, Set<string>>();
+    for (const vote of votes.values()) {
+      if (vote.nodes.size < majority(this.ids.length)) continue;
+      bySlot.set(vote.slot, (bySlot.get(vote.slot) ?? new Set()).add(vote.value));
+    }
+    return bySlot;
+  }
+
+  appliedKeys(id: NodeId): string[] {
+    return (this.applied.get(id) ?? []).map((e) => `${e.slot}:${valueKey(e.value)}`);
+  }
+
+  private start(id: NodeId): void {
+    const disk = this.disks.get(id) ?? [];
+    this.cores.set(
+      id,
+      new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk) }),
+    );
+    this.applied.set(id, []);
+  }
+
+  /** Persist, check the Ready's messages against what is now durable, send, apply. */
+  private act(id: NodeId, ready: Ready): Ready {
+    const disk = this.disks.get(id) ?? [];
+    const before = disk.length;
+    disk.push(...ready.records);
+    this.checkDurableBeforeSend(id, ready, disk, before);
+    this.inFlight.push(...ready.messages);
+    this.applied.get(id)?.push(...ready.apply);
+    this.events.set(id, [...(this.events.get(id) ?? []), ...ready.events]);
+    return ready;
+  }
+
+  private checkDurableBeforeSend(id: NodeId, ready: Ready, disk: WalRecord[], before: number): void {
+    const thisReady = disk.slice(before);
+    let promised: Ballot = { round: 0, node: 0 };
+    for (const record of disk) {
+      if (record.type !== 'chosen' && compareBallots(record.ballot, promised) > 0) promised = record.ballot;
+    }
+    for (const message of ready.messages) {
+      if (message.type === 'accepted') {
+        this.checkedMessages += 1;
+        const recorded = thisReady.some(
+          (r) => r.type === 'accept' && r.slot === message.slot && compareBallots(r.ballot, message.ballot) === 0,
+        );
+        if (!recorded) this.orderViolations.push(`node ${id} sent accepted(${message.slot}@${ballotToString(message.ballot)}) without its accept record in the same Ready`);
+      }
+      if (message.type === 'promise') {
+        this.checkedMessages += 1;
+        if (compareBallots(promised, message.ballot) < 0) {
+          this.orderViolations.push(`node ${id} sent promise(${ballotToString(message.ballot)}) while its disk holds only ${ballotToString(promised)}`);
+        }
+      }
+    }
+    for (const entry of ready.apply) {
+      if (!disk.some((r) => r.type === 'chosen' && r.slot === entry.slot)) {
+        this.orderViolations.push(`node ${id} applied slot ${entry.slot} with no chosen record on disk`);
+      }
+    }
+  }
+}

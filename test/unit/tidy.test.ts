@@ -1,0 +1,146 @@
+// Keeps the rooms tidy (DESIGN.md, "Which room may import which"): the Paxos core
+// stays pure, so a simulation can run it deterministically, and the wire never
+// touches sockets or files. The checks read the TypeScript syntax tree, so a word
+// in a comment or a string does not count.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const coreDir = path.join(root, 'src/node/core');
+const wireDir = path.join(root, 'src/wire');
+
+interface Found {
+  line: number;
+  what: string;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => /\.(ts|tsx|mts|cts|js|mjs)$/.test(name))
+    .map((name) => path.join(dir, name))
+    .sort();
+}
+
+/** Every module specifier (static, re-export, dynamic import, require) and every use of a global we care about. */
+function scan(fileName: string, text: string): { imports: (Found & { specifier: string })[]; globals: Found[] } {
+  const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+  const lineOf = (node: ts.Node) => source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+  const imports: (Found & { specifier: string })[] = [];
+  const globals: Found[] = [];
+  const addImport = (node: ts.Node, specifier: ts.Expression | undefined) => {
+    if (specifier !== undefined && ts.isStringLiteralLike(specifier)) {
+      imports.push({ line: lineOf(node), what: `imports '${specifier.text}'`, specifier: specifier.text });
+    }
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) addImport(node, node.moduleSpecifier);
+    if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
+      addImport(node, node.moduleReference.expression);
+    }
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === 'require')) {
+        addImport(node, node.arguments[0]);
+      }
+    }
+    if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) addImport(node, node.argument.literal);
+    if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
+      const access = `${node.expression.text}.${node.name.text}`;
+      if (['Math.random', 'Date.now', 'performance.now'].includes(access)) globals.push({ line: lineOf(node), what: `uses ${access}` });
+      if (node.expression.text === 'process') globals.push({ line: lineOf(node), what: `uses ${access}` });
+    }
+    if (ts.isNewExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'Date') {
+      globals.push({ line: lineOf(node), what: 'uses new Date' });
+    }
+    if (ts.isIdentifier(node) && ['setTimeout', 'setInterval', 'setImmediate'].includes(node.text)) {
+      const parent = node.parent;
+      const isMemberName = ts.isPropertyAccessExpression(parent) && parent.name === node;
+      if (!isMemberName) globals.push({ line: lineOf(node), what: `uses ${node.text}` });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return { imports, globals };
+}
+
+/** The core imports only the core: no node: modules, no packages, no relative path out of the folder. */
+function coreViolations(fileName: string, text: string): string[] {
+  const where = (found: Found) => `${path.relative(root, fileName)}:${found.line}`;
+  const { imports, globals } = scan(fileName, text);
+  const problems: string[] = [];
+  for (const found of imports) {
+    const relative = found.specifier.startsWith('./') || found.specifier.startsWith('../');
+    const target = path.resolve(path.dirname(fileName), found.specifier);
+    const inside = relative && (target === coreDir || target.startsWith(coreDir + path.sep));
+    if (!inside) {
+      const why = found.specifier.startsWith('node:') ? 'a node: module' : relative ? 'outside src/node/core' : 'a package';
+      problems.push(`${where(found)}: ${found.what} (${why})`);
+    }
+  }
+  for (const found of globals) problems.push(`${where(found)}: ${found.what}`);
+  return problems;
+}
+
+const wireForbidden = new Set(['node:net', 'net', 'node:fs', 'fs', 'node:fs/promises', 'fs/promises']);
+
+function wireViolations(fileName: string, text: string): string[] {
+  return scan(fileName, text)
+    .imports.filter((found) => wireForbidden.has(found.specifier))
+    .map((found) => `${path.relative(root, fileName)}:${found.line}: ${found.what}`);
+}
+
+describe('tidy rooms', () => {
+  it('src/node/core imports only src/node/core and uses no clock, timer, randomness or process', () => {
+    const files = sourceFiles(coreDir);
+    expect(files.length).toBeGreaterThan(0);
+    const problems = files.flatMap((file) => coreViolations(file, readFileSync(file, 'utf8')));
+    expect(problems, `the core must stay pure:\n${problems.join('\n')}`).toEqual([]);
+  });
+
+  it('src/wire never imports node:net or node:fs', () => {
+    const files = sourceFiles(wireDir);
+    expect(files.length).toBeGreaterThan(0);
+    const problems = files.flatMap((file) => wireViolations(file, readFileSync(file, 'utf8')));
+    expect(problems, `the wire owns no socket and no file:\n${problems.join('\n')}`).toEqual([]);
+  });
+
+  it('the checks catch what they should, and not words in comments or strings', () => {
+    const file = path.join(coreDir, 'example.ts');
+    const text = [
+      "import { x } from './messages.js';", // 1: fine
+      "import { readFileSync } from 'node:fs';", // 2
+      "import type { Y } from '../storage/wal.js';", // 3
+      "export * from 'msgpackr';", // 4
+      '// Math.random, Date.now and setTimeout in a comment are fine', // 5
+      "const s = 'process.env in a string is fine';", // 6
+      'const a = Math.random() + Date.now() + performance.now();', // 7
+      'const d = new Date();', // 8
+      'setTimeout(() => {}, 1); const i = setInterval; queueMicrotask(() => setImmediate(() => {}));', // 9
+      'const e = process.env.SEED;', // 10
+      "const m = await import('node:crypto');", // 11
+      "import { z } from './sub/inner.js';", // 12: fine (still inside)
+    ].join('\n');
+    expect(coreViolations(file, text)).toEqual([
+      "src/node/core/example.ts:2: imports 'node:fs' (a node: module)",
+      "src/node/core/example.ts:3: imports '../storage/wal.js' (outside src/node/core)",
+      "src/node/core/example.ts:4: imports 'msgpackr' (a package)",
+      "src/node/core/example.ts:11: imports 'node:crypto' (a node: module)",
+      'src/node/core/example.ts:7: uses Math.random',
+      'src/node/core/example.ts:7: uses Date.now',
+      'src/node/core/example.ts:7: uses performance.now',
+      'src/node/core/example.ts:8: uses new Date',
+      'src/node/core/example.ts:9: uses setTimeout',
+      'src/node/core/example.ts:9: uses setInterval',
+      'src/node/core/example.ts:9: uses setImmediate',
+      'src/node/core/example.ts:10: uses process.env',
+    ]);
+    const wireFile = path.join(wireDir, 'example.ts');
+    const wireText = "import net from 'node:net';\nimport { Packr } from 'msgpackr';\nconst fs = require('fs');";
+    expect(wireViolations(wireFile, wireText)).toEqual([
+      "src/wire/example.ts:1: imports 'node:net'",
+      "src/wire/example.ts:3: imports 'fs'",
+    ]);
+  });
+});
