@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline';
 import { Command, Flags } from '@oclif/core';
 import { PaxosClient, type SubmitOutcome } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
+import { HistoryRecorder, HistoryWriteError, recordSubmit } from '../client/history.js';
 import { parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
 import {
   jsonLine,
@@ -21,7 +22,12 @@ interface SubmitFlags {
   'json-value': boolean;
   'json-command'?: string;
   stdin: boolean;
+  history?: string;
+  'history-process'?: number;
 }
+
+/** Sends one command and returns its outcome (recording it when --history is given). */
+type Submitter = (op: unknown) => Promise<SubmitOutcome>;
 
 export default class Submit extends Command {
   static override summary = 'Submit a command to the replicated state machine and print its result.';
@@ -30,7 +36,9 @@ export default class Submit extends Command {
 
 Commands of the built-in key-value store: get K, set K V, del K, cas K EXPECTED NEW, incr K [N], append K V, noop. Words that start with "--" must come after a lone "--" (paxos submit -- set x --not-a-flag).
 
-Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine (e.g. cas mismatch); 4 definitely not applied (no node reachable, or rejected before it was proposed); 5 outcome unknown (timed out after it may have been proposed). With --stdin the exit code is 0 unless reading stdin failed (1): each line's outcome is in the output.`;
+Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine (e.g. cas mismatch); 4 definitely not applied (no node reachable, or rejected before it was proposed); 5 outcome unknown (timed out after it may have been proposed). With --stdin the exit code is 0 unless reading stdin failed (1): each line's outcome is in the output.
+
+--history FILE appends every get, set and cas to FILE as read, write and cas events of process --history-process (default 0), in the format \`paxos check\` reads: "ok" when applied, "fail" when definitely not applied or refused (a cas that did not match changed nothing), "info" when the outcome is unknown. Other commands are sent but not recorded.`;
 
   static override usage = ['submit WORD... [--cluster host:port,...] [--timeout 10s] [--json] [--json-value]', 'submit --stdin [--json] [--json-value]', "submit --json-command '<json>'"];
 
@@ -42,6 +50,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     { description: 'Machine-readable outcome.', command: '<%= config.bin %> submit --json incr hits' },
     { description: 'Many commands, one JSON result per line, in order.', command: 'printf "set a 1\\nincr a\\nget a\\n" | <%= config.bin %> submit --stdin --json' },
     { description: 'A command for a user state machine (--state-machine), passed as is.', command: '<%= config.bin %> submit --json-command \'["deposit","alice",10]\'' },
+    { description: 'Record a history for `paxos check`.', command: 'printf "set x 1\\ncas x 1 2\\nget x\\n" | <%= config.bin %> submit --stdin --history h.jsonl && <%= config.bin %> check h.jsonl' },
     { description: 'Another cluster.', command: '<%= config.bin %> submit -c 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401 get x' },
   ];
 
@@ -63,18 +72,37 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       helpValue: 'json',
     }),
     stdin: Flags.boolean({ summary: 'Read one command per line from stdin (a line may be a JSON array of words).' }),
+    history: Flags.string({ summary: 'Append each get, set and cas and its outcome to this file, for `paxos check`.', helpValue: 'file' }),
+    'history-process': Flags.integer({
+      summary: 'The process number in --history events (default 0); give each concurrent client its own.',
+      // No oclif default: a default would trip dependsOn when --history is absent.
+      min: 0,
+      dependsOn: ['history'],
+    }),
   };
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Submit);
     const words = argv.map(String);
     const { addresses, timeoutMs } = this.clientSettings(flags);
+    const recorder = this.openHistory(flags);
     const client = new PaxosClient({ addresses, timeoutMs });
+    const submit: Submitter = (op) => recordSubmit(recorder, flags['history-process'] ?? 0, op, () => client.submit(op));
     try {
-      if (flags.stdin) await this.submitStdin(client, flags, words);
-      else await this.submitOne(client, this.commandOp(flags, words), flags.json);
+      if (flags.stdin) await this.submitStdin(submit, flags, words);
+      else await this.submitOne(submit, this.commandOp(flags, words), flags.json);
     } finally {
       client.close();
+      recorder?.close();
+    }
+  }
+
+  private openHistory(flags: SubmitFlags): HistoryRecorder | undefined {
+    if (flags.history === undefined) return undefined;
+    try {
+      return new HistoryRecorder(flags.history);
+    } catch (error) {
+      this.usageFailure(`cannot open --history ${flags.history}: ${error instanceof Error ? error.message : String(error)}`, flags.json);
     }
   }
 
@@ -102,8 +130,8 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private async submitOne(client: PaxosClient, op: unknown, json: boolean): Promise<void> {
-    const outcome = await client.submit(op);
+  private async submitOne(submit: Submitter, op: unknown, json: boolean): Promise<void> {
+    const outcome = await submit(op);
     if (json) this.log(jsonLine(submitJson(outcome)));
     else this.reportText(outcome);
     if (outcome.status === 'not_applied' && outcome.code === 'no_node_reachable') this.logToStderr(`hint: ${unreachableHint}`);
@@ -120,21 +148,22 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private async submitStdin(client: PaxosClient, flags: SubmitFlags, words: string[]): Promise<void> {
+  private async submitStdin(submit: Submitter, flags: SubmitFlags, words: string[]): Promise<void> {
     if (words.length > 0) this.usageFailure('give either command words or --stdin, not both', flags.json);
     if (process.stdin.isTTY) this.logToStderr('reading commands from the terminal, one per line; end with Ctrl-D');
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
     try {
       await submitLines({
         lines,
-        submit: (op) => client.submit(op),
+        submit,
         toOp: (lineWords) => parseKeyValueWords(lineWords, { jsonValue: flags['json-value'] }),
         json: flags.json,
         print: (line) => this.log(line),
         warn: (line) => this.logToStderr(`hint: ${line}`),
       });
     } catch (error) {
-      this.logToStderr(`error: reading stdin failed: ${error instanceof Error ? error.message : String(error)}`);
+      const what = error instanceof HistoryWriteError ? 'recording the history failed' : 'reading stdin failed';
+      this.logToStderr(`error: ${what}: ${error instanceof Error ? error.message : String(error)}`);
       this.exit(submitExitCodes.failed);
     } finally {
       lines.close();
