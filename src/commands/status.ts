@@ -11,6 +11,8 @@ export default class Status extends Command {
 
   static override description = `Asks each node once, in parallel, and prints one row per node. CHOSEN is the node's commit index (every slot up to it is chosen), APPLIED the last slot it applied, LAG the highest commit index any node reported minus APPLIED. Unreachable nodes are listed with the reason.
 
+With --json, each reachable node's object also carries \`metrics\`: throughput, commit latency (p50/p99/max and a histogram), fsync rate and time, leader changes and traffic per peer.
+
 Exit codes: 0 when at least one node answered; 4 when none did.`;
 
   static override examples = [

@@ -117,6 +117,66 @@ export interface NodeStatus {
   uptimeMs: number;
   clusterId: string;
   peers: { id: NodeId; address: string; connected: boolean }[];
+  /** What the node measures about itself (see NodeMetricsReport); absent from nodes older than it. */
+  metrics?: NodeMetricsReport;
+}
+
+/**
+ * A node's own measurements, for `paxos status --json`, `paxos top` and the
+ * Prometheus endpoint. Counters run from the node's start; rates and the
+ * latency window cover the last few seconds. Times are integer microseconds.
+ */
+export interface NodeMetricsReport {
+  /** Slots this node proposed as leader that are not chosen yet (0 on a follower). */
+  proposalsInFlight: number;
+  /** Client commands queued at this leader while its window of slots is full. */
+  commandsPending: number;
+  /** Client commands this node proposed as leader. */
+  commandsProposed: number;
+  /** Client commands this node applied to its state machine (every replica applies every command). */
+  commandsApplied: number;
+  commandsAppliedPerSecond: number;
+  /** Propose-to-apply time of the commands this node proposed, over the last `windowSeconds`. */
+  commitLatency: LatencyWindowReport;
+  /** The same since start, in cumulative buckets: counts[i] commands took at most boundsMicros[i]. */
+  commitLatencyHistogram: LatencyHistogramReport;
+  fsyncs: number;
+  fsyncsPerSecond: number;
+  fsyncMicrosTotal: number;
+  fsyncLastMicros: number;
+  /** Mean fsync time over the same window as fsyncsPerSecond (0 when there was none). */
+  fsyncMeanMicros: number;
+  walRecordsWritten: number;
+  walBytesWritten: number;
+  /** Times this node saw the leadership move to a new leader (its own elections included). */
+  leaderChanges: number;
+  /** Traffic with each other node; NodeStatus.peers says whether the link is up. */
+  peers: PeerTrafficReport[];
+}
+
+export interface LatencyWindowReport {
+  windowSeconds: number;
+  samples: number;
+  p50Micros: number;
+  p99Micros: number;
+  maxMicros: number;
+}
+
+export interface LatencyHistogramReport {
+  boundsMicros: number[];
+  counts: number[];
+  count: number;
+  sumMicros: number;
+}
+
+export interface PeerTrafficReport {
+  id: NodeId;
+  framesIn: number;
+  framesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Frames to this peer dropped because its link was slow or down (Paxos resends what matters). */
+  framesDropped: number;
 }
 
 export interface StatusResponse {
@@ -127,5 +187,41 @@ export interface StatusResponse {
 
 export type ClientResponse = ResultResponse | RefusedResponse | RedirectResponse | ErrorResponse | StatusResponse;
 
+/**
+ * State transfer, between nodes, outside the Paxos core: a lagging node asks a
+ * peer for its latest snapshot a chunk at a time (`slot` 0 means "your latest").
+ */
+export interface SnapshotRequestMessage {
+  type: 'snapshot_request';
+  from: NodeId;
+  to: NodeId;
+  slot: Slot;
+  offset: number;
+}
+
+/**
+ * One chunk of the sender's snapshot file at `slot` (total `totalBytes`). A
+ * chunk at offset 0 starts (or restarts) a transfer: the sender answers with its
+ * newest snapshot when the one asked for is gone. The file carries its own checksum.
+ */
+export interface SnapshotChunkMessage {
+  type: 'snapshot_chunk';
+  from: NodeId;
+  to: NodeId;
+  slot: Slot;
+  offset: number;
+  totalBytes: number;
+  data: Uint8Array;
+}
+
+export type TransferMessage = SnapshotRequestMessage | SnapshotChunkMessage;
+
 /** Everything that can travel in a frame. */
-export type WireMessage = HelloMessage | WelcomeMessage | GoodbyeMessage | PeerMessage | ClientRequest | ClientResponse;
+export type WireMessage =
+  | HelloMessage
+  | WelcomeMessage
+  | GoodbyeMessage
+  | PeerMessage
+  | TransferMessage
+  | ClientRequest
+  | ClientResponse;

@@ -26,6 +26,9 @@ import type {
   NodeMetricsReport,
   NodeStatus,
   PeerTrafficReport,
+  SnapshotChunkMessage,
+  SnapshotRequestMessage,
+  TransferMessage,
   WelcomeMessage,
 } from './protocol.js';
 
@@ -95,6 +98,40 @@ export function parsePeerMessage(x: unknown): PeerMessage {
   const parse = peerParsers.get(typeOf(fields, 'peer message'));
   if (parse === undefined) throw unknownType(fields, 'peer message');
   return parse(fields);
+}
+
+/** A message between nodes on a peer connection: Paxos, or snapshot transfer. */
+export function parseNodeMessage(x: unknown): PeerMessage | TransferMessage {
+  const fields = fieldsOf(x, 'peer message');
+  const type = typeOf(fields, 'peer message');
+  if (type === 'snapshot_request') return snapshotRequest(fields);
+  if (type === 'snapshot_chunk') return snapshotChunk(fields);
+  return parsePeerMessage(fields);
+}
+
+/** A snapshot chunk carries at most this many bytes (the requester asks for the next one). */
+export const snapshotChunkBytesMax = 4 * 1024 * 1024;
+/** The largest snapshot a transfer may announce. */
+export const snapshotTransferBytesMax = 1024 * 1024 * 1024;
+
+function snapshotRequest(f: Fields): SnapshotRequestMessage {
+  return {
+    type: 'snapshot_request',
+    ...envelope(f, 'snapshot_request'),
+    slot: slot(f.slot, 'snapshot_request', 'slot'),
+    offset: natural(f.offset, 'snapshot_request', 'offset'),
+  };
+}
+
+function snapshotChunk(f: Fields): SnapshotChunkMessage {
+  const offset = natural(f.offset, 'snapshot_chunk', 'offset');
+  const totalBytes = natural(f.totalBytes, 'snapshot_chunk', 'totalBytes');
+  if (!(f.data instanceof Uint8Array)) invalid('snapshot_chunk.data must be bytes');
+  const data = f.data as Uint8Array;
+  if (data.length > snapshotChunkBytesMax) invalid(`snapshot_chunk carries ${data.length} bytes; at most ${snapshotChunkBytesMax}`);
+  if (totalBytes > snapshotTransferBytesMax) invalid(`snapshot_chunk announces ${totalBytes} bytes; at most ${snapshotTransferBytesMax}`);
+  if (offset + data.length > totalBytes) invalid(`snapshot_chunk runs past its total (${offset} + ${data.length} > ${totalBytes})`);
+  return { type: 'snapshot_chunk', ...envelope(f, 'snapshot_chunk'), slot: slot(f.slot, 'snapshot_chunk', 'slot'), offset, totalBytes, data };
 }
 
 /** The first frame on a connection. Anything else first is 'handshake_required'. */

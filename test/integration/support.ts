@@ -120,6 +120,16 @@ export class TestCluster {
     return node;
   }
 
+  /** Waits until node `id` has logged a line matching `pattern` (its stderr is read asynchronously). */
+  async waitForLog(id: number, pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const log = () => this.nodes.get(id)?.log.join('\n') ?? '';
+    while (!pattern.test(log())) {
+      if (Date.now() > deadline) throw new Error(`node ${id} did not log ${pattern} in ${timeoutMs}ms:\n${log()}`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
   async startAll(): Promise<void> {
     await Promise.all(this.ports.map((_, i) => this.start(i + 1)));
   }

@@ -20,6 +20,7 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
     dir: Flags.string({ description: 'parent of the nodes\' data dirs (n1, n2, ...)', default: './.paxos' }),
     fsync: Flags.string({ options: ['always', 'batch', 'never'], default: 'always', description: 'passed to every node' }),
+    'snapshot-every': Flags.integer({ description: 'applied slots between snapshots, passed to every node', min: 0 }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
   };
 
@@ -31,7 +32,13 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
       host: flags.host,
       dir: flags.dir,
       entry: process.argv[1],
-      nodeFlags: ['--fsync', flags.fsync, '--log-level', flags['log-level']],
+      nodeFlags: [
+        '--fsync',
+        flags.fsync,
+        '--log-level',
+        flags['log-level'],
+        ...(flags['snapshot-every'] === undefined ? [] : ['--snapshot-every', String(flags['snapshot-every'])]),
+      ],
       write: (line) => process.stderr.write(`${line}\n`),
     });
     this.log(`export PAXOS_CLUSTER=${cluster.addresses}`);

@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log.js';
 import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
-import { startNode, tickMsDefault } from '../../node/runtime/node.js';
+import { snapshotEveryDefault, startNode, tickMsDefault } from '../../node/runtime/node.js';
 import { parseDuration } from '../../client/options.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
 
@@ -29,9 +29,15 @@ loses no acknowledged write.`;
       default: 'always',
     }),
     'cluster-token': Flags.string({ description: 'names the cluster (with the node ids); a data dir never joins another', default: 'paxos' }),
+    'snapshot-every': Flags.integer({
+      description: 'applied slots between snapshots; each lets older log segments be deleted (0: never)',
+      default: snapshotEveryDefault,
+      min: 0,
+    }),
     tick: Flags.string({ description: 'length of one core tick (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'log-format': Flags.string({ options: ['json', 'pretty'], default: 'pretty' }),
+    'metrics-port': Flags.integer({ description: 'also serve Prometheus metrics at http://<listen host>:PORT/metrics', min: 0, max: 65_535 }),
   };
 
   async run(): Promise<void> {
@@ -59,8 +65,10 @@ loses no acknowledged write.`;
       fsync: flags.fsync as FsyncPolicy,
       clusterToken: flags['cluster-token'],
       tickMs,
+      snapshotEvery: flags['snapshot-every'],
       log,
       onFatal: (error) => fatal(error),
+      metricsPort: flags['metrics-port'],
     }).catch((error: Error & { code?: string }) => {
       log.error('could not start', { error: error.message, code: error.code });
       this.exit(1);

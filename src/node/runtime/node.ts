@@ -10,12 +10,17 @@ import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
+import { decodeSnapshot, encodeSnapshot, pruneSnapshots, readLatestSnapshot, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
 import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
-import type { ClientRequest, NodeStatus, SubmitRequest } from '../../wire/protocol.js';
+import type { ClientRequest, NodeStatus, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
+import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
+import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
 import { defaultTransportLimits, Transport, type ClientLink, type Endpoint, type TransportLimits } from './transport.js';
 import { silentLogger, type Logger } from './log.js';
+import { NodeMetrics } from './metrics.js';
+import { serveMetrics, type MetricsServer } from './metrics-http.js';
 
 export interface NodeConfig {
   id: NodeId;
@@ -33,13 +38,25 @@ export interface NodeConfig {
   transportLimits?: Partial<TransportLimits>;
   /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
   clientsWaitingMax?: number;
+  /**
+   * Applied slots between snapshots. Each snapshot lets the log before it be
+   * deleted, which bounds memory, disk and restart time; 0 never snapshots.
+   */
+  snapshotEvery?: number;
   stateMachine?: StateMachineFactory;
   log?: Logger;
   /** Called when the node cannot go on (a failed fsync, a lost lock); it has stopped serving. */
   onFatal?: (error: Error) => void;
+  /** Serve the Prometheus text format at http://<listen host>:<metricsPort>/metrics (0 picks a free port). */
+  metricsPort?: number;
 }
 
 export const tickMsDefault = 10;
+export const snapshotEveryDefault = 10_000;
+/** Bytes per snapshot chunk on the wire: one frame each, far under the frame limit. */
+export const snapshotChunkBytes = 1024 * 1024;
+/** A snapshot transfer that hears nothing for this long is abandoned and asked for again. */
+export const snapshotTransferIdleMsMax = 5_000;
 export const clientsWaitingMaxDefault = 65_536;
 
 export interface RunningNode {
@@ -68,23 +85,34 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
   try {
     await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId });
+    const latest = await readLatestSnapshot(config.dataDir);
     const opened = await WriteAheadLog.open(config.dataDir, {
       fsync: config.fsync ?? 'always',
       log: (level, message, fields) => log[level](message, fields),
     });
-    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, records: opened.records.length });
+    const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
+    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, records: opened.records.length, snapshot });
     const core = new PaxosNode({
       id: config.id,
       members: [...config.peers.keys()],
       seed: seedFor(config.id),
-      limits: config.coreLimits,
-      recovered: recoverState(opened.records),
+      limits: checkedCoreLimits(config.coreLimits),
+      recovered: recoverState(opened.records, snapshot?.slot ?? 0),
+      // An empty data dir may be a replaced disk that forgot what it promised.
+      rebuilding: snapshot === null && opened.records.length === 0,
     });
     return await runtime.start(core, config.listen ?? self);
   } catch (error) {
     await release();
     throw error;
   }
+}
+
+/** The core's batches must fit the wire's ceilings, or a peer would refuse them. */
+function checkedCoreLimits(limits: Partial<CoreLimits> | undefined): Partial<CoreLimits> | undefined {
+  if ((limits?.batchCommandsMax ?? 0) > commandsPerValueMax) throw new Error(`batchCommandsMax must be at most ${commandsPerValueMax}`);
+  if ((limits?.catchupSlotsMax ?? 0) > chosenEntriesMax) throw new Error(`catchupSlotsMax must be at most ${chosenEntriesMax}`);
+  return limits;
 }
 
 /** Election timeouts must differ between nodes and between restarts; the core's PRNG takes the seed. */
@@ -101,11 +129,17 @@ class NodeRuntime implements RunningNode {
   private readonly log: Logger;
   private readonly wal: WriteAheadLog;
   private readonly release: ReleaseLock;
-  private readonly service: ReplicatedService;
+  private service: ReplicatedService;
   private readonly waiters = new Map<string, Waiter>();
   private readonly clientsWaitingMax: number;
+  private readonly metrics = new NodeMetrics();
+  private metricsServer: MetricsServer | null = null;
   private readonly startedAtMs = Date.now();
-  private appliedDigest = '';
+  private appliedDigest: string;
+  /** The newest durable snapshot, kept in memory to serve transfers. */
+  private heldSnapshot: HeldSnapshot | null;
+  private snapshotting = false;
+  private transfer!: SnapshotTransfer;
   /** Settles when every Ready taken so far has been fully acted on. */
   private pipeline: Promise<void> = Promise.resolve();
   private flushScheduled = false;
@@ -115,16 +149,27 @@ class NodeRuntime implements RunningNode {
 
   constructor(
     private readonly config: NodeConfig,
-    parts: { clusterId: string; log: Logger; release: ReleaseLock; wal: WriteAheadLog; records: number },
+    parts: {
+      clusterId: string;
+      log: Logger;
+      release: ReleaseLock;
+      wal: WriteAheadLog;
+      records: number;
+      snapshot: (Snapshot & { bytes: Buffer }) | null;
+    },
   ) {
     this.id = config.id;
     this.clusterId = parts.clusterId;
     this.log = parts.log;
     this.wal = parts.wal;
     this.release = parts.release;
-    this.service = new ReplicatedService((config.stateMachine ?? createKeyValueStore)());
+    const factory = config.stateMachine ?? createKeyValueStore;
+    const snapshot = parts.snapshot;
+    this.service = snapshot === null ? new ReplicatedService(factory()) : ReplicatedService.fromSnapshot(factory, snapshot.state);
+    this.appliedDigest = snapshot?.appliedDigest ?? '';
+    this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: snapshot.bytes };
     this.clientsWaitingMax = config.clientsWaitingMax ?? clientsWaitingMaxDefault;
-    this.log.info('recovered write-ahead log', { records: parts.records });
+    this.log.info('recovered write-ahead log', { records: parts.records, snapshotSlot: snapshot?.slot ?? 0 });
   }
 
   async start(core: PaxosNode, listen: Endpoint): Promise<RunningNode> {
@@ -138,11 +183,29 @@ class NodeRuntime implements RunningNode {
       limits: { ...defaultTransportLimits, ...this.config.transportLimits },
       log: this.log,
       onPeerMessage: (message) => this.onPeerMessage(message),
+      onTransferMessage: (message) => this.transfer.onMessage(message),
       onClientRequest: (request, link) => this.onClientRequest(request, link),
     });
     this.address = await this.transport.listen();
+    if (this.config.metricsPort !== undefined) {
+      this.metricsServer = await serveMetrics({ host: listen.host, port: this.config.metricsPort, status: () => this.status(), log: this.log })
+        .catch((error: Error) => this.transport.close().then(() => Promise.reject(error)));
+    }
+    this.transfer = new SnapshotTransfer({
+      self: this.id,
+      chunkBytes: Math.min(snapshotChunkBytes, snapshotChunkBytesMax),
+      idleMsMax: snapshotTransferIdleMsMax,
+      snapshotBytesMax,
+      send: (message: TransferMessage) => this.transport.send([message]),
+      latest: () => this.heldSnapshot,
+      onComplete: (bytes, from) => void this.installSnapshot(bytes, from),
+      log: this.log,
+    });
     const tickMs = this.config.tickMs ?? tickMsDefault;
-    this.ticker = setInterval(() => this.input(() => this.core.tick()), tickMs);
+    this.ticker = setInterval(() => {
+      this.transfer.abandonIfIdle();
+      this.input(() => this.core.tick());
+    }, tickMs);
     this.flush(); // replays the recovered chosen log into the state machine
     const status = core.status();
     this.log.info('node started', {
@@ -170,10 +233,11 @@ class NodeRuntime implements RunningNode {
       lastApplied: this.service.lastAppliedSlot,
       appliedDigest: this.appliedDigest,
       walBytes: this.wal.sizeBytes(),
-      lastSnapshot: 0,
+      lastSnapshot: this.heldSnapshot?.slot ?? 0,
       uptimeMs: Date.now() - this.startedAtMs,
       clusterId: this.clusterId,
       peers: this.transport.peerStatus().map((peer) => ({ id: peer.id, address: peer.address, connected: peer.connected })),
+      metrics: this.metrics.report({ core, wal: this.wal.stats(), peers: this.transport.peerStatus() }),
     };
   }
 
@@ -185,6 +249,7 @@ class NodeRuntime implements RunningNode {
   private async shutdown(): Promise<void> {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.failWaiters('shutting_down', 'the node is stopping; retry on another node');
+    await this.metricsServer?.close();
     await this.transport.close();
     await this.pipeline.catch(() => undefined);
     await this.wal.close().catch((error: Error) => this.log.error('closing the log failed', { error: error.message }));
@@ -233,6 +298,7 @@ class NodeRuntime implements RunningNode {
     }
     if (outcome.status === 'busy') return refuse('overloaded', `${outcome.pendingCommandsMax} commands are queued; retry later`);
     this.waiters.set(key, { link, requestId: request.id });
+    this.metrics.onCommandProposed(key);
     this.scheduleFlush();
   }
 
@@ -249,7 +315,7 @@ class NodeRuntime implements RunningNode {
     this.flushScheduled = false;
     if (this.fatal !== null) return;
     const ready = this.core.takeReady();
-    if (ready.records.length + ready.messages.length + ready.apply.length + ready.events.length === 0) return;
+    if (isEmpty(ready)) return;
     const durable = ready.records.length > 0 ? this.wal.append(ready.records) : Promise.resolve();
     this.pipeline = Promise.all([this.pipeline, durable])
       .then(() => this.act(ready))
@@ -266,13 +332,79 @@ class NodeRuntime implements RunningNode {
     }
     if (this.stopping === null) this.transport.send(remote);
     for (const entry of ready.apply) {
+      this.metrics.onSlotApplied(entry.value.commands.length);
       this.appliedDigest = chainDigest(this.appliedDigest, entry.slot, entry.value);
       for (const outcome of this.service.applyValue(entry.slot, entry.value)) this.resolveWaiter(outcome);
     }
     for (const event of ready.events) this.onCoreEvent(event);
+    if (ready.snapshotNeeded !== null) this.transfer.fetch(ready.snapshotNeeded.from);
+    this.maybeSnapshot();
     if (this.core.status().role !== 'leader' && this.waiters.size > 0) {
       this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
     }
+    this.scheduleFlush();
+  }
+
+  // ---- snapshots ---------------------------------------------------------
+
+  /**
+   * Every snapshotEvery applied slots: write a snapshot durably, then let the core
+   * forget what it covers and compact the log down to a checkpoint segment.
+   */
+  private maybeSnapshot(): void {
+    const every = this.config.snapshotEvery ?? snapshotEveryDefault;
+    const slot = this.service.lastAppliedSlot;
+    if (every === 0 || this.snapshotting || this.stopping !== null || slot - (this.heldSnapshot?.slot ?? 0) < every) return;
+    this.snapshotting = true;
+    const bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
+    void this.persistSnapshot(slot, bytes)
+      .then(() => this.wal.checkpoint(this.core.compact(slot)))
+      .then(() => pruneSnapshots(this.config.dataDir))
+      .then(() => this.log.info('took a snapshot and compacted the log', { slot, bytes: bytes.length, walBytes: this.wal.sizeBytes() }))
+      .catch((error: Error) => this.die(error))
+      .finally(() => {
+        this.snapshotting = false;
+      });
+  }
+
+  private async persistSnapshot(slot: Slot, bytes: Buffer): Promise<void> {
+    await writeSnapshot(this.config.dataDir, slot, bytes);
+    this.heldSnapshot = { slot, bytes };
+  }
+
+  /**
+   * A peer's snapshot arrived whole. Check it, make it durable, jump the core to
+   * it, and swap the state machine in the Ready pipeline, after every slot the
+   * old one was still due to apply and before any slot after the snapshot.
+   */
+  private async installSnapshot(bytes: Buffer, from: NodeId): Promise<void> {
+    if (this.stopping !== null || this.fatal !== null) return;
+    let snapshot: Snapshot;
+    let service: ReplicatedService;
+    try {
+      snapshot = decodeSnapshot(bytes, `snapshot from node ${from}`);
+      service = ReplicatedService.fromSnapshot(this.config.stateMachine ?? createKeyValueStore, snapshot.state);
+    } catch (error) {
+      this.log.error('refused a damaged snapshot from a peer', { peer: from, error: (error as Error).message });
+      return;
+    }
+    if (snapshot.slot <= this.core.status().lastApplied) return;
+    try {
+      await this.persistSnapshot(snapshot.slot, bytes);
+    } catch (error) {
+      return this.die(error as Error);
+    }
+    const records = this.core.installSnapshot(snapshot.slot);
+    if (records === null) return;
+    this.pipeline = this.pipeline.then(() => {
+      this.service = service;
+      this.appliedDigest = snapshot.appliedDigest;
+    });
+    this.log.info('installed a snapshot from a peer', { peer: from, slot: snapshot.slot, bytes: bytes.length });
+    this.wal
+      .checkpoint(records)
+      .then(() => pruneSnapshots(this.config.dataDir))
+      .catch((error: Error) => this.die(error));
     this.scheduleFlush();
   }
 
@@ -281,6 +413,7 @@ class NodeRuntime implements RunningNode {
     const waiter = this.waiters.get(key);
     if (waiter === undefined) return;
     this.waiters.delete(key);
+    this.metrics.onCommandApplied(key);
     this.answer(waiter, outcome);
   }
 
@@ -295,15 +428,25 @@ class NodeRuntime implements RunningNode {
       waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: true });
     }
     this.waiters.clear();
+    this.metrics.onCommandsAbandoned();
   }
 
   private onCoreEvent(event: CoreEvent): void {
+    this.metrics.onCoreEvent(event);
     if (event.kind === 'leader') this.log.info('became leader', { ballot: ballotToString(event.ballot) });
     if (event.kind === 'candidate') this.log.info('starting phase 1', { ballot: ballotToString(event.ballot) });
     if (event.kind === 'preempted') {
       this.log.info('preempted by a higher ballot', { ballot: ballotToString(event.ballot), by: ballotToString(event.by) });
     }
     if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
+    if (event.kind === 'rebuilding') {
+      this.log.warn('empty data dir: not voting until a majority of peers answer (a replaced disk may have forgotten promises)', {
+        peersNeeded: event.peersNeeded,
+      });
+    }
+    if (event.kind === 'rebuilt') {
+      this.log.info('rebuilt: voting again', { promised: ballotToString(event.promised), commitIndex: event.commitIndex });
+    }
   }
 
   /** A failed fsync or lost lock: stop serving at once; nothing more may be acknowledged. */
@@ -315,6 +458,11 @@ class NodeRuntime implements RunningNode {
     this.failWaiters('node_failed', error.message);
     this.config.onFatal?.(error);
   }
+}
+
+function isEmpty(ready: Ready): boolean {
+  const items = ready.records.length + ready.messages.length + ready.apply.length + ready.events.length;
+  return items === 0 && ready.snapshotNeeded === null;
 }
 
 function chainDigest(previous: string, slot: Slot, value: Value): string {

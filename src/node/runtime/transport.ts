@@ -6,8 +6,8 @@ import net from 'node:net';
 import type { NodeId, PeerMessage } from '../core/messages.js';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
 import { isWireError, WireError } from '../../wire/errors.js';
-import { parseClientRequest, parseHandshakeReply, parseHello, parsePeerMessage } from '../../wire/validate.js';
-import { protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type WireMessage } from '../../wire/protocol.js';
+import { parseClientRequest, parseHandshakeReply, parseHello, parseNodeMessage } from '../../wire/validate.js';
+import { protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
 import type { Logger } from './log.js';
 
 export interface Endpoint {
@@ -22,6 +22,11 @@ export interface TransportLimits {
   peerBufferBytesMax: number;
   /** Messages kept for a peer while its connection is being (re)established. */
   peerQueueMessagesMax: number;
+  /**
+   * Queued messages older than this are dropped when the connection comes up: a
+   * peer that was down for long needs catch-up, not a flood of stale accepts.
+   */
+  peerQueueAgeMsMax: number;
   /** Inbound connections, peers and clients together. */
   connectionsMax: number;
   /** A connection that has not said hello by then is closed. */
@@ -31,7 +36,8 @@ export interface TransportLimits {
 export const defaultTransportLimits: TransportLimits = Object.freeze({
   frameBytesMax: 16 * 1024 * 1024,
   peerBufferBytesMax: 8 * 1024 * 1024,
-  peerQueueMessagesMax: 4096,
+  peerQueueMessagesMax: 1024,
+  peerQueueAgeMsMax: 1_000,
   connectionsMax: 1024,
   handshakeMsMax: 5_000,
 });
@@ -52,6 +58,7 @@ export interface TransportOptions {
   limits: TransportLimits;
   log: Logger;
   onPeerMessage(message: PeerMessage): void;
+  onTransferMessage(message: TransferMessage): void;
   onClientRequest(request: ClientRequest, client: ClientLink): void;
 }
 
@@ -95,8 +102,8 @@ export class Transport {
   }
 
   /** Sends messages to other nodes, one socket write per peer. */
-  send(messages: PeerMessage[]): void {
-    const byPeer = new Map<NodeId, PeerMessage[]>();
+  send(messages: (PeerMessage | TransferMessage)[]): void {
+    const byPeer = new Map<NodeId, (PeerMessage | TransferMessage)[]>();
     for (const message of messages) {
       const list = byPeer.get(message.to);
       if (list === undefined) byPeer.set(message.to, [message]);
@@ -200,11 +207,12 @@ class InboundConnection implements ClientLink {
   private onFrame(frame: unknown, bytes: number): void {
     if (this.role === 'hello') return this.onHello(frame);
     if (this.role === 'peer') {
-      const message = parsePeerMessage(frame);
+      const message = parseNodeMessage(frame);
       if (message.from !== this.peerId || message.to !== this.options.self) {
         throw new WireError('invalid_message', `message from ${message.from} to ${message.to} on node ${this.peerId}'s connection`);
       }
       this.countInbound(this.peerId, bytes);
+      if (message.type === 'snapshot_request' || message.type === 'snapshot_chunk') return this.options.onTransferMessage(message);
       return this.options.onPeerMessage(message);
     }
     this.options.onClientRequest(parseClientRequest(frame), this);
@@ -251,7 +259,7 @@ class PeerLink {
   private stopped = false;
   private backoffMs = 0;
   private retryTimer: NodeJS.Timeout | null = null;
-  private queue: Buffer[] = [];
+  private queue: { frame: Buffer; atMs: number }[] = [];
   private counters = { framesOut: 0, bytesOut: 0, dropped: 0 };
   private lastRefusal = '';
 
@@ -275,7 +283,7 @@ class PeerLink {
     return { id: this.id, address: `${this.endpoint.host}:${this.endpoint.port}`, connected: this.ready, ...this.counters };
   }
 
-  send(messages: PeerMessage[]): void {
+  send(messages: (PeerMessage | TransferMessage)[]): void {
     const frames = messages.map((message) => encodeFrame(message, this.options.limits.frameBytesMax));
     if (!this.ready || this.socket === null) return this.enqueue(frames);
     if (this.socket.writableLength > this.options.limits.peerBufferBytesMax) {
@@ -293,9 +301,10 @@ class PeerLink {
   }
 
   private enqueue(frames: Buffer[]): void {
+    const atMs = Date.now();
     for (const frame of frames) {
       if (this.queue.length >= this.options.limits.peerQueueMessagesMax) this.counters.dropped += 1;
-      else this.queue.push(frame);
+      else this.queue.push({ frame, atMs });
     }
   }
 
@@ -338,9 +347,11 @@ class PeerLink {
     this.backoffMs = 0;
     this.lastRefusal = '';
     this.options.log.info('connected to peer', { peer: this.id, address: `${this.endpoint.host}:${this.endpoint.port}` });
-    const queued = this.queue;
+    const oldestMs = Date.now() - this.options.limits.peerQueueAgeMsMax;
+    const fresh = this.queue.filter((entry) => entry.atMs >= oldestMs).map((entry) => entry.frame);
+    this.counters.dropped += this.queue.length - fresh.length;
     this.queue = [];
-    if (queued.length > 0) this.write(queued);
+    if (fresh.length > 0) this.write(fresh);
   }
 
   /** Logs a refusal once per distinct reason, so a misconfigured peer does not flood the log. */

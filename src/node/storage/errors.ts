@@ -4,6 +4,7 @@
 
 export type StorageErrorCode =
   | 'WAL_CORRUPT'
+  | 'SNAPSHOT_CORRUPT'
   | 'WAL_FAILED'
   | 'WAL_CLOSED'
   | 'DATA_DIR_LOCKED'
@@ -101,4 +102,23 @@ export function errorCode(error: unknown): string | undefined {
 
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A snapshot file fails its checksum or its format. The latest one is needed: the log before it is gone. */
+export class CorruptSnapshotError extends StorageError {
+  readonly file: string;
+  readonly why: string;
+
+  constructor(details: { file: string; why: string }) {
+    super(
+      'SNAPSHOT_CORRUPT',
+      `snapshot is corrupt: ${details.file}: ${details.why}. ` +
+        'The log entries it replaced were deleted, so the node cannot start from it. ' +
+        'Keep the data dir for investigation, then restore this node from its peers: move its --data-dir aside ' +
+        'and start it on an empty one while the other nodes are healthy (it rebuilds and fetches a snapshot).',
+    );
+    this.name = 'CorruptSnapshotError';
+    this.file = details.file;
+    this.why = details.why;
+  }
 }

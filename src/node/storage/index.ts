@@ -1,6 +1,6 @@
 // The storage room: the write-ahead log, its record format, the data-dir lock
 // and the data dir's identity. The only room besides runtime that touches node:fs.
-export { CorruptLogError, DataDirLockedError, IdentityError, isStorageError, StorageError, WalClosedError, WalFailedError } from './errors.js';
+export { CorruptLogError, CorruptSnapshotError, DataDirLockedError, IdentityError, isStorageError, StorageError, WalClosedError, WalFailedError } from './errors.js';
 export type { StorageErrorCode } from './errors.js';
 export { ensureDirectoryDurable, fsyncDirectory, writeFileAtomic } from './fsutil.js';
 export { clusterIdFor, ensureIdentity, identityFileName, readIdentity, writeIdentity } from './identity.js';
@@ -21,3 +21,16 @@ export { parseSegmentFileName, recordsOf, scanLog, segmentFileName, walDirectory
 export type { LogScan, ScannedSegment } from './segments.js';
 export { fsyncPolicies, fsyncSlowMicrosDefault, segmentBytesMaxDefault, WriteAheadLog } from './wal.js';
 export type { FsyncPolicy, StorageLog, StorageLogLevel, WalOpenResult, WalOptions, WalStats } from './wal.js';
+export {
+  decodeSnapshot,
+  encodeSnapshot,
+  listSnapshots,
+  pruneSnapshots,
+  readLatestSnapshot,
+  snapshotBytesMax,
+  snapshotDirectory,
+  snapshotFileName,
+  snapshotsKeptMax,
+  writeSnapshot,
+} from './snapshot.js';
+export type { Snapshot, SnapshotListing } from './snapshot.js';

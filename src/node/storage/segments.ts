@@ -62,7 +62,9 @@ export async function scanLog(dataDir: string): Promise<LogScan> {
   const walDir = walDirectory(dataDir);
   const listing = await listWalDirectory(walDir);
   const scan: LogScan = { walDir, segments: [], torn: null, corrupt: null, unexpectedFiles: listing.unexpected };
-  let expectedIndex = 1;
+  // After compaction the log starts at the checkpoint segment, not at record 1;
+  // from there on, segments must follow each other without a gap.
+  let expectedIndex = listing.segments[0]?.firstIndex ?? 1;
   for (let position = 0; position < listing.segments.length; position += 1) {
     const { file, firstIndex } = listing.segments[position];
     if (firstIndex !== expectedIndex) {
@@ -96,9 +98,6 @@ async function scanOneSegment(scan: LogScan, segment: { file: string; firstIndex
 }
 
 function gapReason(firstIndex: number, expectedIndex: number): string {
-  if (expectedIndex === 1) {
-    return `the first segment starts at record ${firstIndex}, not 1: earlier segments are missing`;
-  }
   return `segment starts at record ${firstIndex} but the previous segment ends before record ${expectedIndex}: a segment is missing or was renamed`;
 }
 

@@ -3,7 +3,7 @@
 // that Ready's messages only after the append resolves, so a promise or an
 // accepted value is on disk before any peer hears of it.
 import type { FileHandle } from 'node:fs/promises';
-import { access, open, readFile } from 'node:fs/promises';
+import { access, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WalRecord } from '../core/messages.js';
 import { CorruptLogError, errorCode, WalClosedError, WalFailedError } from './errors.js';
@@ -11,7 +11,7 @@ import { ensureDirectoryDurable, fsyncDirectory, writeFully, writeNewFileDurable
 import type { TornTail } from './record.js';
 import { encodeRecord } from './record.js';
 import type { LogScan } from './segments.js';
-import { recordsOf, scanLog, segmentFileName, walDirectory } from './segments.js';
+import { parseSegmentFileName, recordsOf, scanLog, segmentFileName, walDirectory } from './segments.js';
 
 /**
  * always: each append is written and fdatasync'd on its own before it resolves.
@@ -68,6 +68,8 @@ interface PendingAppend {
   resolve: () => void;
   reject: (error: Error) => void;
   recordCount: number;
+  /** Starts a new segment with these records and deletes every older one (log compaction). */
+  checkpoint: boolean;
 }
 
 interface OpenSegment {
@@ -132,7 +134,6 @@ export class WriteAheadLog {
 
   /** Opens the last segment for appending, or creates the first one. */
   private static async resume(settings: Settings, scan: LogScan): Promise<WriteAheadLog> {
-    const recordCount = scan.segments.reduce((sum, segment) => sum + segment.records.length, 0);
     const last = scan.segments[scan.segments.length - 1];
     if (last === undefined) {
       const file = segmentFileName(1);
@@ -144,7 +145,7 @@ export class WriteAheadLog {
     // The size after any truncation, from the file itself rather than the scan.
     const bytes = (await handle.stat()).size;
     const closedSegmentsBytes = scan.segments.slice(0, -1).reduce((sum, segment) => sum + segment.bytes, 0);
-    const state = { closedSegmentsBytes, segmentsCount: scan.segments.length, nextIndex: recordCount + 1 };
+    const state = { closedSegmentsBytes, segmentsCount: scan.segments.length, nextIndex: last.firstIndex + last.records.length };
     return new WriteAheadLog(settings, { file: last.file, handle, bytes }, state);
   }
 
@@ -154,6 +155,21 @@ export class WriteAheadLog {
    * error every pending and later append rejects with WalFailedError.
    */
   append(records: WalRecord[]): Promise<void> {
+    return this.enqueue(records, false);
+  }
+
+  /**
+   * Log compaction. Writes `records` (everything the node still needs beside
+   * its snapshot) at the start of a new segment, fsyncs it whatever the policy,
+   * then deletes every older segment, oldest first, so a crash midway leaves a
+   * gap-free suffix. Ordered with appends: what was appended before is in the
+   * deleted segments (and so must be covered by `records` and the snapshot).
+   */
+  checkpoint(records: WalRecord[]): Promise<void> {
+    return this.enqueue(records, true);
+  }
+
+  private enqueue(records: WalRecord[], checkpoint: boolean): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closing !== null) return Promise.reject(new WalClosedError());
     let buffers: Buffer[];
@@ -164,7 +180,7 @@ export class WriteAheadLog {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buffers, resolve, reject, recordCount: records.length });
+      this.queue.push({ buffers, resolve, reject, recordCount: records.length, checkpoint });
       this.startWriting();
     });
   }
@@ -232,12 +248,15 @@ export class WriteAheadLog {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
+  /** A checkpoint is a batch of its own: appends before it belong in the old segments. */
   private takeBatch(): PendingAppend[] {
-    if (this.settings.policy === 'always') return this.queue.splice(0, 1);
-    return this.queue.splice(0);
+    if (this.settings.policy === 'always' || this.queue[0].checkpoint) return this.queue.splice(0, 1);
+    const checkpointAt = this.queue.findIndex((pending) => pending.checkpoint);
+    return this.queue.splice(0, checkpointAt === -1 ? this.queue.length : checkpointAt);
   }
 
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
+    if (batch.length === 1 && batch[0].checkpoint) return this.writeCheckpoint(batch[0]);
     const bytes = Buffer.concat(batch.flatMap((pending) => pending.buffers));
     const recordCount = batch.reduce((sum, pending) => sum + pending.recordCount, 0);
     if (bytes.length === 0) return;
@@ -248,6 +267,28 @@ export class WriteAheadLog {
     this.counters.recordsWritten += recordCount;
     this.counters.bytesWritten += bytes.length;
     if (this.settings.policy !== 'never') await this.guarded('fsync', () => this.sync());
+  }
+
+  private async writeCheckpoint(pending: PendingAppend): Promise<void> {
+    // An empty current segment already starts at the right index (and holds its name).
+    if (this.segment.bytes > 0) await this.guarded('segment roll', () => this.roll());
+    const bytes = Buffer.concat(pending.buffers);
+    await this.guarded('write', () => writeFully(this.segment.handle, bytes, 0));
+    this.segment.bytes = bytes.length;
+    this.nextIndex += pending.recordCount;
+    this.counters.recordsWritten += pending.recordCount;
+    this.counters.bytesWritten += bytes.length;
+    await this.guarded('fsync', () => this.sync());
+    await this.guarded('deleting compacted segments', () => this.deleteSegmentsBefore(this.segment.file));
+  }
+
+  private async deleteSegmentsBefore(current: string): Promise<void> {
+    const names = (await readdir(this.settings.walDir)).filter((name) => parseSegmentFileName(name) !== null && name < current).sort();
+    for (const name of names) await unlink(join(this.settings.walDir, name));
+    await fsyncDirectory(this.settings.walDir);
+    this.closedSegmentsBytes = 0;
+    this.segmentsCount = 1;
+    if (names.length > 0) this.settings.log('info', 'compacted the write-ahead log', { segmentsDeleted: names.length, first: current });
   }
 
   /** Closes the full segment and starts the next, named by the index of its first record. */
