@@ -195,6 +195,8 @@ type Fields = Readonly<Record<string, unknown>>;
 type ParserTable<M extends { type: string }> = { [K in M['type']]: (fields: Fields) => Extract<M, { type: K }> };
 
 const peerParserTable: ParserTable<PeerMessage> = {
+  prevote: (f) => ({ type: 'prevote', ...envelope(f, 'prevote') }),
+  prevote_reply: (f) => ({ type: 'prevote_reply', ...envelope(f, 'prevote_reply'), granted: boolean(f.granted, 'prevote_reply', 'granted') }),
   prepare: (f) => ({
     type: 'prepare',
     ...envelope(f, 'prepare'),

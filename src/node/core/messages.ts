@@ -55,6 +55,21 @@ interface Envelope {
   to: NodeId;
 }
 
+/**
+ * Pre-vote (etcd's PreVote, Raft thesis 9.6): before it raises any ballot, a node
+ * whose leader went quiet asks whether its peers would answer a prepare. A node
+ * that still hears a live leader says no, so a node back from a partition (or
+ * restarted) cannot depose a healthy leader by nacking it with a higher ballot.
+ */
+export interface PreVoteMessage extends Envelope {
+  type: 'prevote';
+}
+
+export interface PreVoteReplyMessage extends Envelope {
+  type: 'prevote_reply';
+  granted: boolean;
+}
+
 /** Phase 1a: a candidate asks acceptors to promise `ballot` for every slot >= fromSlot. */
 export interface PrepareMessage extends Envelope {
   type: 'prepare';
@@ -160,6 +175,8 @@ export interface ProbeReplyMessage extends Envelope {
 }
 
 export type PeerMessage =
+  | PreVoteMessage
+  | PreVoteReplyMessage
   | PrepareMessage
   | PromiseMessage
   | AcceptMessage
@@ -175,6 +192,8 @@ export type PeerMessage =
 export type PeerMessageType = PeerMessage['type'];
 
 export const peerMessageTypes: readonly PeerMessageType[] = [
+  'prevote',
+  'prevote_reply',
   'prepare',
   'promise',
   'accept',

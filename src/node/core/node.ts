@@ -25,6 +25,8 @@ import {
   type PeerMessage,
   type FillMessage,
   type PrepareMessage,
+  type PreVoteMessage,
+  type PreVoteReplyMessage,
   type ProbeMessage,
   type ProbeReplyMessage,
   type PromiseMessage,
@@ -34,7 +36,7 @@ import {
   type WalRecord,
 } from './messages.js';
 import { Prng } from './prng.js';
-import { majority } from './quorum.js';
+import { majority, Quorum } from './quorum.js';
 import { Replica } from './replica.js';
 
 export type Role = 'follower' | 'candidate' | 'leader';
@@ -134,6 +136,8 @@ export class PaxosNode {
   private commitSource: NodeId | null = null;
   private lastCatchupRequestTick = Number.NEGATIVE_INFINITY;
   private rebuild: Rebuild | null = null;
+  /** Pre-vote in progress: the peers that said they would answer our prepare. */
+  private preVote: Quorum | null = null;
 
   private ready: Ready = emptyReady();
 
@@ -162,7 +166,7 @@ export class PaxosNode {
     this.now += 1;
     if (this.rebuild !== null) this.tickRebuild(this.rebuild);
     else if (this.role === 'leader') this.tickLeader();
-    else if (this.now >= this.electionDeadlineTick) this.startCampaign();
+    else if (this.now >= this.electionDeadlineTick) this.startPreVote();
     if (this.role !== 'leader') this.requestMissingChosen();
   }
 
@@ -170,6 +174,10 @@ export class PaxosNode {
   step(message: PeerMessage): void {
     assert(message.to === this.id, `message addressed to node ${message.to} stepped into node ${this.id}`);
     switch (message.type) {
+      case 'prevote':
+        return this.onPreVote(message);
+      case 'prevote_reply':
+        return this.onPreVoteReply(message);
       case 'prepare':
         return this.onPrepare(message);
       case 'promise':
@@ -292,9 +300,30 @@ export class PaxosNode {
     return this.acceptor.accepted(slot);
   }
 
+  // ---- pre-vote ----------------------------------------------------------
+
+  private startPreVote(): void {
+    this.electionDeadlineTick = this.now + this.randomElectionTimeout();
+    this.preVote = new Quorum(this.majority);
+    if (this.preVote.add(this.id)) return this.startCampaign();
+    for (const to of this.members) if (to !== this.id) this.send({ type: 'prevote', from: this.id, to });
+  }
+
+  private onPreVote(message: PreVoteMessage): void {
+    if (this.rebuild !== null) return; // a rebuilding node does not vote
+    const granted = !this.hearsLiveLeaderOtherThan(message.from);
+    this.send({ type: 'prevote_reply', from: this.id, to: message.from, granted });
+  }
+
+  private onPreVoteReply(message: PreVoteReplyMessage): void {
+    if (this.preVote === null || !message.granted || this.role === 'leader') return;
+    if (this.preVote.add(message.from)) this.startCampaign();
+  }
+
   // ---- phase 1 -----------------------------------------------------------
 
   private startCampaign(): void {
+    this.preVote = null;
     const round = Math.max(this.highestRoundSeen, this.acceptor.promised.round) + 1;
     const ballot: Ballot = { round, node: this.id };
     this.highestRoundSeen = round;
@@ -487,6 +516,7 @@ export class PaxosNode {
 
   private heardLeader(ballot: Ballot): void {
     if (ballot.node === this.id || this.role !== 'follower') return;
+    this.preVote = null;
     if (this.leaderId !== ballot.node) this.setRole('follower', ballot.node);
     this.lastLeaderContactTick = this.now;
     this.electionDeadlineTick = this.now + this.randomElectionTimeout();

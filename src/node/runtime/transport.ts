@@ -134,7 +134,12 @@ export class Transport {
     this.inbound.add(socket);
     socket.on('close', () => this.inbound.delete(socket));
     socket.on('error', () => undefined); // a reset by the other side is routine; 'close' follows
-    new InboundConnection(socket, this.options, (id, bytes) => this.countInbound(id, bytes));
+    new InboundConnection(socket, this.options, {
+      countInbound: (id, bytes) => this.countInbound(id, bytes),
+      // A peer that dials us is back up: dial it now rather than after our backoff,
+      // or it hears no heartbeat for seconds and starts an election for nothing.
+      peerIsUp: (id) => this.links.get(id)?.redialNow(),
+    });
   }
 
   private countInbound(id: NodeId, bytes: number): void {
@@ -171,7 +176,7 @@ class InboundConnection implements ClientLink {
   constructor(
     private readonly socket: net.Socket,
     private readonly options: TransportOptions,
-    private readonly countInbound: (id: NodeId, bytes: number) => void,
+    private readonly hooks: { countInbound: (id: NodeId, bytes: number) => void; peerIsUp: (id: NodeId) => void },
   ) {
     this.remote = remoteOf(socket);
     this.decoder = new FrameDecoder({ frameBytesMax: options.limits.frameBytesMax });
@@ -211,7 +216,7 @@ class InboundConnection implements ClientLink {
       if (message.from !== this.peerId || message.to !== this.options.self) {
         throw new WireError('invalid_message', `message from ${message.from} to ${message.to} on node ${this.peerId}'s connection`);
       }
-      this.countInbound(this.peerId, bytes);
+      this.hooks.countInbound(this.peerId, bytes);
       if (message.type === 'snapshot_request' || message.type === 'snapshot_chunk') return this.options.onTransferMessage(message);
       return this.options.onPeerMessage(message);
     }
@@ -240,6 +245,7 @@ class InboundConnection implements ClientLink {
     this.role = 'peer';
     this.peerId = nodeId;
     this.options.log.debug('peer connected', { peer: nodeId, remote: this.remote });
+    this.hooks.peerIsUp(nodeId);
   }
 
   private send(message: WireMessage): void {
@@ -270,6 +276,15 @@ class PeerLink {
   ) {}
 
   start(): void {
+    this.dial();
+  }
+
+  /** Skips the rest of a reconnect backoff (the peer just showed it is up). */
+  redialNow(): void {
+    if (this.stopped || this.socket !== null || this.retryTimer === null) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.backoffMs = 0;
     this.dial();
   }
 
@@ -367,9 +382,12 @@ class PeerLink {
     this.ready = false;
     this.socket = null;
     if (this.stopped) return;
-    this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 50), 2_000);
+    this.backoffMs = Math.min(Math.max(this.backoffMs * 2, 50), 1_000);
     const delay = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
-    this.retryTimer = setTimeout(() => this.dial(), delay);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.dial();
+    }, delay);
     this.retryTimer.unref();
   }
 }

@@ -179,11 +179,16 @@ export class Cluster {
     return readies;
   }
 
-  /** Ticks `id` until it starts phase 1; returns its ballot. Nothing is delivered. */
+  /**
+   * Ticks `id` until it starts phase 1; returns its ballot. Only pre-vote
+   * messages are delivered (a node asks before it raises its ballot).
+   */
   campaign(id: NodeId): Ballot {
     const ticksMax = (this.limits.electionTimeoutTicksMax ?? 60) + 1;
+    const preVote = (m: PeerMessage) => m.type === 'prevote' || m.type === 'prevote_reply';
     for (let i = 0; i < ticksMax; i += 1) {
       this.tick(id);
+      this.deliverAll(preVote);
       if (this.node(id).status().role === 'candidate') return this.node(id).status().ballot;
     }
     throw new Error(`node ${id} did not campaign within ${ticksMax} ticks`);

@@ -121,6 +121,42 @@ describe('leader election and phase 1 (PMS, PMMC)', () => {
     expect(cluster.node(2).status().promised).toEqual(ballot(1, 1));
   });
 
+  it('pre-vote (Raft thesis 9.6): a node whose leader went quiet only for it asks first, is told no, and never raises its ballot or nacks the leader', () => {
+    const cluster = new Cluster({ size: 3 });
+    const leaderBallot = cluster.elect(1);
+    const limits = cluster.node(3).limits;
+    // Node 3 hears nothing from the leader (a restart, a one-way partition); the others do.
+    for (let tick = 0; tick < limits.electionTimeoutTicksMax * 3; tick += 1) {
+      cluster.tick(1);
+      cluster.tick(3);
+      cluster.take(where({ from: 1, to: 3 }));
+      cluster.deliverAll();
+    }
+    expect(cluster.node(3).status().role).toBe('follower');
+    expect(cluster.node(3).status().promised).toEqual(leaderBallot);
+    expect(cluster.node(1).status().role).toBe('leader');
+    expect(cluster.node(1).status().ballot).toEqual(leaderBallot);
+    // Once the leader is heard again, nothing happens: no nack, no election.
+    cluster.tick(1, limits.heartbeatTicks);
+    cluster.deliverAll();
+    expect(cluster.node(1).status().ballot).toEqual(leaderBallot);
+  });
+
+  it('pre-vote: once the leader is gone for everyone, a majority grants it and the node campaigns', () => {
+    const cluster = new Cluster({ size: 3 });
+    const leaderBallot = cluster.elect(1);
+    cluster.crash(1);
+    const limits = cluster.node(2).limits;
+    for (let tick = 0; tick < limits.electionTimeoutTicksMax * 4 && cluster.node(2).status().role !== 'leader' && cluster.node(3).status().role !== 'leader'; tick += 1) {
+      cluster.tick(2);
+      cluster.tick(3);
+      cluster.deliverAll();
+    }
+    const roles = [cluster.node(2).status().role, cluster.node(3).status().role];
+    expect(roles).toContain('leader');
+    expect(compareBallots(cluster.node(2).status().promised, leaderBallot)).toBeGreaterThan(0);
+  });
+
   it('"…and answers it once the leader has been silent longer than the election timeout"', () => {
     const cluster = new Cluster({ size: 3 });
     cluster.elect(1);

@@ -20,6 +20,8 @@ const value: Value = {
 
 /** One instance of every message type, each with every field set and every list non-empty. */
 export const samples = {
+  prevote: { type: 'prevote', from: 3, to: 1 },
+  prevote_reply: { type: 'prevote_reply', from: 1, to: 3, granted: false },
   prepare: { type: 'prepare', from: 1, to: 2, ballot: { round: 4, node: 1 }, fromSlot: 11 },
   promise: {
     type: 'promise',
