@@ -254,7 +254,9 @@ export type CoreEvent =
 /**
  * What the core asks its driver to do, in this order:
  * 1. make every record in `records` durable (per the fsync policy) BEFORE any
- *    message of this Ready, or of any later Ready, is sent;
+ *    message of this Ready, or of any later Ready, is sent. `chosen` records
+ *    are the exception: they may be written lazily (a restarted node learns
+ *    chosen values again), but in order with the others;
  * 2. send `messages` (a message to this node itself is delivered locally, after step 1);
  * 3. apply `apply` to the state machine, in order (slots are consecutive and
  *    continue from the last Ready's, or from an installed snapshot), and answer

@@ -5,7 +5,7 @@
 // sent before every record of its own and every earlier Ready is durable.
 import { createHash } from 'node:crypto';
 import { PaxosNode, recoverState, type CoreStatus } from '../core/node.js';
-import { ballotToString, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value } from '../core/messages.js';
+import { ballotToString, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value, type WalRecord } from '../core/messages.js';
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
@@ -143,6 +143,8 @@ class NodeRuntime implements RunningNode {
   /** Settles when every Ready taken so far has been fully acted on. */
   private pipeline: Promise<void> = Promise.resolve();
   private flushScheduled = false;
+  /** A Ready's records are being made durable; the next Ready waits (and grows) meanwhile. */
+  private writingReady = false;
   private ticker: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   private fatal: Error | null = null;
@@ -304,6 +306,11 @@ class NodeRuntime implements RunningNode {
 
   // ---- acting on Ready ---------------------------------------------------
 
+  private lazily(records: WalRecord[]): Promise<void> {
+    if (records.length > 0) this.wal.appendLazily(records).catch((error: Error) => this.die(error));
+    return Promise.resolve();
+  }
+
   /** Inputs that arrive in one turn of the event loop share one Ready (and one fsync). */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
@@ -311,14 +318,25 @@ class NodeRuntime implements RunningNode {
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Takes the core's Ready unless one is being written: whatever arrives during
+   * an fsync then waits in the core and goes out as one larger Ready with one
+   * fsync (group commit at the Ready level; act() flushes again when done).
+   */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.fatal !== null) return;
+    if (this.fatal !== null || this.writingReady) return;
     const ready = this.core.takeReady();
     if (isEmpty(ready)) return;
-    const durable = ready.records.length > 0 ? this.wal.append(ready.records) : Promise.resolve();
+    // Learned chosen values need not be durable before anything is sent or applied
+    // (a restarted node learns them again); promises and accepted values must be.
+    this.writingReady = ready.records.some((record) => record.type !== 'chosen');
+    const durable = this.writingReady ? this.wal.append(ready.records) : this.lazily(ready.records);
     this.pipeline = Promise.all([this.pipeline, durable])
-      .then(() => this.act(ready))
+      .then(() => {
+        this.writingReady = false;
+        this.act(ready);
+      })
       .catch((error: Error) => this.die(error));
   }
 

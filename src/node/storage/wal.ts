@@ -70,6 +70,8 @@ interface PendingAppend {
   recordCount: number;
   /** Starts a new segment with these records and deletes every older one (log compaction). */
   checkpoint: boolean;
+  /** False for records that may wait for the next fsync (see appendLazily). */
+  sync: boolean;
 }
 
 interface OpenSegment {
@@ -155,7 +157,17 @@ export class WriteAheadLog {
    * error every pending and later append rejects with WalFailedError.
    */
   append(records: WalRecord[]): Promise<void> {
-    return this.enqueue(records, false);
+    return this.enqueue(records, { checkpoint: false, sync: true });
+  }
+
+  /**
+   * Appends records that need not be durable before anything is sent (learned
+   * chosen values, which a restarted node can learn again). They are written in
+   * order with everything else and made durable by the next fsync, under any
+   * policy; the promise resolves once they are written.
+   */
+  appendLazily(records: WalRecord[]): Promise<void> {
+    return this.enqueue(records, { checkpoint: false, sync: false });
   }
 
   /**
@@ -166,10 +178,10 @@ export class WriteAheadLog {
    * deleted segments (and so must be covered by `records` and the snapshot).
    */
   checkpoint(records: WalRecord[]): Promise<void> {
-    return this.enqueue(records, true);
+    return this.enqueue(records, { checkpoint: true, sync: true });
   }
 
-  private enqueue(records: WalRecord[], checkpoint: boolean): Promise<void> {
+  private enqueue(records: WalRecord[], kind: { checkpoint: boolean; sync: boolean }): Promise<void> {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closing !== null) return Promise.reject(new WalClosedError());
     let buffers: Buffer[];
@@ -180,7 +192,7 @@ export class WriteAheadLog {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buffers, resolve, reject, recordCount: records.length, checkpoint });
+      this.queue.push({ buffers, resolve, reject, recordCount: records.length, ...kind });
       this.startWriting();
     });
   }
@@ -250,7 +262,13 @@ export class WriteAheadLog {
 
   /** A checkpoint is a batch of its own: appends before it belong in the old segments. */
   private takeBatch(): PendingAppend[] {
-    if (this.settings.policy === 'always' || this.queue[0].checkpoint) return this.queue.splice(0, 1);
+    if (this.queue[0].checkpoint) return this.queue.splice(0, 1);
+    if (this.settings.policy === 'always') {
+      // One fsync per durable append; lazy appends ahead of it ride along.
+      const firstSynced = this.queue.findIndex((pending) => pending.sync || pending.checkpoint);
+      const count = firstSynced === -1 ? this.queue.length : this.queue[firstSynced].checkpoint ? firstSynced : firstSynced + 1;
+      return this.queue.splice(0, Math.max(1, count));
+    }
     const checkpointAt = this.queue.findIndex((pending) => pending.checkpoint);
     return this.queue.splice(0, checkpointAt === -1 ? this.queue.length : checkpointAt);
   }
@@ -266,7 +284,8 @@ export class WriteAheadLog {
     this.nextIndex += recordCount;
     this.counters.recordsWritten += recordCount;
     this.counters.bytesWritten += bytes.length;
-    if (this.settings.policy !== 'never') await this.guarded('fsync', () => this.sync());
+    const needsSync = batch.some((pending) => pending.sync);
+    if (this.settings.policy !== 'never' && needsSync) await this.guarded('fsync', () => this.sync());
   }
 
   private async writeCheckpoint(pending: PendingAppend): Promise<void> {

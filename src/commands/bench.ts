@@ -1,0 +1,80 @@
+import { Command, Flags } from '@oclif/core';
+import { benchClientsMax, benchValueBytesMax, runBench, type BenchProgress, type BenchResult } from '../client/bench.js';
+import { HistoryRecorder } from '../client/history.js';
+import { parseDuration, resolveCluster } from '../client/options.js';
+
+export default class Bench extends Command {
+  static override description = `Closed-loop load against a running cluster.
+
+Each client keeps one \`set\` in flight at a time (sequence-numbered, retried across
+leader changes) for --duration, on random keys among --keys. Prints throughput and
+latency percentiles from an HDR histogram; progress goes to stderr.`;
+
+  static override examples = [
+    '<%= config.bin %> bench',
+    '<%= config.bin %> bench --clients 1 --duration 5s',
+    '<%= config.bin %> bench --clients 256 --value-size 64 --json',
+    '<%= config.bin %> bench --clients 8 --duration 30s --history bench.jsonl && <%= config.bin %> check bench.jsonl',
+  ];
+
+  static override enableJsonFlag = true;
+
+  static override flags = {
+    cluster: Flags.string({ char: 'c', description: 'node addresses host:port,... (default: $PAXOS_CLUSTER, else the local cluster)' }),
+    clients: Flags.integer({ description: 'concurrent closed-loop clients', default: 64, min: 1, max: benchClientsMax }),
+    duration: Flags.string({ description: 'how long to run', default: '10s' }),
+    'value-size': Flags.integer({ description: 'bytes per written value', default: 64, min: 1, max: benchValueBytesMax }),
+    keys: Flags.integer({ description: 'distinct keys written', default: 1000, min: 1 }),
+    timeout: Flags.string({ description: 'per-command timeout', default: '10s' }),
+    history: Flags.string({ description: 'record every operation to this file (SPEC history format; check it with `paxos check`)' }),
+  };
+
+  async run(): Promise<BenchResult> {
+    const { flags } = await this.parse(Bench);
+    let durationMs: number;
+    let timeoutMs: number;
+    let addresses;
+    try {
+      durationMs = parseDuration(flags.duration);
+      timeoutMs = parseDuration(flags.timeout);
+      addresses = resolveCluster(flags.cluster);
+    } catch (error) {
+      this.error((error as Error).message, { exit: 2 });
+    }
+    const history = flags.history === undefined ? undefined : new HistoryRecorder(flags.history);
+    const result = await runBench({
+      addresses,
+      clients: flags.clients,
+      durationMs,
+      valueBytes: flags['value-size'],
+      keys: flags.keys,
+      timeoutMs,
+      history,
+      onProgress: (progress) => process.stderr.write(progressLine(progress)),
+    }).finally(() => history?.close());
+    process.stderr.write(process.stderr.isTTY ? '\n' : '');
+    if (result.applied === 0) process.exitCode = 4;
+    if (!this.jsonEnabled()) this.printResult(result);
+    return result;
+  }
+
+  private printResult(result: BenchResult): void {
+    const { latencyMs: l } = result;
+    this.log(`clients ${result.clients}, ${(result.durationMs / 1000).toFixed(1)}s, ${result.valueBytes}-byte values`);
+    this.log(`throughput  ${result.opsPerSecond.toLocaleString('en-US')} ops/s (${result.applied.toLocaleString('en-US')} applied, ${result.notApplied} not applied, ${result.unknown} unknown)`);
+    this.log(`latency ms  p50 ${fmt(l.p50)}  p90 ${fmt(l.p90)}  p99 ${fmt(l.p99)}  max ${fmt(l.max)}  mean ${fmt(l.mean)}`);
+  }
+}
+
+function fmt(ms: number): string {
+  return ms < 10 ? ms.toFixed(2) : ms.toFixed(1);
+}
+
+/** A progress bar on a terminal, a plain line a second otherwise (stdout stays data). */
+function progressLine(progress: BenchProgress): string {
+  const fraction = Math.min(1, progress.elapsedMs / progress.durationMs);
+  const width = 30;
+  const bar = '#'.repeat(Math.round(fraction * width)).padEnd(width, '.');
+  const text = `[${bar}] ${(progress.elapsedMs / 1000).toFixed(0)}s/${(progress.durationMs / 1000).toFixed(0)}s  ${progress.applied.toLocaleString('en-US')} applied  ${progress.opsPerSecond.toLocaleString('en-US')} ops/s`;
+  return process.stderr.isTTY ? `\r${text}` : `${text}\n`;
+}
