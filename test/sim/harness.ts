@@ -8,7 +8,7 @@ import { recoverState, PaxosNode } from '../../src/node/core/node.js';
 import { Prng } from '../../src/node/core/prng.js';
 import { majority } from '../../src/node/core/quorum.js';
 import type { Command, NodeId, PeerMessage, Ready, Slot, Value, WalRecord } from '../../src/node/core/messages.js';
-import { ballotToString } from '../../src/node/core/messages.js';
+import { ballotToString, needsDurableState } from '../../src/node/core/messages.js';
 import { createKeyValueStore } from '../../src/node/statemachine/kv.js';
 import { ReplicatedService } from '../../src/node/statemachine/sessions.js';
 import { EventHeap } from './heap.js';
@@ -78,6 +78,7 @@ type SimEvent =
   | { at: number; order: number; kind: 'deliver'; message: PeerMessage }
   | { at: number; order: number; kind: 'client'; client: number }
   | { at: number; order: number; kind: 'restart'; node: NodeId }
+  | { at: number; order: number; kind: 'durable'; node: NodeId; incarnation: number; batch: { records: WalRecord[]; messages: PeerMessage[] }[] }
   | { at: number; order: number; kind: 'transfer'; node: NodeId; incarnation: number; from: NodeId; slot: Slot }
   | { at: number; order: number; kind: 'fault' }
   | { at: number; order: number; kind: 'heal' };
@@ -95,6 +96,9 @@ interface SimNode {
   /** Wiped and not yet rebuilt: no second disk may be lost meanwhile (that is beyond f failures). */
   lostState: boolean;
   transferring: boolean;
+  /** Records (and the messages that wait for them) not yet fsynced: a crash loses them. */
+  unsynced: { records: WalRecord[]; messages: PeerMessage[] }[];
+  fsyncing: boolean;
 }
 
 interface SimClient {
@@ -227,6 +231,8 @@ export class Simulation {
         return this.onClient(this.clients[event.client]);
       case 'restart':
         return this.restart(event.node);
+      case 'durable':
+        return this.onDurable(event);
       case 'transfer':
         return this.onTransfer(event);
       case 'fault':
@@ -264,6 +270,8 @@ export class Simulation {
       appliedUpTo: 0,
       lostState: false,
       transferring: false,
+      unsynced: [],
+      fsyncing: false,
     };
     this.nodes.set(id, node);
     this.start(node);
@@ -272,6 +280,8 @@ export class Simulation {
   private start(node: SimNode): void {
     node.incarnation += 1;
     node.transferring = false;
+    node.unsynced = [];
+    node.fsyncing = false;
     const records = this.sabotage === 'acceptor-forgets-on-restart' ? node.disk.filter((r) => r.type === 'chosen') : node.disk;
     const emptyDisk = node.disk.length === 0 && node.snapshot === null;
     node.core = new PaxosNode({
@@ -362,8 +372,12 @@ export class Simulation {
     const core = node.core;
     if (core === null) return;
     const ready = core.takeReady();
-    this.persist(node, ready);
-    for (const message of ready.messages) this.send(message);
+    const afterWrite = ready.messages.filter((message) => needsDurableState(message));
+    for (const message of ready.messages) if (!needsDurableState(message)) this.send(message);
+    if (ready.records.length > 0 || afterWrite.length > 0) {
+      node.unsynced.push({ records: ready.records, messages: afterWrite });
+      this.startFsync(node);
+    }
     for (const entry of ready.apply) this.apply(node, entry.slot, entry.value);
     for (const event of ready.events) {
       if (trace) console.log(`${this.now}ms node ${node.id}: ${JSON.stringify(event)}`);
@@ -374,8 +388,26 @@ export class Simulation {
     this.maybeSnapshot(node);
   }
 
-  private persist(node: SimNode, ready: Ready): void {
-    for (const record of ready.records) {
+  /** Like the runtime's write queue: one fsync at a time covers everything queued before it. */
+  private startFsync(node: SimNode): void {
+    if (node.fsyncing || node.unsynced.length === 0) return;
+    node.fsyncing = true;
+    const batch = node.unsynced.splice(0);
+    this.schedule(this.prng.int(0, 4), { kind: 'durable', node: node.id, incarnation: node.incarnation, batch });
+  }
+
+  /** The fsync finished: the records are on disk; the messages that vouch for them may leave. */
+  private onDurable(event: Extract<SimEvent, { kind: 'durable' }>): void {
+    const node = this.nodes.get(event.node);
+    if (node === undefined || node.core === null || node.incarnation !== event.incarnation) return; // lost in a crash
+    for (const entry of event.batch) this.persist(node, entry.records);
+    node.fsyncing = false;
+    for (const entry of event.batch) for (const message of entry.messages) this.send(message);
+    this.startFsync(node);
+  }
+
+  private persist(node: SimNode, records: WalRecord[]): void {
+    for (const record of records) {
       node.disk.push(record);
       if (record.type === 'chosen') this.checkChosen(node.id, record.slot, record.value);
       if (record.type === 'accept') this.countAccept(node.id, record);

@@ -252,15 +252,18 @@ export type CoreEvent =
   | { kind: 'preempted'; ballot: Ballot; by: Ballot };
 
 /**
- * What the core asks its driver to do, in this order:
- * 1. make every record in `records` durable (per the fsync policy) BEFORE any
- *    message of this Ready, or of any later Ready, is sent. `chosen` records
- *    are the exception: they may be written lazily (a restarted node learns
- *    chosen values again), but in order with the others;
- * 2. send `messages` (a message to this node itself is delivered locally, after step 1);
+ * What the core asks its driver to do:
+ * 1. make every record in `records` durable (per the fsync policy), in order
+ *    with earlier Readies' records, BEFORE any message for which
+ *    needsDurableState() is true, of this Ready or a later one, is sent.
+ *    `chosen` records may be written lazily (a restarted node learns chosen
+ *    values again). Other messages may leave at once;
+ * 2. send `messages`; a message to this node itself is stepped in locally, under
+ *    the same rule;
  * 3. apply `apply` to the state machine, in order (slots are consecutive and
  *    continue from the last Ready's, or from an installed snapshot), and answer
- *    the clients waiting on them.
+ *    the clients waiting on them. This may happen at once: a chosen slot is
+ *    already durable on a majority.
  * `snapshotNeeded` asks the driver to fetch node `from`'s snapshot (which covers
  * at least `slot`) and install it: the chosen values this node lacks are gone
  * from that peer's log.
@@ -271,6 +274,29 @@ export interface Ready {
   apply: ChosenEntry[];
   events: CoreEvent[];
   snapshotNeeded: { from: NodeId; slot: Slot } | null;
+}
+
+/**
+ * Whether a message vouches for something this node made durable, and so must
+ * not leave before the records of its Ready (and of every earlier one) are on
+ * disk. promise and accepted vouch for a promise or an accepted value; a
+ * prepare for the candidate's own promise (a restart must never reuse the
+ * ballot); nack and probe_reply report the promise. The others vouch for
+ * nothing on this node's disk and may leave at once: an accept proposes (its
+ * ballot's promise was made durable before the prepares left), a heartbeat or
+ * chosen_reply reports what a majority made durable, and the rest ask questions.
+ */
+export function needsDurableState(message: PeerMessage): boolean {
+  switch (message.type) {
+    case 'promise':
+    case 'accepted':
+    case 'prepare':
+    case 'nack':
+    case 'probe_reply':
+      return true;
+    default:
+      return false;
+  }
 }
 
 export const ballotZero: Ballot = Object.freeze({ round: 0, node: 0 });

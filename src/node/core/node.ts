@@ -435,11 +435,28 @@ export class PaxosNode {
   }
 
   private onAccept(message: AcceptMessage): void {
-    // A rebuilding node does not vote; a compacted slot is chosen and its value is in our snapshot.
-    if (this.rebuild !== null || message.slot <= this.replica.compactedTo) return;
+    if (this.rebuild !== null) return; // a rebuilding node does not vote
+    if (message.slot <= this.replica.compactedTo) return this.onAcceptCompacted(message);
     const outcome = this.acceptor.accept(message.ballot, message.slot, message.value);
     if (!outcome.accepted) return this.nack(message.from, message.ballot, outcome.higher);
     this.ready.records.push(outcome.record);
+    this.observeBallot(message.ballot);
+    this.heardLeader(message.ballot);
+    this.send({ type: 'accepted', from: this.id, to: message.from, ballot: message.ballot, slot: message.slot });
+    this.learnCommitIndex(message.ballot, message.commitIndex, message.from);
+  }
+
+  /**
+   * An accept for a slot inside our snapshot: that slot is chosen. A leader whose
+   * ballot we may still accept proposes exactly the chosen value there (Synod:
+   * once v is chosen at b, every proposal at a higher ballot is v; a higher
+   * chosen ballot would have raised our promise above the leader's), so we
+   * answer accepted, or a leader that lags our snapshot could never finish it.
+   */
+  private onAcceptCompacted(message: AcceptMessage): void {
+    if (compareBallots(message.ballot, this.acceptor.promised) < 0) return this.nack(message.from, message.ballot, this.acceptor.promised);
+    const record = this.acceptor.promiseAtLeast(message.ballot);
+    if (record !== null) this.ready.records.push(record);
     this.observeBallot(message.ballot);
     this.heardLeader(message.ballot);
     this.send({ type: 'accepted', from: this.id, to: message.from, ballot: message.ballot, slot: message.slot });
