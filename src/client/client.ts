@@ -44,6 +44,8 @@ export interface PaxosClientOptions {
   /** Passed to each connection (see NodeConnection). */
   requestsInFlightMax?: number;
   frameBytesMax?: number;
+  /** The cluster's shared secret (`--secret-file`); see NodeConnectionOptions.secret. */
+  secret?: Uint8Array | null;
 }
 
 /** Defaults of the optional PaxosClientOptions, each with why. */
@@ -114,8 +116,8 @@ export class PaxosClient {
   /** The session id sent with every command. */
   readonly clientId: string;
   private readonly addresses: string[];
-  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax'>>;
-  private readonly connectionOptions: { requestsInFlightMax?: number; frameBytesMax?: number };
+  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax' | 'secret'>>;
+  private readonly connectionOptions: { requestsInFlightMax?: number; frameBytesMax?: number; secret?: Uint8Array | null };
   private readonly connections = new Map<string, Promise<NodeConnection>>();
   /** Addresses this client reached each node id at (from welcomes), then what redirects named. */
   private readonly nodeAddresses = new Map<NodeId, string>();
@@ -143,7 +145,7 @@ export class PaxosClient {
       backoffMsMax: options.backoffMsMax ?? paxosClientDefaults.backoffMsMax,
     };
     for (const [name, value] of Object.entries(this.settings)) checkPositive(name, value);
-    this.connectionOptions = { requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax };
+    this.connectionOptions = { requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax, secret: options.secret };
   }
 
   /**
@@ -268,9 +270,9 @@ export class PaxosClient {
       case 'error':
         ledger.nodeError(address, response);
         return { kind: 'next' };
-      case 'status_reply':
+      default:
         // A wrong answer to a sent submit tells nothing about whether it was proposed.
-        ledger.requestFailed(`${address}: answered a submit with a status reply`, true);
+        ledger.requestFailed(`${address}: answered a submit with a ${response.type}`, true);
         return { kind: 'next' };
     }
   }
@@ -293,8 +295,13 @@ export class PaxosClient {
     return { kind: 'redirect', address: target };
   }
 
-  /** The cached connection to `address`, or a new one. Failed and closed connections leave the cache. */
-  private connect(address: string, timeoutMs: number): Promise<NodeConnection> {
+  /**
+   * The cached connection to `address` (host:port as formatAddress writes it),
+   * or a new one within `timeoutMs`, checked to belong to this client's
+   * cluster. Failed and closed connections leave the cache. Rejects with a
+   * ClientError. Client voting (verify.ts) asks every node over these.
+   */
+  connect(address: string, timeoutMs: number): Promise<NodeConnection> {
     if (this.closed) return Promise.reject(new ClientClosedError());
     const cached = this.connections.get(address);
     if (cached !== undefined) return cached;

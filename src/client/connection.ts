@@ -7,15 +7,16 @@ import type { NodeId } from '../node/core/messages.js';
 import { encodeFrame, FrameDecoder, frameBytesMaxDefault } from '../wire/frame.js';
 import { isGoodbye, parseClientResponse, parseGoodbye, parseHandshakeReply } from '../wire/validate.js';
 import {
+  builtinStateMachineIdentity,
   protocolVersion,
   type ClientRequest,
   type ClientResponse,
   type GoodbyeMessage,
   type HelloMessage,
-  type StatusRequest,
-  type SubmitRequest,
 } from '../wire/protocol.js';
 import { RequestFailedError, type ClientErrorCode } from './errors.js';
+import { ConnectorAuth, isChallenge, parseChallenge } from '../wire/auth.js';
+import { isWireError } from '../wire/errors.js';
 import { formatAddress, type ClusterAddress } from './options.js';
 
 /**
@@ -29,7 +30,7 @@ export const requestsInFlightMaxDefault = 1024;
 const keepAliveDelayMs = 10_000;
 
 /** A request as the caller gives it; the connection assigns the id. */
-export type ClientRequestBody = Omit<SubmitRequest, 'id'> | Omit<StatusRequest, 'id'>;
+export type ClientRequestBody = { [T in ClientRequest['type']]: Omit<Extract<ClientRequest, { type: T }>, 'id'> }[ClientRequest['type']];
 
 export interface NodeConnectionOptions {
   address: ClusterAddress;
@@ -37,12 +38,21 @@ export interface NodeConnectionOptions {
   connectTimeoutMs: number;
   requestsInFlightMax?: number;
   frameBytesMax?: number;
+  /** The cluster's shared secret: prove it in the handshake, and insist the node proves it too (see wire/auth.ts). */
+  secret?: Uint8Array | null;
 }
 
 interface PendingRequest {
   resolve(response: ClientResponse): void;
   reject(error: RequestFailedError): void;
   timer: NodeJS.Timeout;
+}
+
+/** What a node said about itself in its welcome. */
+interface Welcome {
+  nodeId: NodeId;
+  clusterId: string;
+  stateMachine: string;
 }
 
 interface HandshakeWaiter {
@@ -61,9 +71,10 @@ export class NodeConnection {
   private readonly pending = new Map<number, PendingRequest>();
   private readonly closeListeners: ((error: RequestFailedError) => void)[] = [];
   private handshakeWaiter: HandshakeWaiter | null = null;
-  private welcome: { nodeId: NodeId; clusterId: string } | null = null;
+  private welcome: Welcome | null = null;
   private closeError: RequestFailedError | null = null;
   private nextRequestId = 1;
+  private readonly auth: ConnectorAuth;
 
   /**
    * Connects and completes the handshake. Rejects with a RequestFailedError
@@ -77,6 +88,8 @@ export class NodeConnection {
   }
 
   private constructor(options: NodeConnectionOptions) {
+    const secret = options.secret === undefined ? processSecret : options.secret;
+    this.auth = new ConnectorAuth(secret, { role: 'client', nodeId: null });
     this.address = formatAddress(options.address);
     this.requestsInFlightMax = options.requestsInFlightMax ?? requestsInFlightMaxDefault;
     this.frameBytesMax = options.frameBytesMax ?? frameBytesMaxDefault;
@@ -97,6 +110,11 @@ export class NodeConnection {
   /** The cluster the node belongs to, from its welcome. */
   get clusterId(): string {
     return this.welcomed().clusterId;
+  }
+
+  /** The state machine the node runs, from its welcome (a node that does not say runs the built-in store). */
+  get stateMachine(): string {
+    return this.welcomed().stateMachine;
   }
 
   get isClosed(): boolean {
@@ -149,7 +167,7 @@ export class NodeConnection {
         resolve: () => { clearTimeout(timer); resolve(); },
         reject: (error) => { clearTimeout(timer); reject(error); },
       };
-      this.socket.once('connect', () => this.socket.write(encodeFrame(clientHello)));
+      this.socket.once('connect', () => this.socket.write(encodeFrame({ ...clientHello, nonce: this.auth.nonce })));
     });
   }
 
@@ -169,6 +187,7 @@ export class NodeConnection {
   }
 
   private onHandshakeReply(message: unknown): void {
+    if (isChallenge(message)) return this.authenticate(message);
     let reply;
     try {
       reply = parseHandshakeReply(message);
@@ -184,10 +203,37 @@ export class NodeConnection {
       this.fail('handshake_refused', `the node speaks protocol ${reply.protocol}, this client ${protocolVersion}`);
       return;
     }
-    this.welcome = { nodeId: reply.nodeId, clusterId: reply.clusterId };
+    if (!this.authenticated(reply.nodeId)) return;
+    this.welcome = { nodeId: reply.nodeId, clusterId: reply.clusterId, stateMachine: reply.stateMachine ?? builtinStateMachineIdentity };
     const waiter = this.handshakeWaiter;
     this.handshakeWaiter = null;
     waiter?.resolve();
+  }
+
+  /** Answers the node's challenge, or refuses it (and says why to the node, which logs it). */
+  private authenticate(message: unknown): void {
+    try {
+      this.socket.write(encodeFrame(this.auth.answer(parseChallenge(message))));
+    } catch (error) {
+      this.refuseNode(error);
+    }
+  }
+
+  /** With a secret, a welcome counts only after the node proved it holds the secret. */
+  private authenticated(nodeId: NodeId): boolean {
+    try {
+      this.auth.checkWelcome(nodeId);
+      return true;
+    } catch (error) {
+      this.refuseNode(error);
+      return false;
+    }
+  }
+
+  private refuseNode(error: unknown): void {
+    if (!isWireError(error)) throw error;
+    this.socket.write(encodeFrame({ type: 'goodbye', code: error.code, reason: error.message }));
+    this.fail('handshake_refused', `authentication failed (${error.code}): ${error.message}`);
   }
 
   private onResponse(message: unknown): void {
@@ -266,10 +312,21 @@ export class NodeConnection {
     return new RequestFailedError({ code, message, sent: false, address: this.address });
   }
 
-  private welcomed(): { nodeId: NodeId; clusterId: string } {
+  private welcomed(): Welcome {
     if (this.welcome === null) throw new Error('NodeConnection used before its handshake completed');
     return this.welcome;
   }
+}
+
+/**
+ * The secret every connection of this process uses unless its options name
+ * one: the CLI sets it once from --secret-file / PAXOS_SECRET_FILE, so every
+ * command (submit, status, bench, top, fault, --verify) authenticates alike.
+ */
+let processSecret: Uint8Array | null = null;
+
+export function setProcessSecret(secret: Uint8Array | null): void {
+  processSecret = secret;
 }
 
 const clientHello: HelloMessage = {

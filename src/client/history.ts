@@ -149,16 +149,16 @@ function completionFields(invocation: HistoryInvocation, outcome: SubmitOutcome 
  * // One closed-loop client of a benchmark, as process `index`:
  * const outcome = await recordSubmit(recorder, index, op, () => client.submit(op));
  */
-export async function recordSubmit(
+export async function recordSubmit<T extends SubmitOutcome>(
   recorder: HistoryRecorder | undefined,
   process: number,
   op: unknown,
-  submit: () => Promise<SubmitOutcome>,
-): Promise<SubmitOutcome> {
+  submit: () => Promise<T>,
+): Promise<T> {
   const invocation = recorder === undefined ? undefined : historyInvocation(op);
   if (recorder === undefined || invocation === undefined) return submit();
   const pending = recorder.invoke(process, invocation);
-  let outcome: SubmitOutcome | undefined;
+  let outcome: T | undefined;
   try {
     outcome = await submit();
     return outcome;

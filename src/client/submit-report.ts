@@ -3,6 +3,7 @@
 // Pure apart from the callbacks it is given, so it is tested without oclif.
 import { UsageError, renderResult } from '../node/statemachine/parse.js';
 import { renderJson } from '../node/statemachine/values.js';
+import type { SubmitResult } from './api.js';
 import type { SubmitOutcome } from './client.js';
 
 /** Exit codes of `paxos submit` (SPEC: `paxos submit`). */
@@ -14,6 +15,10 @@ export const submitExitCodes = Object.freeze({
   refused: 3,
   notApplied: 4,
   unknown: 5,
+  /** --verify: replicas computed different outcomes for the command's slot (a non-deterministic state machine). */
+  disagreement: 6,
+  /** --verify: applied, but fewer than a majority of replicas could confirm the outcome. */
+  unverified: 7,
 });
 
 /**
@@ -32,8 +37,28 @@ export function submitExitCode(outcome: SubmitOutcome): number {
   }
 }
 
-/** The JSON object SPEC gives for one command, plus `code` (and `tried`) so scripts can branch. */
-export function submitJson(outcome: SubmitOutcome): Record<string, unknown> {
+/**
+ * The exit code of one command with its vote: a disagreement trumps
+ * everything; an inconclusive vote only turns "applied" into 7.
+ */
+export function verifiedExitCode(outcome: SubmitResult): number {
+  const code = submitExitCode(outcome);
+  const verdict = outcome.verification?.verdict;
+  if (verdict === 'disagree') return submitExitCodes.disagreement;
+  if (verdict === 'inconclusive' && code === submitExitCodes.applied) return submitExitCodes.unverified;
+  return code;
+}
+
+/**
+ * The JSON object SPEC gives for one command, plus `code` (and `tried`) so
+ * scripts can branch, and `verify` (the Verification) under `--verify`.
+ */
+export function submitJson(outcome: SubmitResult): Record<string, unknown> {
+  const json = outcomeJson(outcome);
+  return outcome.verification === undefined ? json : { ...json, verify: outcome.verification };
+}
+
+function outcomeJson(outcome: SubmitOutcome): Record<string, unknown> {
   switch (outcome.status) {
     case 'applied':
       return { ok: true, result: outcome.result, slot: outcome.slot };

@@ -1,19 +1,24 @@
 import { createInterface } from 'node:readline';
 import { Command, Flags } from '@oclif/core';
-import { PaxosClient, type SubmitOutcome } from '../client/client.js';
+import { connect, isBuiltinStateMachine, type ClusterClient, type SubmitResult } from '../client/api.js';
+import type { SubmitOutcome } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
 import { HistoryRecorder, HistoryWriteError, recordSubmit } from '../client/history.js';
 import { parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
 import {
   jsonLine,
-  submitExitCode,
   submitExitCodes,
   submitJson,
   submitLines,
   unreachableHint,
   usageJson,
+  verifiedExitCode,
 } from '../client/submit-report.js';
+import { verificationLines } from '../client/verify.js';
 import { UsageError, parseKeyValueWords, renderResult } from '../node/statemachine/parse.js';
+
+import { setProcessSecret } from '../client/connection.js';
+import { loadSecret } from '../node/runtime/secret.js';
 
 interface SubmitFlags {
   cluster?: string;
@@ -24,10 +29,14 @@ interface SubmitFlags {
   stdin: boolean;
   history?: string;
   'history-process'?: number;
+  verify: boolean;
 }
 
 /** Sends one command and returns its outcome (recording it when --history is given). */
-type Submitter = (op: unknown) => Promise<SubmitOutcome>;
+type Submitter = (op: unknown) => Promise<SubmitResult>;
+
+/** Turns command words into the op to submit; throws UsageError. */
+type WordParser = (words: string[]) => unknown;
 
 export default class Submit extends Command {
   static override summary = 'Submit a command to the replicated state machine and print its result.';
@@ -36,11 +45,15 @@ export default class Submit extends Command {
 
 Commands of the built-in key-value store: get K, set K V, del K, cas K EXPECTED NEW, incr K [N], append K V, noop. Words that start with "--" must come after a lone "--" (paxos submit -- set x --not-a-flag).
 
-Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine (e.g. cas mismatch); 4 definitely not applied (no node reachable, or rejected before it was proposed); 5 outcome unknown (timed out after it may have been proposed). With --stdin the exit code is 0 unless reading stdin failed (1): each line's outcome is in the output.
+When the cluster runs a user state machine (node start --state-machine), the words are passed to its apply as an array of strings (paxos submit deposit alice 10 -> ["deposit","alice","10"]), unchecked; --json-command passes any JSON value. The node's welcome says which state machine it runs.
+
+--verify: after the command is applied at slot S, every replica in --cluster is asked for the outcome it computed at S, and the agreement is reported on stderr (and as "verify" under --json). Replicas that disagree mean a non-deterministic state machine: reported loudly, exit 6.
+
+Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine (e.g. cas mismatch); 4 definitely not applied (no node reachable, or rejected before it was proposed); 5 outcome unknown (timed out after it may have been proposed); 6 (--verify) replicas computed different outcomes; 7 (--verify) applied, but fewer than a majority of replicas could confirm the outcome. With --stdin the exit code is 0 unless reading stdin failed (1) or some --verify vote disagreed (6): each line's outcome is in the output.
 
 --history FILE appends every get, set and cas to FILE as read, write and cas events of process --history-process (default 0), in the format \`paxos check\` reads: "ok" when applied, "fail" when definitely not applied or refused (a cas that did not match changed nothing), "info" when the outcome is unknown. Other commands are sent but not recorded.`;
 
-  static override usage = ['submit WORD... [--cluster host:port,...] [--timeout 10s] [--json] [--json-value]', 'submit --stdin [--json] [--json-value]', "submit --json-command '<json>'"];
+  static override usage = ['submit WORD... [--cluster host:port,...] [--timeout 10s] [--json] [--json-value] [--verify]', 'submit --stdin [--json] [--json-value] [--verify]', "submit --json-command '<json>' [--verify]"];
 
   static override examples = [
     { description: 'Set a key (prints OK).', command: '<%= config.bin %> submit set x 1' },
@@ -49,7 +62,9 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     { description: 'A JSON object as the value.', command: '<%= config.bin %> submit --json-value set user \'{"name":"ada"}\'' },
     { description: 'Machine-readable outcome.', command: '<%= config.bin %> submit --json incr hits' },
     { description: 'Many commands, one JSON result per line, in order.', command: 'printf "set a 1\\nincr a\\nget a\\n" | <%= config.bin %> submit --stdin --json' },
-    { description: 'A command for a user state machine (--state-machine), passed as is.', command: '<%= config.bin %> submit --json-command \'["deposit","alice",10]\'' },
+    { description: 'A command for a user state machine (--state-machine): the words, as an array of strings.', command: '<%= config.bin %> submit deposit alice 10' },
+    { description: 'Any JSON value as the command, passed as is.', command: '<%= config.bin %> submit --json-command \'["deposit","alice",10]\'' },
+    { description: 'Ask every replica for the outcome it computed (client voting); exit 6 if they disagree.', command: '<%= config.bin %> submit --verify balance alice' },
     { description: 'Record a history for `paxos check`.', command: 'printf "set x 1\\ncas x 1 2\\nget x\\n" | <%= config.bin %> submit --stdin --history h.jsonl && <%= config.bin %> check h.jsonl' },
     { description: 'Another cluster.', command: '<%= config.bin %> submit -c 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401 get x' },
   ];
@@ -72,6 +87,8 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       helpValue: 'json',
     }),
     stdin: Flags.boolean({ summary: 'Read one command per line from stdin (a line may be a JSON array of words).' }),
+    'secret-file': Flags.string({ summary: "File holding the cluster's shared secret; default $PAXOS_SECRET_FILE.", helpValue: 'file' }),
+    verify: Flags.boolean({ summary: 'After the command is applied, ask every replica for the outcome it computed and report how many agree (exit 6 if they disagree).' }),
     history: Flags.string({ summary: 'Append each get, set and cas and its outcome to this file, for `paxos check`.', helpValue: 'file' }),
     'history-process': Flags.integer({
       summary: 'The process number in --history events (default 0); give each concurrent client its own.',
@@ -83,14 +100,21 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Submit);
+    if (flags['secret-file'] !== undefined) {
+      setProcessSecret(await loadSecret(flags['secret-file']).catch((error: Error) => this.usageFailure(error.message, flags.json)));
+    }
     const words = argv.map(String);
     const { addresses, timeoutMs } = this.clientSettings(flags);
     const recorder = this.openHistory(flags);
-    const client = new PaxosClient({ addresses, timeoutMs });
-    const submit: Submitter = (op) => recordSubmit(recorder, flags['history-process'] ?? 0, op, () => client.submit(op));
+    const client = connect(addresses, { timeoutMs, verify: flags.verify });
+    const submit: Submitter = async (op) => {
+      const result = await recordSubmit(recorder, flags['history-process'] ?? 0, op, () => client.submit(op));
+      this.reportVote(result, flags.json);
+      return result;
+    };
     try {
-      if (flags.stdin) await this.submitStdin(submit, flags, words);
-      else await this.submitOne(submit, this.commandOp(flags, words), flags.json);
+      if (flags.stdin) await this.submitStdin(submit, flags, words, await this.wordParser(client, flags));
+      else await this.submitOne(submit, await this.commandOp(client, flags, words), flags.json);
     } finally {
       client.close();
       recorder?.close();
@@ -117,17 +141,35 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private commandOp(flags: SubmitFlags, words: string[]): unknown {
+  private async commandOp(client: ClusterClient, flags: SubmitFlags, words: string[]): Promise<unknown> {
     try {
       if (flags['json-command'] !== undefined) {
         if (words.length > 0) throw new UsageError('give either command words or --json-command, not both');
         return parseJsonCommand(flags['json-command']);
       }
-      return parseKeyValueWords(words, { jsonValue: flags['json-value'] });
+      return (await this.wordParser(client, flags))(words);
     } catch (error) {
       if (error instanceof UsageError) this.usageFailure(error.message, flags.json);
       throw error;
     }
+  }
+
+  /**
+   * The built-in store's verbs are checked before anything is sent (a mistake
+   * exits 2); a user state machine gets the words as they are. Which one runs
+   * comes from the first node's welcome; when no node answers, the built-in
+   * store (the default) is assumed, and submitting then reports the cluster down.
+   */
+  private async wordParser(client: ClusterClient, flags: SubmitFlags): Promise<WordParser> {
+    const machine = await client.stateMachine();
+    if (isBuiltinStateMachine(machine)) return (words) => parseKeyValueWords(words, { jsonValue: flags['json-value'] });
+    if (flags['json-value']) {
+      this.usageFailure(`--json-value applies to the built-in key-value store, but the cluster runs ${machine}: use --json-command`, flags.json);
+    }
+    return (words) => {
+      if (words.length === 0) throw new UsageError(`usage: paxos submit WORD... (the cluster runs ${machine}, which gets the words as an array of strings), or --json-command JSON`);
+      return words;
+    };
   }
 
   private async submitOne(submit: Submitter, op: unknown, json: boolean): Promise<void> {
@@ -135,8 +177,21 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     if (json) this.log(jsonLine(submitJson(outcome)));
     else this.reportText(outcome);
     if (outcome.status === 'not_applied' && outcome.code === 'no_node_reachable') this.logToStderr(`hint: ${unreachableHint}`);
-    const code = submitExitCode(outcome);
+    const code = verifiedExitCode(outcome);
     if (code !== submitExitCodes.applied) this.exit(code);
+  }
+
+  /** Some --verify vote disagreed; with --stdin the exit code says so at the end. */
+  private disagreed = false;
+
+  /** A vote's report goes to stderr; a disagreement always, however quiet the output is meant to be. */
+  private reportVote(result: SubmitResult, json: boolean): void {
+    const verification = result.verification;
+    if (verification === undefined) return;
+    if (verification.verdict === 'disagree') this.disagreed = true;
+    else if (json) return;
+    const answeredBy = result.status === 'applied' || result.status === 'refused' ? result.address : undefined;
+    for (const line of verificationLines(verification, answeredBy)) this.logToStderr(line);
   }
 
   private reportText(outcome: SubmitOutcome): void {
@@ -148,7 +203,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private async submitStdin(submit: Submitter, flags: SubmitFlags, words: string[]): Promise<void> {
+  private async submitStdin(submit: Submitter, flags: SubmitFlags, words: string[], toOp: WordParser): Promise<void> {
     if (words.length > 0) this.usageFailure('give either command words or --stdin, not both', flags.json);
     if (process.stdin.isTTY) this.logToStderr('reading commands from the terminal, one per line; end with Ctrl-D');
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
@@ -156,7 +211,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       await submitLines({
         lines,
         submit,
-        toOp: (lineWords) => parseKeyValueWords(lineWords, { jsonValue: flags['json-value'] }),
+        toOp,
         json: flags.json,
         print: (line) => this.log(line),
         warn: (line) => this.logToStderr(`hint: ${line}`),
@@ -168,6 +223,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     } finally {
       lines.close();
     }
+    if (this.disagreed) this.exit(submitExitCodes.disagreement);
   }
 
   /** Exit 2. Under --json the reason is also a JSON object on stdout, where scripts look. */

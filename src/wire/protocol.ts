@@ -1,6 +1,7 @@
 // Messages that are not Paxos: the connection handshake and the client protocol.
 // Peer (Paxos) messages are defined by the core in src/node/core/messages.ts.
 import type { NodeId, PeerMessage, Slot } from '../node/core/messages.js';
+import type { AuthMessage, ChallengeMessage } from './auth.js';
 
 /** Bumped whenever a message changes shape; both sides must speak the same version. */
 export const protocolVersion = 1;
@@ -14,7 +15,21 @@ export interface HelloMessage {
   role: 'node' | 'client';
   /** The speaker's node id when role is 'node'. */
   nodeId: NodeId | null;
+  /**
+   * The state machine a node runs (see {@link builtinStateMachineIdentity});
+   * a listener refuses a peer that runs another. Absent means the built-in store.
+   */
+  stateMachine?: string;
+  /** Optional: 32 random bytes from a connector with a shared secret, for the listener to prove itself over (see auth.ts). */
+  nonce?: Uint8Array | null;
 }
+
+/**
+ * The state machine identity of the built-in key-value store, and what a hello
+ * or welcome without a `stateMachine` field means (nodes older than the field
+ * could run nothing else).
+ */
+export const builtinStateMachineIdentity = 'builtin:kv@1';
 
 /** The listener's answer to a hello it accepts. */
 export interface WelcomeMessage {
@@ -22,6 +37,8 @@ export interface WelcomeMessage {
   protocol: number;
   clusterId: string;
   nodeId: NodeId;
+  /** The state machine the listener runs; tells a client whether the built-in store's verbs apply. */
+  stateMachine?: string;
 }
 
 /** Sent just before a connection is closed on purpose, so the other side can say why. */
@@ -41,7 +58,10 @@ export type CloseReason =
   | 'wrong_protocol'
   | 'unknown_node'
   | 'handshake_required'
-  | 'shutting_down';
+  | 'wrong_state_machine'
+  | 'shutting_down'
+  | 'auth_failed'
+  | 'too_many_connections';
 
 /** A client asks for `op` to be ordered and applied. (client, seq) makes retries safe. */
 export interface SubmitRequest {
@@ -59,7 +79,35 @@ export interface StatusRequest {
   id: number;
 }
 
-export type ClientRequest = SubmitRequest | StatusRequest;
+/** What a `fault` request does to the node's transport (see src/node/runtime/faults.ts). */
+export type FaultAction = 'partition' | 'heal' | 'delay' | 'drop';
+
+/**
+ * Test-only: changes the faults the node injects into its own peer traffic.
+ * A node started without --enable-faults refuses it. `nodes` are the peers
+ * concerned (empty: every peer; partition needs at least one); `delayMs` is
+ * used by delay, `rate` (0..1) by drop, and both are 0 otherwise.
+ */
+export interface FaultRequest {
+  type: 'fault';
+  id: number;
+  action: FaultAction;
+  nodes: NodeId[];
+  delayMs: number;
+  rate: number;
+}
+
+/**
+ * Client voting (`paxos submit --verify`): a client asks a replica for the
+ * digest of the outcomes it computed when it applied `slot`.
+ */
+export interface SlotOutcomeRequest {
+  type: 'slot_outcome';
+  id: number;
+  slot: Slot;
+}
+
+export type ClientRequest = SubmitRequest | StatusRequest | FaultRequest | SlotOutcomeRequest;
 
 /** The command was chosen at `slot` and applied; `result` is the state machine's result. */
 export interface ResultResponse {
@@ -116,6 +164,8 @@ export interface NodeStatus {
   lastSnapshot: Slot;
   uptimeMs: number;
   clusterId: string;
+  /** The state machine the node runs (see {@link builtinStateMachineIdentity}); absent from older nodes. */
+  stateMachine?: string;
   peers: { id: NodeId; address: string; connected: boolean }[];
   /** What the node measures about itself (see NodeMetricsReport); absent from nodes older than it. */
   metrics?: NodeMetricsReport;
@@ -185,7 +235,37 @@ export interface StatusResponse {
   status: NodeStatus;
 }
 
-export type ClientResponse = ResultResponse | RefusedResponse | RedirectResponse | ErrorResponse | StatusResponse;
+/** The answer to a fault request: whether it was applied, and the node's faults now (or why not). */
+export interface FaultResponse {
+  type: 'fault_reply';
+  id: number;
+  ok: boolean;
+  message: string;
+}
+
+/**
+ * A replica's vote on `slot`. `known` with the digest (a sha256 over every
+ * command's outcome in the slot, result included) when it applied the slot and still
+ * keeps it; otherwise not known: not applied yet when `slot > lastApplied`
+ * (ask again), else no longer kept or skipped by a snapshot.
+ */
+export interface SlotOutcomeResponse {
+  type: 'slot_outcome_reply';
+  id: number;
+  slot: Slot;
+  known: boolean;
+  digest: string | null;
+  lastApplied: Slot;
+}
+
+export type ClientResponse =
+  | ResultResponse
+  | RefusedResponse
+  | RedirectResponse
+  | ErrorResponse
+  | StatusResponse
+  | FaultResponse
+  | SlotOutcomeResponse;
 
 /**
  * State transfer, between nodes, outside the Paxos core: a lagging node asks a
@@ -219,6 +299,8 @@ export type TransferMessage = SnapshotRequestMessage | SnapshotChunkMessage;
 /** Everything that can travel in a frame. */
 export type WireMessage =
   | HelloMessage
+  | ChallengeMessage
+  | AuthMessage
   | WelcomeMessage
   | GoodbyeMessage
   | PeerMessage

@@ -19,6 +19,8 @@ import type {
   ClientRequest,
   ClientResponse,
   CloseReason,
+  FaultAction,
+  FaultRequest,
   GoodbyeMessage,
   HelloMessage,
   LatencyHistogramReport,
@@ -73,6 +75,12 @@ export const ballotTextCharsMax = 64;
 export const statusPeersMax = 1024;
 /** Buckets of a latency histogram in a status reply; nodes send 16, a few dozen is the useful most. */
 export const histogramBucketsMax = 64;
+/** A state machine identity (`name@version` or a hash) is compared and logged on every peer connection. */
+export const stateMachineIdentityCharsMax = 256;
+/** A slot's outcome digest is a hex sha256 (nodes send 32 characters of it). */
+export const outcomeDigestCharsMax = 128;
+/** Peers named in one fault request: a cluster has at most a few dozen nodes. */
+export const faultNodesMax = 1024;
 
 /** Every close reason, for checking a goodbye; the object literal makes the compiler list them all. */
 const closeReasonSet: ReadonlySet<string> = new Set(
@@ -85,7 +93,10 @@ const closeReasonSet: ReadonlySet<string> = new Set(
     wrong_protocol: true,
     unknown_node: true,
     handshake_required: true,
+    wrong_state_machine: true,
     shutting_down: true,
+    auth_failed: true,
+    too_many_connections: true,
   } satisfies Record<CloseReason, true>),
 );
 
@@ -177,7 +188,25 @@ export function parseClientRequest(x: unknown): ClientRequest {
     };
   }
   if (type === 'status') return { type: 'status', id: natural(fields.id, 'status', 'id') };
+  if (type === 'slot_outcome') return { type: 'slot_outcome', id: natural(fields.id, 'slot_outcome', 'id'), slot: slot(fields.slot, 'slot_outcome', 'slot') };
+  if (type === 'fault') return faultRequest(fields);
   throw unknownType(fields, 'client request');
+}
+
+const faultActions: ReadonlySet<unknown> = new Set<FaultAction>(['partition', 'heal', 'delay', 'drop']);
+
+function faultRequest(f: Fields): FaultRequest {
+  if (!faultActions.has(f.action)) invalid('fault.action must be partition, heal, delay or drop');
+  const rate = duration(f.rate, 'fault', 'rate');
+  if (rate > 1) invalid('fault.rate must be between 0 and 1');
+  return {
+    type: 'fault',
+    id: natural(f.id, 'fault', 'id'),
+    action: f.action as FaultAction,
+    nodes: listOf(f.nodes, 'fault', 'nodes', faultNodesMax, (item, what) => nodeId(item, what, 'node')),
+    delayMs: natural(f.delayMs, 'fault', 'delayMs'),
+    rate,
+  };
 }
 
 export function parseClientResponse(x: unknown): ClientResponse {
@@ -307,22 +336,34 @@ function parseHelloFields(f: Fields): HelloMessage {
   if (role !== 'node' && role !== 'client') invalid('hello.role must be "node" or "client"');
   // A node must say who it is; a client must not claim a node's identity.
   const helloNodeId = role === 'node' ? nodeId(f.nodeId, 'hello', 'nodeId') : nil(f.nodeId, 'hello', 'nodeId');
-  return {
+  const hello: HelloMessage = {
     type: 'hello',
     protocol: natural(f.protocol, 'hello', 'protocol'),
     clusterId: f.clusterId === null ? null : text(f.clusterId, 'hello', 'clusterId', clusterIdCharsMax),
     role,
     nodeId: helloNodeId,
   };
+  const machine = optionalIdentity(f.stateMachine, 'hello');
+  if (machine !== undefined) hello.stateMachine = machine;
+  return hello;
+}
+
+/** Optional so that older peers still connect; absent (or nil) means the built-in store. */
+function optionalIdentity(x: unknown, owner: string): string | undefined {
+  if (x === undefined || x === null) return undefined;
+  return text(x, owner, 'stateMachine', stateMachineIdentityCharsMax);
 }
 
 function parseWelcomeFields(f: Fields): WelcomeMessage {
-  return {
+  const welcome: WelcomeMessage = {
     type: 'welcome',
     protocol: natural(f.protocol, 'welcome', 'protocol'),
     clusterId: text(f.clusterId, 'welcome', 'clusterId', clusterIdCharsMax),
     nodeId: nodeId(f.nodeId, 'welcome', 'nodeId'),
   };
+  const machine = optionalIdentity(f.stateMachine, 'welcome');
+  if (machine !== undefined) welcome.stateMachine = machine;
+  return welcome;
 }
 
 function parseGoodbyeFields(f: Fields): GoodbyeMessage {
@@ -364,6 +405,20 @@ const clientResponseParserTable: ParserTable<ClientResponse> = {
     id: natural(f.id, 'status_reply', 'id'),
     status: nodeStatus(f.status, 'status_reply.status'),
   }),
+  slot_outcome_reply: (f) => ({
+    type: 'slot_outcome_reply',
+    id: natural(f.id, 'slot_outcome_reply', 'id'),
+    slot: slot(f.slot, 'slot_outcome_reply', 'slot'),
+    known: boolean(f.known, 'slot_outcome_reply', 'known'),
+    digest: f.digest === null ? null : text(f.digest, 'slot_outcome_reply', 'digest', outcomeDigestCharsMax),
+    lastApplied: slot(f.lastApplied, 'slot_outcome_reply', 'lastApplied'),
+  }),
+  fault_reply: (f) => ({
+    type: 'fault_reply',
+    id: natural(f.id, 'fault_reply', 'id'),
+    ok: boolean(f.ok, 'fault_reply', 'ok'),
+    message: text(f.message, 'fault_reply', 'message', textCharsMax),
+  }),
 };
 
 const clientResponseParsers = parserMap<ClientResponse>(clientResponseParserTable);
@@ -393,6 +448,8 @@ function nodeStatus(x: unknown, what: string): NodeStatus {
   // Optional so that older nodes still answer (our encoder writes an undefined field as nil);
   // when present it is checked like everything else.
   if (f.metrics !== undefined && f.metrics !== null) status.metrics = nodeMetrics(f.metrics, `${what}.metrics`);
+  const machine = optionalIdentity(f.stateMachine, what);
+  if (machine !== undefined) status.stateMachine = machine;
   return status;
 }
 

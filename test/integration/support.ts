@@ -6,7 +6,8 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const binary = resolve(__dirname, '../../bin/run.js');
+/** The built CLI; PAXOS_TEST_BIN points the tests at another build (e.g. one outside a shared checkout). */
+export const binary = process.env.PAXOS_TEST_BIN ?? resolve(__dirname, '../../bin/run.js');
 
 /** Spawned children run the built CLI (vitest's NODE_ENV=test would make oclif use tsx). */
 const childEnv = { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' };

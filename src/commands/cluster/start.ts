@@ -1,5 +1,7 @@
 import { Command, Flags } from '@oclif/core';
+import { resolve } from 'node:path';
 import { startLocalCluster } from '../../node/runtime/local-cluster.js';
+import { clusterSecretFile } from '../../node/runtime/secret.js';
 
 export default class ClusterStart extends Command {
   static override description = `Run a local cluster of N nodes in the foreground.
@@ -12,6 +14,7 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     '<%= config.bin %> cluster start',
     '<%= config.bin %> cluster start --nodes 5 --base-port 8401 --dir /tmp/paxos',
     '<%= config.bin %> cluster start --fsync batch',
+    '<%= config.bin %> cluster start --state-machine examples/bank-ledger.mjs',
   ];
 
   static override flags = {
@@ -21,11 +24,17 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     dir: Flags.string({ description: 'parent of the nodes\' data dirs (n1, n2, ...)', default: './.paxos' }),
     fsync: Flags.string({ options: ['always', 'batch', 'never'], default: 'always', description: 'passed to every node' }),
     'snapshot-every': Flags.integer({ description: 'applied slots between snapshots, passed to every node', min: 0 }),
+    'state-machine': Flags.string({ description: 'ES module of the state machine every node runs (see node start)', helpValue: 'path' }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
+    secret: Flags.boolean({ description: 'authenticate every connection with a shared secret generated into --dir/secret (kept across restarts)' }),
+    'secret-file': Flags.string({ description: 'authenticate with this secret file, passed to every node (default $PAXOS_SECRET_FILE)', helpValue: 'path' }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ClusterStart);
+    const secretFile = await clusterSecretFile({ dir: flags.dir, generate: flags.secret, file: flags['secret-file'] }).catch((error: Error) =>
+      this.error(error.message, { exit: 2 }),
+    );
     const cluster = startLocalCluster({
       nodes: flags.nodes,
       basePort: flags['base-port'],
@@ -38,10 +47,14 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
         '--log-level',
         flags['log-level'],
         ...(flags['snapshot-every'] === undefined ? [] : ['--snapshot-every', String(flags['snapshot-every'])]),
+        ...(secretFile === null ? [] : ['--secret-file', secretFile]),
+        // Absolute, so every node loads the same file whatever its working directory.
+        ...(flags['state-machine'] === undefined ? [] : ['--state-machine', resolve(flags['state-machine'])]),
       ],
       write: (line) => process.stderr.write(`${line}\n`),
     });
     this.log(`export PAXOS_CLUSTER=${cluster.addresses}`);
+    if (secretFile !== null) this.log(`export PAXOS_SECRET_FILE=${secretFile}`);
     this.logToStderr(`started ${flags.nodes} nodes; try: npx paxos submit set x 1   (Ctrl-C stops them all)`);
     process.once('SIGINT', () => cluster.stop());
     process.once('SIGTERM', () => cluster.stop());

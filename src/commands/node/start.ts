@@ -3,7 +3,11 @@ import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log
 import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
 import { snapshotEveryDefault, startNode, tickMsDefault } from '../../node/runtime/node.js';
 import { parseDuration } from '../../client/options.js';
+import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
+import { loadSecret } from '../../node/runtime/secret.js';
+import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
+import { defaultTransportLimits } from '../../node/runtime/transport.js';
 
 export default class NodeStart extends Command {
   static override description = `Run one replica node in the foreground.
@@ -16,6 +20,8 @@ loses no acknowledged write.`;
   static override examples = [
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1',
     '<%= config.bin %> node start --id 2 --peers 1=10.0.0.1:7401,2=10.0.0.2:7401,3=10.0.0.3:7401 --listen 0.0.0.0:7401 --data-dir /var/lib/paxos',
+    '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --enable-faults',
+    '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --state-machine examples/bank-ledger.mjs',
   ];
 
   static override flags = {
@@ -34,10 +40,49 @@ loses no acknowledged write.`;
       default: snapshotEveryDefault,
       min: 0,
     }),
+    'state-machine': Flags.string({
+      description: 'ES module whose default export makes the deterministic state machine to replicate (default: the built-in key-value store); every node must run the same one',
+      helpValue: 'path',
+    }),
     tick: Flags.string({ description: 'length of one core tick (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'log-format': Flags.string({ options: ['json', 'pretty'], default: 'pretty' }),
     'metrics-port': Flags.integer({ description: 'also serve Prometheus metrics at http://<listen host>:PORT/metrics', min: 0, max: 65_535 }),
+    'secret-file': Flags.string({
+      description: 'file holding the cluster\'s shared secret (default $PAXOS_SECRET_FILE): peers and clients must prove they hold it',
+      helpValue: 'path',
+    }),
+    'connections-per-address': Flags.integer({
+      description: 'open connections allowed from one remote address (peers and clients together)',
+      default: defaultAdmissionLimits.connectionsPerAddressMax,
+      min: 1,
+    }),
+    'client-frames-per-second': Flags.integer({
+      description: 'frames one client connection may send per second; beyond it the node reads that connection more slowly',
+      default: defaultAdmissionLimits.clientFramesPerSecondMax,
+      min: 1,
+    }),
+    'client-requests-in-flight': Flags.integer({
+      description: 'requests one client connection may have waiting for answers; beyond it the node stops reading it',
+      default: defaultAdmissionLimits.clientRequestsInFlightMax,
+      min: 1,
+    }),
+    'connection-buffer-bytes': Flags.integer({
+      description: 'answer bytes queued for a client that does not read them before the node stops reading its requests',
+      default: defaultAdmissionLimits.connectionBufferBytesMax,
+      min: 1024,
+    }),
+    'max-frame-bytes': Flags.integer({
+      description: 'largest frame accepted from any connection; a bigger one closes it (frame_too_large)',
+      default: defaultTransportLimits.frameBytesMax,
+      // A snapshot chunk (1 MiB) and a catch-up batch must still fit.
+      min: 2 * 1024 * 1024,
+      max: 0xffff_ffff,
+    }),
+    'enable-faults': Flags.boolean({ description: 'accept `paxos fault` requests (partition, delay, drop): local testing only' }),
+    // Deliberately broken modes, only for showing that scripts/chaos catches them; hidden from --help.
+    'unsafe-ack-before-fsync': Flags.boolean({ hidden: true, description: 'UNSAFE: acknowledge before records are written; write them late, never fsync' }),
+    'unsafe-local-reads': Flags.boolean({ hidden: true, description: 'UNSAFE: a leader answers get from local state, not through the log' }),
   };
 
   async run(): Promise<void> {
@@ -56,19 +101,34 @@ loses no acknowledged write.`;
       this.error((error as Error).message, { exit: 2 });
     }
     if (!peers.has(flags.id)) this.error(`--id ${flags.id} is not one of the nodes in --peers`, { exit: 2 });
+    const machinePath = flags['state-machine'];
+    const machine = machinePath === undefined ? undefined : await loadStateMachine(machinePath).catch((error: Error) => this.error(error.message, { exit: 2 }));
     let fatal: (error: Error) => void = () => undefined;
     const node = await startNode({
       id: flags.id,
       peers,
       listen,
       dataDir: flags['data-dir'],
-      fsync: flags.fsync as FsyncPolicy,
+      // The broken mode writes late and never fsyncs: the WAL need not either.
+      fsync: flags['unsafe-ack-before-fsync'] ? 'never' : (flags.fsync as FsyncPolicy),
       clusterToken: flags['cluster-token'],
       tickMs,
       snapshotEvery: flags['snapshot-every'],
+      stateMachine: machine?.factory,
+      stateMachineIdentity: machine?.identity,
       log,
       onFatal: (error) => fatal(error),
       metricsPort: flags['metrics-port'],
+      secret: await loadSecret(flags['secret-file'], { warn: (message) => log.warn(message) }).catch((error: Error) => this.error(error.message, { exit: 2 })),
+      transportLimits: { frameBytesMax: flags['max-frame-bytes'] },
+      admissionLimits: {
+        connectionsPerAddressMax: flags['connections-per-address'],
+        clientFramesPerSecondMax: flags['client-frames-per-second'],
+        clientRequestsInFlightMax: flags['client-requests-in-flight'],
+        connectionBufferBytesMax: flags['connection-buffer-bytes'],
+      },
+      enableFaults: flags['enable-faults'],
+      unsafe: { ackBeforeFsync: flags['unsafe-ack-before-fsync'], localReads: flags['unsafe-local-reads'] },
     }).catch((error: Error & { code?: string }) => {
       log.error('could not start', { error: error.message, code: error.code });
       this.exit(1);

@@ -5,7 +5,7 @@
 // sent before every record of its own and every earlier Ready is durable.
 import { createHash } from 'node:crypto';
 import { PaxosNode, recoverState, type CoreStatus } from '../core/node.js';
-import { ballotToString, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value, type WalRecord } from '../core/messages.js';
+import { ballotToString, needsDurableState, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value, type WalRecord } from '../core/messages.js';
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
@@ -14,28 +14,43 @@ import { decodeSnapshot, encodeSnapshot, pruneSnapshots, readLatestSnapshot, sna
 import { createKeyValueStore } from '../statemachine/kv.js';
 import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
+import { stateMachineIdentityFor } from '../statemachine/loader.js';
+import { SlotOutcomes } from './outcomes.js';
 import type { ClientRequest, NodeStatus, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
 import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
 import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
 import { defaultTransportLimits, Transport, type ClientLink, type Endpoint, type TransportLimits } from './transport.js';
+import { checkAdmissionLimits, defaultAdmissionLimits, exposureWarning, type AdmissionLimits } from './admission.js';
 import { silentLogger, type Logger } from './log.js';
 import { NodeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-http.js';
+import { answerFault, FaultInjector } from './faults.js';
+import { makeWritesBehind, readLocally, type UnsafeModes } from './unsafe.js';
 
+/** How to run one replica node (`startNode`); `paxos node start` builds it from its flags. */
 export interface NodeConfig {
+  /** This node's id: a key of `peers`, unique in the cluster. */
   id: NodeId;
   /** Every member of the cluster (this node included) and the address to dial it at. */
   peers: Map<NodeId, Endpoint>;
   /** Where to listen; defaults to this node's own entry in `peers`. */
   listen?: Endpoint;
+  /** Holds the write-ahead log, snapshots and identity; locked while the node runs. */
   dataDir: string;
+  /** When records reach the disk before anything is acknowledged; default `always`. */
   fsync?: FsyncPolicy;
   /** Names the cluster together with the member ids; a data dir never joins another cluster. */
   clusterToken?: string;
   /** One core tick; heartbeats and election timeouts are counted in ticks. */
   tickMs?: number;
+  /** Overrides of the Paxos core's limits (window, batch sizes, tick counts). */
   coreLimits?: Partial<CoreLimits>;
+  /** Overrides of the transport's limits (frame size, queues, connections). */
   transportLimits?: Partial<TransportLimits>;
+  /** The cluster's shared secret (--secret-file); null or absent: connections are not authenticated. */
+  secret?: Uint8Array | null;
+  /** What one remote may cost this node (see admission.ts). */
+  admissionLimits?: Partial<AdmissionLimits>;
   /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
   clientsWaitingMax?: number;
   /**
@@ -43,12 +58,24 @@ export interface NodeConfig {
    * deleted, which bounds memory, disk and restart time; 0 never snapshots.
    */
   snapshotEvery?: number;
+  /** Makes the replicated service; the built-in key-value store by default. Must be deterministic. */
   stateMachine?: StateMachineFactory;
+  /**
+   * Names the state machine in the peer handshake; a node refuses peers that
+   * name another. Default: `builtin:kv@1` for the built-in store, else a hash
+   * of the factory's source (see identityOfFactory). loadStateMachine gives one.
+   */
+  stateMachineIdentity?: string;
+  /** Structured logs; silent by default. */
   log?: Logger;
   /** Called when the node cannot go on (a failed fsync, a lost lock); it has stopped serving. */
   onFatal?: (error: Error) => void;
   /** Serve the Prometheus text format at http://<listen host>:<metricsPort>/metrics (0 picks a free port). */
   metricsPort?: number;
+  /** Accept `fault` requests (partition, delay, drop of peer traffic): local testing only. */
+  enableFaults?: boolean;
+  /** Deliberately broken behaviour, only to show that the chaos tests catch it (see unsafe.ts). */
+  unsafe?: UnsafeModes;
 }
 
 export const tickMsDefault = 10;
@@ -59,10 +86,14 @@ export const snapshotChunkBytes = 1024 * 1024;
 export const snapshotTransferIdleMsMax = 5_000;
 export const clientsWaitingMaxDefault = 65_536;
 
+/** A node started by `startNode`, serving peers and clients until `stop`. */
 export interface RunningNode {
   readonly id: NodeId;
+  /** Derived from the cluster token and the member ids. */
   readonly clusterId: string;
+  /** Where it listens (the port the OS picked, if 0 was asked for). */
   readonly address: Endpoint;
+  /** Role, ballot, slots, digest and metrics, as `paxos status` shows them. */
   status(): NodeStatus;
   /** Graceful stop: stop listening, finish writing, release the data dir. */
   stop(): Promise<void>;
@@ -90,6 +121,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       fsync: config.fsync ?? 'always',
       log: (level, message, fields) => log[level](message, fields),
     });
+    if (config.unsafe?.ackBeforeFsync === true) makeWritesBehind(opened.wal, log);
     const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
     const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, records: opened.records.length, snapshot });
     const core = new PaxosNode({
@@ -132,6 +164,9 @@ class NodeRuntime implements RunningNode {
   private service: ReplicatedService;
   private readonly waiters = new Map<string, Waiter>();
   private readonly clientsWaitingMax: number;
+  private readonly stateMachineIdentity: string;
+  /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
+  private readonly outcomes = new SlotOutcomes();
   private readonly metrics = new NodeMetrics();
   private metricsServer: MetricsServer | null = null;
   private readonly startedAtMs = Date.now();
@@ -140,11 +175,14 @@ class NodeRuntime implements RunningNode {
   private heldSnapshot: HeldSnapshot | null;
   private snapshotting = false;
   private transfer!: SnapshotTransfer;
+  /** Non-null only under --enable-faults. */
+  private faults: FaultInjector | null = null;
   /** Settles when every Ready taken so far has been fully acted on. */
   private pipeline: Promise<void> = Promise.resolve();
   private flushScheduled = false;
-  /** A Ready's records are being made durable; the next Ready waits (and grows) meanwhile. */
-  private writingReady = false;
+  /** Records (and the messages that vouch for them) waiting for the write in progress. */
+  private readonly writeQueue: { records: WalRecord[]; messages: PeerMessage[] }[] = [];
+  private writing = false;
   private ticker: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   private fatal: Error | null = null;
@@ -171,24 +209,36 @@ class NodeRuntime implements RunningNode {
     this.appliedDigest = snapshot?.appliedDigest ?? '';
     this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: snapshot.bytes };
     this.clientsWaitingMax = config.clientsWaitingMax ?? clientsWaitingMaxDefault;
+    this.stateMachineIdentity = stateMachineIdentityFor(config);
     this.log.info('recovered write-ahead log', { records: parts.records, snapshotSlot: snapshot?.slot ?? 0 });
   }
 
   async start(core: PaxosNode, listen: Endpoint): Promise<RunningNode> {
     this.core = core;
     const peers = new Map([...this.config.peers].filter(([id]) => id !== this.id));
+    if (this.config.enableFaults === true) {
+      this.log.warn('fault injection is on (--enable-faults): for local testing only');
+      this.faults = new FaultInjector({ self: this.id, peers: [...peers.keys()], log: this.log });
+    }
+    if (this.config.unsafe?.localReads === true) this.log.warn('UNSAFE: --unsafe-local-reads: a leader answers get from local state');
     this.transport = new Transport({
+      faults: this.faults ?? undefined,
       self: this.id,
       clusterId: this.clusterId,
       peers,
       listen,
       limits: { ...defaultTransportLimits, ...this.config.transportLimits },
+      secret: this.config.secret ?? null,
+      admission: checkAdmissionLimits({ ...defaultAdmissionLimits, ...this.config.admissionLimits }),
       log: this.log,
+      stateMachine: this.stateMachineIdentity,
       onPeerMessage: (message) => this.onPeerMessage(message),
       onTransferMessage: (message) => this.transfer.onMessage(message),
       onClientRequest: (request, link) => this.onClientRequest(request, link),
     });
     this.address = await this.transport.listen();
+    const exposure = exposureWarning(listen, (this.config.secret ?? null) !== null);
+    if (exposure !== null) this.log.warn(`SECURITY: ${exposure}`);
     if (this.config.metricsPort !== undefined) {
       this.metricsServer = await serveMetrics({ host: listen.host, port: this.config.metricsPort, status: () => this.status(), log: this.log })
         .catch((error: Error) => this.transport.close().then(() => Promise.reject(error)));
@@ -214,6 +264,7 @@ class NodeRuntime implements RunningNode {
       id: this.id,
       listen: `${this.address.host}:${this.address.port}`,
       cluster: this.clusterId,
+      stateMachine: this.stateMachineIdentity,
       fsync: this.config.fsync ?? 'always',
       commitIndex: status.commitIndex,
       promised: ballotToString(status.promised),
@@ -238,6 +289,7 @@ class NodeRuntime implements RunningNode {
       lastSnapshot: this.heldSnapshot?.slot ?? 0,
       uptimeMs: Date.now() - this.startedAtMs,
       clusterId: this.clusterId,
+      stateMachine: this.stateMachineIdentity,
       peers: this.transport.peerStatus().map((peer) => ({ id: peer.id, address: peer.address, connected: peer.connected })),
       metrics: this.metrics.report({ core, wal: this.wal.stats(), peers: this.transport.peerStatus() }),
     };
@@ -253,6 +305,7 @@ class NodeRuntime implements RunningNode {
     this.failWaiters('shutting_down', 'the node is stopping; retry on another node');
     await this.metricsServer?.close();
     await this.transport.close();
+    this.faults?.close();
     await this.pipeline.catch(() => undefined);
     await this.wal.close().catch((error: Error) => this.log.error('closing the log failed', { error: error.message }));
     await this.release();
@@ -273,6 +326,8 @@ class NodeRuntime implements RunningNode {
 
   private onClientRequest(request: ClientRequest, link: ClientLink): void {
     if (request.type === 'status') return link.reply({ type: 'status_reply', id: request.id, status: this.status() });
+    if (request.type === 'fault') return link.reply(answerFault(this.faults, request));
+    if (request.type === 'slot_outcome') return link.reply(this.outcomes.reply(request, this.service.lastAppliedSlot));
     this.submit(request, link);
   }
 
@@ -282,6 +337,10 @@ class NodeRuntime implements RunningNode {
     if (this.stopping !== null || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
     const cached = this.service.cachedOutcome(request.client, request.seq);
     if (cached !== null) return this.answer({ link, requestId: request.id }, cached);
+    if (this.config.unsafe?.localReads === true && this.core.status().role === 'leader') {
+      const local = readLocally(this.service, this.config.stateMachine ?? createKeyValueStore, request);
+      if (local !== null) return this.answer({ link, requestId: request.id }, local);
+    }
     const key = waiterKey(request.client, request.seq);
     if (!this.waiters.has(key) && this.waiters.size >= this.clientsWaitingMax) {
       return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting; retry later`);
@@ -306,12 +365,7 @@ class NodeRuntime implements RunningNode {
 
   // ---- acting on Ready ---------------------------------------------------
 
-  private lazily(records: WalRecord[]): Promise<void> {
-    if (records.length > 0) this.wal.appendLazily(records).catch((error: Error) => this.die(error));
-    return Promise.resolve();
-  }
-
-  /** Inputs that arrive in one turn of the event loop share one Ready (and one fsync). */
+  /** Inputs that arrive in one turn of the event loop share one Ready. */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
@@ -319,40 +373,71 @@ class NodeRuntime implements RunningNode {
   }
 
   /**
-   * Takes the core's Ready unless one is being written: whatever arrives during
-   * an fsync then waits in the core and goes out as one larger Ready with one
-   * fsync (group commit at the Ready level; act() flushes again when done).
+   * Acts on the core's Ready. Messages that vouch for nothing on disk (accepts,
+   * heartbeats, catch-up; see needsDurableState) go out at once, and chosen
+   * slots are applied at once (chosen means a majority made it durable). The
+   * records, and the messages that vouch for them, join the write queue: one
+   * write and one fsync covers every Ready that arrived during the previous
+   * fsync (group commit), and those messages leave only after it.
    */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.fatal !== null || this.writingReady) return;
+    if (this.fatal !== null) return;
     const ready = this.core.takeReady();
     if (isEmpty(ready)) return;
-    // Learned chosen values need not be durable before anything is sent or applied
-    // (a restarted node learns them again); promises and accepted values must be.
-    this.writingReady = ready.records.some((record) => record.type !== 'chosen');
-    const durable = this.writingReady ? this.wal.append(ready.records) : this.lazily(ready.records);
-    this.pipeline = Promise.all([this.pipeline, durable])
+    const afterWrite: PeerMessage[] = [];
+    const now: PeerMessage[] = [];
+    for (const message of ready.messages) (needsDurableState(message) ? afterWrite : now).push(message);
+    this.deliver(now);
+    this.applyChosen(ready);
+    if (ready.records.length > 0 || afterWrite.length > 0) {
+      this.writeQueue.push({ records: ready.records, messages: afterWrite });
+      this.writeNext();
+    }
+  }
+
+  /** Writes everything queued as one append, then sends the messages that waited for it. */
+  private writeNext(): void {
+    if (this.writing || this.writeQueue.length === 0 || this.fatal !== null) return;
+    const batch = this.writeQueue.splice(0);
+    const records = batch.flatMap((entry) => entry.records);
+    const messages = batch.flatMap((entry) => entry.messages);
+    // Learned chosen values need not be durable before anything is sent (a
+    // restarted node learns them again); promises and accepted values must be.
+    const mustSync = records.some((record) => record.type !== 'chosen');
+    if (!mustSync) {
+      if (records.length > 0) this.wal.appendLazily(records).catch((error: Error) => this.die(error));
+      this.deliver(messages);
+      return;
+    }
+    this.writing = true;
+    this.pipeline = this.wal
+      .append(records)
       .then(() => {
-        this.writingReady = false;
-        this.act(ready);
+        this.writing = false;
+        this.deliver(messages);
+        this.writeNext();
       })
       .catch((error: Error) => this.die(error));
   }
 
-  /** Runs once this Ready's records (and all earlier ones) are durable. */
-  private act(ready: Ready): void {
-    if (this.fatal !== null) return;
+  /** Sends to peers; a message to this node itself is stepped in locally. */
+  private deliver(messages: PeerMessage[]): void {
+    if (messages.length === 0 || this.fatal !== null) return;
     const remote: PeerMessage[] = [];
-    for (const message of ready.messages) {
+    for (const message of messages) {
       if (message.to === this.id) this.core.step(message);
       else remote.push(message);
     }
     if (this.stopping === null) this.transport.send(remote);
+    this.scheduleFlush();
+  }
+
+  private applyChosen(ready: Ready): void {
     for (const entry of ready.apply) {
       this.metrics.onSlotApplied(entry.value.commands.length);
       this.appliedDigest = chainDigest(this.appliedDigest, entry.slot, entry.value);
-      for (const outcome of this.service.applyValue(entry.slot, entry.value)) this.resolveWaiter(outcome);
+      for (const outcome of this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value))) this.resolveWaiter(outcome);
     }
     for (const event of ready.events) this.onCoreEvent(event);
     if (ready.snapshotNeeded !== null) this.transfer.fetch(ready.snapshotNeeded.from);
@@ -360,7 +445,6 @@ class NodeRuntime implements RunningNode {
     if (this.core.status().role !== 'leader' && this.waiters.size > 0) {
       this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
     }
-    this.scheduleFlush();
   }
 
   // ---- snapshots ---------------------------------------------------------
@@ -414,10 +498,10 @@ class NodeRuntime implements RunningNode {
     }
     const records = this.core.installSnapshot(snapshot.slot);
     if (records === null) return;
-    this.pipeline = this.pipeline.then(() => {
-      this.service = service;
-      this.appliedDigest = snapshot.appliedDigest;
-    });
+    // Every slot the old state machine was due to apply has been applied (apply is
+    // synchronous with taking a Ready); from here on the core hands out slots after the snapshot.
+    this.service = service;
+    this.appliedDigest = snapshot.appliedDigest;
     this.log.info('installed a snapshot from a peer', { peer: from, slot: snapshot.slot, bytes: bytes.length });
     this.wal
       .checkpoint(records)

@@ -7,8 +7,12 @@ import type { NodeId, PeerMessage } from '../core/messages.js';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
 import { isWireError, WireError } from '../../wire/errors.js';
 import { parseClientRequest, parseHandshakeReply, parseHello, parseNodeMessage } from '../../wire/validate.js';
-import { protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
+import { builtinStateMachineIdentity, protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
 import type { Logger } from './log.js';
+import type { FaultInjector } from './faults.js';
+import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from '../../wire/auth.js';
+import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
+import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
 
 export interface Endpoint {
   host: string;
@@ -57,6 +61,14 @@ export interface TransportOptions {
   listen: Endpoint;
   limits: TransportLimits;
   log: Logger;
+  /** The identity of the state machine this node runs (default: the built-in store); peers must run the same. */
+  stateMachine?: string;
+  /** Test-only (--enable-faults): drops or delays messages between nodes; absent, nothing is touched. */
+  faults?: FaultInjector;
+  /** The cluster's shared secret (--secret-file): every connection must prove it holds it (see wire/auth.ts). */
+  secret?: Uint8Array | null;
+  /** What one remote may cost this node (see admission.ts); defaults when absent. */
+  admission?: AdmissionLimits;
   onPeerMessage(message: PeerMessage): void;
   onTransferMessage(message: TransferMessage): void;
   onClientRequest(request: ClientRequest, client: ClientLink): void;
@@ -79,10 +91,17 @@ export class Transport {
   private readonly inbound = new Set<net.Socket>();
   private readonly inboundFromPeer = new Map<NodeId, { frames: number; bytes: number }>();
   private stopped = false;
+  private readonly admission: AdmissionLimits;
+  private readonly perAddress: ConnectionsPerAddress;
+  /** Refusals are logged with the remote's address, but a flood of them costs a few lines a second. */
+  private readonly refusalLog: LogThrottle;
 
   constructor(private readonly options: TransportOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
     this.server.maxConnections = options.limits.connectionsMax;
+    this.admission = options.admission ?? defaultAdmissionLimits;
+    this.perAddress = new ConnectionsPerAddress(this.admission.connectionsPerAddressMax);
+    this.refusalLog = new LogThrottle(this.admission.refusalLogLinesPerSecondMax);
     for (const [id, endpoint] of options.peers) this.links.set(id, new PeerLink(id, endpoint, options));
   }
 
@@ -109,7 +128,12 @@ export class Transport {
       if (list === undefined) byPeer.set(message.to, [message]);
       else list.push(message);
     }
-    for (const [to, list] of byPeer) this.links.get(to)?.send(list);
+    for (const [to, list] of byPeer) {
+      const link = this.links.get(to);
+      if (link === undefined) continue;
+      if (this.options.faults === undefined) link.send(list);
+      else this.options.faults.deliver(to, list, (kept) => link.send(kept));
+    }
   }
 
   peerStatus(): PeerLinkStatus[] {
@@ -130,16 +154,35 @@ export class Transport {
 
   private accept(socket: net.Socket): void {
     if (this.stopped) return void socket.destroy();
+    socket.on('error', () => undefined); // a reset by the other side is routine; 'close' follows
+    const address = socket.remoteAddress ?? '?';
+    if (!this.perAddress.admit(address)) {
+      const reason = `${this.admission.connectionsPerAddressMax} connections from ${address} are open already (--connections-per-address)`;
+      this.logRefusal({ remote: remoteOf(socket), code: 'too_many_connections', reason });
+      return closeWith(socket, 'too_many_connections', reason);
+    }
     socket.setNoDelay(true);
     this.inbound.add(socket);
-    socket.on('close', () => this.inbound.delete(socket));
-    socket.on('error', () => undefined); // a reset by the other side is routine; 'close' follows
+    socket.on('close', () => {
+      this.inbound.delete(socket);
+      this.perAddress.release(address);
+    });
     new InboundConnection(socket, this.options, {
+      logRefusal: (fields) => this.logRefusal(fields),
+      admission: this.admission,
       countInbound: (id, bytes) => this.countInbound(id, bytes),
       // A peer that dials us is back up: dial it now rather than after our backoff,
       // or it hears no heartbeat for seconds and starts an election for nothing.
       peerIsUp: (id) => this.links.get(id)?.redialNow(),
     });
+  }
+
+  /** One warn line per refusal, at most a few per second per close code; the rest are counted. */
+  private logRefusal(fields: { remote: string; code: CloseReason; reason: string; peer?: NodeId }): void {
+    const { log, suppressed } = this.refusalLog.allow(fields.code, Date.now());
+    if (!log) return;
+    const { peer, ...rest } = fields;
+    this.options.log.warn('closing connection', { ...rest, ...(peer === undefined ? {} : { peer }), ...(suppressed > 0 ? { similarSuppressed: suppressed } : {}) });
   }
 
   private countInbound(id: NodeId, bytes: number): void {
@@ -169,21 +212,34 @@ function remoteOf(socket: net.Socket): string {
 class InboundConnection implements ClientLink {
   readonly remote: string;
   private readonly decoder: FrameDecoder;
-  private role: 'hello' | 'peer' | 'client' = 'hello';
+  private role: 'hello' | 'auth' | 'peer' | 'client' = 'hello';
   private peerId: NodeId = 0;
-  private readonly handshakeTimer: NodeJS.Timeout;
+  private handshakeTimer: NodeJS.Timeout;
+  /** Between our challenge and the connector's proof: what to check, and how to admit it after. */
+  private pendingAuth: { challenge: PendingChallenge; admit: () => void } | null = null;
+  private readonly guard: ClientConnectionGuard;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly options: TransportOptions,
-    private readonly hooks: { countInbound: (id: NodeId, bytes: number) => void; peerIsUp: (id: NodeId) => void },
+    private readonly hooks: InboundHooks,
   ) {
     this.remote = remoteOf(socket);
     this.decoder = new FrameDecoder({ frameBytesMax: options.limits.frameBytesMax });
-    this.handshakeTimer = setTimeout(() => this.refuse('handshake_required', 'no hello in time'), options.limits.handshakeMsMax);
-    this.handshakeTimer.unref();
+    this.handshakeTimer = this.handshakeDeadline('no hello in time');
+    this.guard = new ClientConnectionGuard(socket, hooks.admission);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => clearTimeout(this.handshakeTimer));
+    socket.on('close', () => {
+      clearTimeout(this.handshakeTimer);
+      this.guard.close();
+    });
+  }
+
+  /** A connection that has not finished its handshake by then is closed: it holds a slot for nothing. */
+  private handshakeDeadline(reason: string): NodeJS.Timeout {
+    const timer = setTimeout(() => this.refuse('handshake_required', reason), this.options.limits.handshakeMsMax);
+    timer.unref();
+    return timer;
   }
 
   get closed(): boolean {
@@ -193,6 +249,7 @@ class InboundConnection implements ClientLink {
   reply(response: ClientResponse): void {
     if (this.closed) return;
     this.socket.write(encodeFrame(response, this.options.limits.frameBytesMax));
+    this.guard.onReply(response.id);
   }
 
   private onData(chunk: Buffer): void {
@@ -203,6 +260,8 @@ class InboundConnection implements ClientLink {
         if (this.socket.destroyed) return;
         this.onFrame(frame, chunk.length / Math.max(frames.length, 1));
       }
+      // Peers are members that proved who they are; only clients are held to a frame rate.
+      if (this.role === 'client') this.guard.onFrames(frames.length);
     } catch (error) {
       if (!isWireError(error)) throw error;
       this.refuse(error.code, error.message);
@@ -210,17 +269,40 @@ class InboundConnection implements ClientLink {
   }
 
   private onFrame(frame: unknown, bytes: number): void {
+    if (isGoodbye(frame)) return this.onGoodbye(frame);
     if (this.role === 'hello') return this.onHello(frame);
+    if (this.role === 'auth') return this.onAuth(frame);
     if (this.role === 'peer') {
       const message = parseNodeMessage(frame);
       if (message.from !== this.peerId || message.to !== this.options.self) {
         throw new WireError('invalid_message', `message from ${message.from} to ${message.to} on node ${this.peerId}'s connection`);
       }
       this.hooks.countInbound(this.peerId, bytes);
+      if (this.options.faults?.admits(this.peerId) === false) return;
       if (message.type === 'snapshot_request' || message.type === 'snapshot_chunk') return this.options.onTransferMessage(message);
       return this.options.onPeerMessage(message);
     }
-    this.options.onClientRequest(parseClientRequest(frame), this);
+    const request = parseClientRequest(frame);
+    this.guard.onRequest(request.id);
+    this.options.onClientRequest(request, this);
+  }
+
+  /** The connector gave up on us (e.g. our proof did not match its secret): log why, with its address. */
+  private onGoodbye(frame: unknown): void {
+    const goodbye = parseGoodbye(frame);
+    const fields = { remote: this.remote, code: goodbye.code, reason: goodbye.reason, peer: this.peerId || undefined };
+    if (goodbye.code === 'auth_failed') this.hooks.logRefusal({ ...fields, reason: `the remote refused us: ${goodbye.reason}` });
+    else this.options.log.debug('remote said goodbye', fields);
+    this.socket.destroy();
+  }
+
+  private onAuth(frame: unknown): void {
+    const pending = this.pendingAuth;
+    if (pending === null || this.options.secret == null) throw new WireError('auth_failed', 'no challenge is pending');
+    this.pendingAuth = null;
+    clearTimeout(this.handshakeTimer);
+    checkAuth(this.options.secret, pending.challenge, frame);
+    pending.admit();
   }
 
   private onHello(frame: unknown): void {
@@ -232,15 +314,36 @@ class InboundConnection implements ClientLink {
     if (hello.clusterId !== null && hello.clusterId !== this.options.clusterId) {
       throw new WireError('wrong_cluster', `cluster ${hello.clusterId} is not this node's cluster ${this.options.clusterId}`);
     }
-    if (hello.role === 'node') this.acceptPeer(hello.nodeId, hello.clusterId);
-    else this.role = 'client';
-    this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self });
+    const stateMachine = this.options.stateMachine ?? builtinStateMachineIdentity;
+    const admit = (): void => {
+      if (hello.role === 'node') this.acceptPeer(hello.nodeId, hello.clusterId, hello.stateMachine ?? builtinStateMachineIdentity);
+      else this.role = 'client';
+      this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self, stateMachine });
+    };
+    if (this.options.secret == null) return admit();
+    this.challenge(this.options.secret, { role: hello.role, nodeId: hello.nodeId, nonce: helloNonce(frame) }, admit);
   }
 
-  private acceptPeer(nodeId: NodeId | null, clusterId: string | null): void {
+  /** With a secret, nothing is admitted (not even which node ids exist) before the connector proves it. */
+  private challenge(secret: Uint8Array, hello: { role: 'node' | 'client'; nodeId: NodeId | null; nonce: Uint8Array | null }, admit: () => void): void {
+    const listener = { nodeId: this.options.self, clusterId: this.options.clusterId, protocol: protocolVersion };
+    const challenge = challengeFor(secret, listener, hello);
+    this.pendingAuth = { challenge, admit };
+    this.role = 'auth';
+    this.handshakeTimer = this.handshakeDeadline('no answer to the authentication challenge in time');
+    this.send(challenge.message);
+  }
+
+  private acceptPeer(nodeId: NodeId | null, clusterId: string | null, stateMachine: string): void {
     if (clusterId === null) throw new WireError('wrong_cluster', 'a node must name its cluster');
     if (nodeId === null || nodeId === this.options.self || !this.options.peers.has(nodeId)) {
       throw new WireError('unknown_node', `node id ${nodeId} is not a peer of node ${this.options.self}`);
+    }
+    // Replicas of different services would apply the same log to different code and diverge.
+    const ours = this.options.stateMachine ?? builtinStateMachineIdentity;
+    if (stateMachine !== ours) {
+      const reason = `node ${nodeId} runs state machine ${stateMachine} but node ${this.options.self} runs ${ours}; every node of a cluster must run the same one (--state-machine)`;
+      throw new WireError('wrong_state_machine', reason);
     }
     this.role = 'peer';
     this.peerId = nodeId;
@@ -253,9 +356,16 @@ class InboundConnection implements ClientLink {
   }
 
   private refuse(code: CloseReason, reason: string): void {
-    this.options.log.warn('closing connection', { remote: this.remote, code, reason, peer: this.peerId || undefined });
+    this.hooks.logRefusal({ remote: this.remote, code, reason, peer: this.peerId || undefined });
     closeWith(this.socket, code, reason);
   }
+}
+
+interface InboundHooks {
+  countInbound: (id: NodeId, bytes: number) => void;
+  peerIsUp: (id: NodeId) => void;
+  logRefusal: (fields: { remote: string; code: CloseReason; reason: string; peer?: NodeId }) => void;
+  admission: AdmissionLimits;
 }
 
 /** Our outbound connection to one peer, re-dialled with backoff whenever it drops. */
@@ -329,25 +439,36 @@ class PeerLink {
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder({ frameBytesMax: this.options.limits.frameBytesMax });
+    const auth = new ConnectorAuth(this.options.secret ?? null, { role: 'node', nodeId: this.options.self });
     socket.on('connect', () => {
       socket.write(
-        encodeFrame({ type: 'hello', protocol: protocolVersion, clusterId: this.options.clusterId, role: 'node', nodeId: this.options.self }),
+        encodeFrame({
+          type: 'hello',
+          protocol: protocolVersion,
+          clusterId: this.options.clusterId,
+          role: 'node',
+          nodeId: this.options.self,
+          stateMachine: this.options.stateMachine ?? builtinStateMachineIdentity,
+          nonce: auth.nonce,
+        }),
       );
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const frame of decoder.push(chunk)) this.onFrame(frame);
+        for (const frame of decoder.push(chunk)) this.onFrame(frame, auth);
       } catch (error) {
         if (!isWireError(error)) throw error;
         this.refused(`${error.code}: ${error.message}`);
-        socket.destroy();
+        // Say why, so the listener logs it too (an auth failure is a misconfiguration on one side or the other).
+        closeWith(socket, error.code, error.message);
       }
     });
     socket.on('error', () => undefined); // 'close' follows and schedules the retry
     socket.on('close', () => this.onClose(socket));
   }
 
-  private onFrame(frame: unknown): void {
+  private onFrame(frame: unknown, auth: ConnectorAuth): void {
+    if (isChallenge(frame)) return void this.socket?.write(encodeFrame(auth.answer(parseChallenge(frame))));
     const reply = parseHandshakeReply(frame);
     if (reply.type === 'goodbye') {
       this.refused(`${reply.code}: ${reply.reason}`);
@@ -358,6 +479,7 @@ class PeerLink {
       this.socket?.destroy();
       return;
     }
+    auth.checkWelcome(reply.nodeId);
     this.ready = true;
     this.backoffMs = 0;
     this.lastRefusal = '';

@@ -47,6 +47,8 @@ export const samples = {
   goodbye: { type: 'goodbye', code: 'wrong_cluster', reason: 'this node belongs to cluster paxos-3f9a' },
   submit: { type: 'submit', id: 1, client: 'c-1', seq: 8, op: ['get', 'x'] },
   status: { type: 'status', id: 2 },
+  fault: { type: 'fault', id: 9, action: 'drop', nodes: [2, 3], delayMs: 0, rate: 0.25 },
+  fault_reply: { type: 'fault_reply', id: 9, ok: true, message: 'dropping 25% of messages to and from nodes 2, 3' },
   result: { type: 'result', id: 1, slot: 13, result: '1' },
   refused: { type: 'refused', id: 3, slot: 14, error: 'cas failed: x is 3' },
   redirect: { type: 'redirect', id: 4, leader: 1, address: '127.0.0.1:7401' },
@@ -100,6 +102,8 @@ export const sampleNames = Object.keys(samples) as SampleName[];
 export const variantSamples: WireMessage[] = [
   { type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null },
   { type: 'redirect', id: 4, leader: null, address: null },
+  { type: 'fault', id: 10, action: 'heal', nodes: [], delayMs: 0, rate: 0 },
+  { type: 'fault', id: 11, action: 'drop', nodes: [], delayMs: 0, rate: 1 },
   { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
   // A node older than the metrics object: it is optional.
   { type: 'status_reply', id: 8, status: withoutMetrics(samples.status_reply.status) },
@@ -118,8 +122,8 @@ export function parseAny(x: unknown): WireMessage {
   const type = typeof x === 'object' && x !== null ? (x as { type?: unknown }).type : undefined;
   if (type === 'hello') return parseHello(x);
   if (type === 'welcome' || type === 'goodbye') return parseHandshakeReply(x);
-  if (type === 'submit' || type === 'status') return parseClientRequest(x);
-  if (typeof type === 'string' && ['result', 'refused', 'redirect', 'error', 'status_reply'].includes(type)) return parseClientResponse(x);
+  if (type === 'submit' || type === 'status' || type === 'fault') return parseClientRequest(x);
+  if (typeof type === 'string' && ['result', 'refused', 'redirect', 'error', 'status_reply', 'fault_reply'].includes(type)) return parseClientResponse(x);
   return parsePeerMessage(x);
 }
 

@@ -120,7 +120,7 @@ describe('validation round trip', () => {
 /** Fields a message may leave out (newer additions an older node does not send). */
 const optionalFields = new Set(['status.metrics']);
 /** Measured figures that may be fractional; every other number is an integer. */
-const fractionalFields = new Set(['uptimeMs', 'commandsAppliedPerSecond', 'fsyncsPerSecond']);
+const fractionalFields = new Set(['uptimeMs', 'commandsAppliedPerSecond', 'fsyncsPerSecond', 'rate']);
 
 describe.each(sampleNames)('validation of %s', (name: SampleName) => {
   const sample = samples[name];

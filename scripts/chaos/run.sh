@@ -1,0 +1,315 @@
+#!/usr/bin/env bash
+# Chaos test for paxos: starts a local cluster of real `paxos node` processes,
+# runs concurrent clients that record a history, and lets a nemesis kill -9,
+# SIGSTOP and partition nodes (never more than a minority at once, except the
+# opt-in whole-cluster crash); then heals everything, waits for the replicas
+# to converge, checks the history with `paxos check` and compares the
+# replicas' applied state. One summary line at the end.
+#
+#   scripts/chaos/run.sh [--duration 60s] [--nodes 3|5] [--faults kill,stop,partition]
+#                        [--clients 5] [--keys 4] [--seed N] [--keep] [--node-flags "..."]
+#
+# Faults: kill (kill -9 a minority, restart it), stop (SIGSTOP a minority,
+# SIGCONT it), partition (cut a minority off from the rest with `paxos fault`),
+# delay and drop (slow or lossy links on a minority, with `paxos fault`),
+# crash (kill -9 EVERY node at once and restart them: a power cut).
+# "all" means every one of them. Each comes from the seed, as do the clients' commands.
+#
+# Exit status: 0 pass; 1 fail (not linearizable, replicas disagree or never
+# converge, a node broke an invariant); 2 the run could not be done or decided.
+#
+# Every option has an environment override: CHAOS_DURATION, CHAOS_NODES,
+# CHAOS_FAULTS, CHAOS_CLIENTS, CHAOS_KEYS, CHAOS_SEED, CHAOS_KEEP=1,
+# CHAOS_NODE_FLAGS; also CHAOS_OP_TIMEOUT (each client command, default 10s),
+# CHAOS_CONVERGE_TIMEOUT (how long replicas may take to agree at the end, 30s),
+# CHAOS_DIR (where to put the run; default a new temp dir) and PAXOS_BIN (the
+# CLI's bin/run.js). Build first: `npm ci` (it builds dist/).
+set -u -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+
+DURATION=${CHAOS_DURATION:-60s}
+NODES=${CHAOS_NODES:-3}
+FAULTS=${CHAOS_FAULTS:-kill,stop,partition}
+CLIENTS=${CHAOS_CLIENTS:-5}
+KEYS=${CHAOS_KEYS:-4}
+SEED=${CHAOS_SEED:-$((RANDOM * 32768 + RANDOM))}
+KEEP=${CHAOS_KEEP:-0}
+OP_TIMEOUT=${CHAOS_OP_TIMEOUT:-10s}
+CONVERGE_TIMEOUT=${CHAOS_CONVERGE_TIMEOUT:-30s}
+PAXOS_BIN=${PAXOS_BIN:-$here/../../bin/run.js}
+read -r -a NODE_FLAGS <<<"${CHAOS_NODE_FLAGS:-}"
+
+usage() {
+  sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit "${1:-2}"
+}
+
+while (($# > 0)); do
+  case $1 in
+    --duration) DURATION=$2; shift 2 ;;
+    --nodes) NODES=$2; shift 2 ;;
+    --faults) FAULTS=$2; shift 2 ;;
+    --clients) CLIENTS=$2; shift 2 ;;
+    --keys) KEYS=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    --keep) KEEP=1; shift ;;
+    --node-flags) read -r -a NODE_FLAGS <<<"$2"; shift 2 ;;
+    -h | --help) usage 0 ;;
+    *) echo "unknown option $1" >&2; usage 2 ;;
+  esac
+done
+
+all_faults=(kill stop partition delay drop crash)
+[[ $FAULTS == all ]] && FAULTS=$(IFS=,; echo "${all_faults[*]}")
+IFS=, read -r -a FAULT_LIST <<<"$FAULTS"
+for fault in "${FAULT_LIST[@]}"; do
+  [[ " ${all_faults[*]} " == *" $fault "* ]] || die "unknown fault '$fault' (use ${all_faults[*]} or all)"
+done
+duration_ms "$DURATION" >/dev/null || die "invalid --duration '$DURATION' (use e.g. 45s, 2m)"
+duration_ms "$OP_TIMEOUT" >/dev/null || die "invalid CHAOS_OP_TIMEOUT '$OP_TIMEOUT'"
+duration_ms "$CONVERGE_TIMEOUT" >/dev/null || die "invalid CHAOS_CONVERGE_TIMEOUT '$CONVERGE_TIMEOUT'"
+[[ $NODES =~ ^[0-9]+$ ]] && ((NODES >= 3 && NODES <= 9)) || die "--nodes must be 3..9"
+[[ $CLIENTS =~ ^[0-9]+$ ]] && ((CLIENTS >= 1 && CLIENTS <= 64)) || die "--clients must be 1..64"
+[[ $KEYS =~ ^[0-9]+$ ]] && ((KEYS >= 1 && KEYS <= 100)) || die "--keys must be 1..100"
+[[ $SEED =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
+[[ -f $PAXOS_BIN ]] || die "no CLI at $PAXOS_BIN (set PAXOS_BIN, or run npm ci first)"
+MINORITY=$(((NODES - 1) / 2))
+RANDOM=$((SEED % 32768))
+
+DIR=${CHAOS_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/paxos-chaos.XXXXXX")}
+mkdir -p "$DIR/pid" || die "cannot create $DIR"
+result=2
+
+# Every process this run started goes, whatever happened: stopped ones are
+# continued first so that nothing is left frozen.
+cleanup() {
+  local file pid
+  touch "$DIR/stop"
+  disown -a 2>/dev/null # no "Killed" notice for each process below
+  for file in "$DIR"/pid/*; do
+    [[ -f $file ]] || continue
+    pid=$(cat "$file")
+    kill -CONT "$pid" 2>/dev/null
+    kill -9 "$pid" 2>/dev/null
+  done
+  if ((KEEP == 0 && result == 0)); then rm -rf "$DIR"; else log "kept the run's files in $DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 2' INT TERM
+
+# ---- the cluster ---------------------------------------------------------------
+
+read -r -a PORTS <<<"$(free_ports "$NODES")"
+((${#PORTS[@]} == NODES)) || die "could not find $NODES free ports"
+PEERS=""
+ADDRESSES=()
+for ((i = 1; i <= NODES; i++)); do
+  PEERS+="${PEERS:+,}$i=127.0.0.1:${PORTS[i - 1]}"
+  ADDRESSES+=("127.0.0.1:${PORTS[i - 1]}")
+done
+CLUSTER=$(IFS=,; echo "${ADDRESSES[*]}")
+
+log "seed $SEED; $NODES nodes; faults ${FAULT_LIST[*]}; $CLIENTS clients on $KEYS keys for $DURATION; files in $DIR"
+for ((i = 1; i <= NODES; i++)); do node_start "$i" || die "node $i did not start"; done
+wait_for_leader 20000 || die "no leader within 20 s"
+
+# ---- the nemesis ----------------------------------------------------------------
+
+declare -A FAULT_COUNT=()
+UNEXPECTED_EXITS=0
+
+# Sets TARGETS to 1..MINORITY distinct node ids; half the time the leader is one of them.
+pick_targets() {
+  local count leader candidate
+  rand_between 1 "$MINORITY"
+  count=$REPLY
+  TARGETS=()
+  if ((RANDOM % 2 == 0)); then
+    leader=$(leader_id)
+    [[ -n $leader ]] && TARGETS+=("$leader")
+  fi
+  while ((${#TARGETS[@]} < count)); do
+    candidate=$((RANDOM % NODES + 1))
+    [[ " ${TARGETS[*]} " == *" $candidate "* ]] || TARGETS+=("$candidate")
+  done
+}
+
+# The nodes not in TARGETS, comma-separated.
+others_of_targets() {
+  local id list=""
+  for ((id = 1; id <= NODES; id++)); do
+    [[ " ${TARGETS[*]} " == *" $id "* ]] || list+="${list:+,}$id"
+  done
+  echo "$list"
+}
+
+fault_cli() {
+  paxos fault "$@" --cluster "$CLUSTER" >>"$DIR/nemesis.log" 2>&1 || log "paxos fault $* failed (see nemesis.log)"
+}
+
+# Applies one fault to TARGETS, holds it for HOLD_MS, and undoes it.
+run_fault() {
+  local kind=$1 id others
+  case $kind in
+    kill)
+      for id in "${TARGETS[@]}"; do node_kill "$id"; done
+      sleep_ms "$HOLD_MS"
+      for id in "${TARGETS[@]}"; do node_start "$id" || log "node $id did not restart"; done ;;
+    stop)
+      for id in "${TARGETS[@]}"; do node_stop "$id"; done
+      sleep_ms "$HOLD_MS"
+      for id in "${TARGETS[@]}"; do node_cont "$id"; done ;;
+    partition | delay | drop)
+      others=$(others_of_targets)
+      for id in "${TARGETS[@]}"; do
+        case $kind in
+          partition) fault_cli partition --node "$id" --from "$others" ;;
+          delay) rand_between 20 300; fault_cli delay --node "$id" "${REPLY}ms" ;;
+          drop) rand_between 10 60; fault_cli drop --node "$id" "0.$(printf '%02d' "$REPLY")" ;;
+        esac
+      done
+      sleep_ms "$HOLD_MS"
+      for id in "${TARGETS[@]}"; do fault_cli heal --node "$id"; done ;;
+    crash)
+      TARGETS=($(seq 1 "$NODES"))
+      for id in "${TARGETS[@]}"; do node_kill "$id"; done
+      sleep_ms 500
+      for id in "${TARGETS[@]}"; do node_start "$id" || log "node $id did not restart"; done ;;
+  esac
+}
+
+# A node that died without the nemesis killing it is restarted and counted.
+supervise() {
+  local id
+  for ((id = 1; id <= NODES; id++)); do
+    [[ ${NODE_STATE[id]} == up ]] || continue
+    node_alive "$id" && continue
+    UNEXPECTED_EXITS=$((UNEXPECTED_EXITS + 1))
+    log "node $id exited on its own; restarting it (see $DIR/n$id.log)"
+    wait "$(node_pid "$id")" 2>/dev/null
+    node_start "$id" || log "node $id did not restart"
+  done
+}
+
+# Sets REPLY to how long a fault of this kind lasts, in ms. Partitions last
+# longest: a client waits 3 s on a silent leader before it tries another
+# node, so a short partition ends before the two sides ever serve the same
+# clients. A stopped node must be continued within 4 s or it loses its lock.
+hold_range() {
+  case $1 in
+    partition) rand_between 2000 8000 ;;
+    stop) rand_between 500 3000 ;;
+    *) rand_between 1000 4000 ;;
+  esac
+}
+
+nemesis() {
+  local deadline=$1 kind
+  while :; do
+    rand_between 1000 3000
+    sleep_ms "$REPLY"
+    now_ms
+    ((NOW_MS >= deadline)) && break
+    kind=${FAULT_LIST[RANDOM % ${#FAULT_LIST[@]}]}
+    pick_targets
+    hold_range "$kind"
+    HOLD_MS=$REPLY
+    [[ $kind == crash ]] && log "nemesis: crash every node" || log "nemesis: $kind ${TARGETS[*]} for ${HOLD_MS}ms"
+    run_fault "$kind"
+    FAULT_COUNT[$kind]=$((${FAULT_COUNT[$kind]:-0} + 1))
+    supervise
+  done
+}
+
+# ---- the run ----------------------------------------------------------------------
+
+for ((n = 1; n <= CLIENTS; n++)); do
+  client_run "$n" &
+  echo $! >"$DIR/pid/client-loop.$n"
+done
+
+now_ms
+started_ms=$NOW_MS
+nemesis $((NOW_MS + $(duration_ms "$DURATION")))
+now_ms
+log "nemesis done after $(((NOW_MS - started_ms) / 1000))s; stopping clients"
+touch "$DIR/stop"
+for ((n = 1; n <= CLIENTS; n++)); do wait "$(cat "$DIR/pid/client-loop.$n")" 2>/dev/null; done
+
+# ---- heal, converge, check ----------------------------------------------------------
+
+for ((id = 1; id <= NODES; id++)); do
+  [[ ${NODE_STATE[id]} == stopped ]] && node_cont "$id"
+  [[ ${NODE_STATE[id]} == down ]] && node_start "$id"
+done
+supervise
+fault_cli heal
+wait_for_leader 30000 || log "no leader within 30 s after healing"
+
+# A last read of every key, after the faults: a lost write shows here.
+final_reads=""
+for ((k = 0; k < KEYS; k++)); do final_reads+="get k$k"$'\n'; done
+printf '%s' "$final_reads" | paxos submit --stdin --json --cluster "$CLUSTER" --timeout 20s \
+  --history "$DIR/history.final" --history-process 0 >"$DIR/final-reads.jsonl" 2>>"$DIR/client.final.log"
+
+# Converged: every node answers, with the same last applied slot and digest.
+# Two nodes at the same slot with different digests have diverged for good.
+agreement="0/$NODES"
+now_ms
+converge_deadline=$((NOW_MS + $(duration_ms "$CONVERGE_TIMEOUT")))
+while :; do
+  paxos status --cluster "$CLUSTER" --timeout 2s --json >"$DIR/status.json" 2>/dev/null
+  agreement=$(json_eval "$DIR/status.json" '(() => {
+    const groups = new Map();
+    for (const r of j.filter((r) => r.reachable)) {
+      const key = `${r.lastApplied}/${r.appliedDigest}`;
+      groups.set(key, (groups.get(key) ?? 0) + 1);
+    }
+    return `${Math.max(0, ...groups.values())}/${j.length}`;
+  })()' 2>/dev/null)
+  [[ $agreement == "$NODES/$NODES" ]] && break
+  diverged=$(json_eval "$DIR/status.json" '(() => {
+    const digests = new Map();
+    for (const r of j.filter((r) => r.reachable)) digests.set(r.lastApplied, new Set([...(digests.get(r.lastApplied) ?? []), r.appliedDigest]));
+    return [...digests].filter(([, set]) => set.size > 1).map(([slot]) => slot).join(",");
+  })()' 2>/dev/null)
+  [[ -n $diverged ]] && { log "replicas diverged: different digests at applied slot $diverged"; break; }
+  now_ms
+  ((NOW_MS > converge_deadline)) && { log "replicas did not converge within $CONVERGE_TIMEOUT: $agreement agree"; break; }
+  sleep 0.5
+done
+
+cat "$DIR"/history.* >"$DIR/history.jsonl"
+paxos check "$DIR/history.jsonl" >"$DIR/check.txt" 2>&1
+check_status=$?
+violations=$(grep -c '^not linearizable' "$DIR/check.txt")
+invariant_logs=$(grep -l 'InvariantError' "$DIR"/n*.log 2>/dev/null | tr '\n' ' ')
+
+read -r ok fail info <<<"$(count_outcomes "$DIR"/history.[0-9]*)"
+gap=$(longest_gap_seconds "$DIR"/history.[0-9]*)
+faults_done=""
+for kind in "${FAULT_LIST[@]}"; do faults_done+="${faults_done:+,}$kind:${FAULT_COUNT[$kind]:-0}"; done
+
+verdict=PASS
+result=0
+reasons=""
+if ((check_status == 1)); then reasons+=" not-linearizable"; fi
+if ((check_status != 0 && check_status != 1)); then reasons+=" check-undecided($check_status)"; fi
+if [[ $agreement != "$NODES/$NODES" ]]; then reasons+=" replicas-disagree"; fi
+if [[ -n $invariant_logs ]]; then reasons+=" invariant-broken"; fi
+if ((ok == 0)); then reasons+=" no-progress"; fi
+if [[ -n $reasons ]]; then
+  verdict=FAIL
+  result=1
+  ((check_status != 0 && check_status != 1)) && [[ $reasons == " check-undecided($check_status)" ]] && result=2
+  sed 's/^/  /' "$DIR/check.txt" | head -40 >&2
+  [[ -n $invariant_logs ]] && log "InvariantError in: $invariant_logs"
+fi
+
+printf 'chaos: %s seed=%s nodes=%s faults=%s duration=%s ops ok=%s fail=%s info=%s violations=%s longest-unavailability=%ss replicas-agree=%s unexpected-exits=%s%s\n' \
+  "$verdict" "$SEED" "$NODES" "$faults_done" "$DURATION" "$ok" "$fail" "$info" "$violations" "$gap" "$agreement" "$UNEXPECTED_EXITS" \
+  "${reasons:+ reasons=${reasons# }}"
+exit "$result"

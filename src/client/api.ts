@@ -1,0 +1,171 @@
+// The client half of the package's library API (`import { connect } from
+// 'paxos'`): a PaxosClient for leader discovery, retries and sessions, plus
+// the state machine the cluster runs and client voting. `paxos submit` is
+// built on it.
+import { builtinStateMachineIdentity } from '../wire/protocol.js';
+import { PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
+import { formatAddress, parseAddress, parseClusterAddresses, resolveCluster, type ClusterAddress } from './options.js';
+import { verifySlot, verifyWaitMsDefault, type Verification } from './verify.js';
+
+/** How long `submit` waits, retries included, unless told otherwise. */
+export const submitTimeoutMsDefault = 10_000;
+
+/** Options of {@link connect}. All are optional. */
+export interface ConnectOptions {
+  /** How long one `submit` may take in all, retries included; default 10 s. */
+  timeoutMs?: number;
+  /**
+   * The session id the replicas deduplicate by; random by default. Never give
+   * two live clients the same id (see PaxosClientOptions.clientId).
+   */
+  clientId?: string;
+  /** Vote on every applied command (see {@link SubmitOptions.verify}); default false. */
+  verify?: boolean;
+  /** How long a vote waits for replicas that have not applied the slot yet; default 2 s. */
+  verifyWaitMs?: number;
+  /** Limit for TCP connect plus handshake with one node; default 1 s. */
+  connectTimeoutMs?: number;
+  /** Limit for one request to one node before trying another; default 3 s. */
+  attemptTimeoutMs?: number;
+  /** The cluster's shared secret, when its nodes were started with one (`--secret-file`). */
+  secret?: Uint8Array | null;
+}
+
+/** Options of one {@link ClusterClient.submit}. */
+export interface SubmitOptions {
+  /**
+   * After the command is applied at slot S, ask every replica for the outcome
+   * it computed at S and report how many agree (client voting). Overrides
+   * {@link ConnectOptions.verify}.
+   */
+  verify?: boolean;
+}
+
+/**
+ * What became of a submitted command (see SubmitOutcome), with the vote when
+ * one was asked for and the command was applied (status `applied` or `refused`).
+ */
+export type SubmitResult = SubmitOutcome & { verification?: Verification };
+
+/**
+ * A client of one cluster. Commands run one at a time, in call order, each
+ * with this client's id and the next sequence number, so a command retried
+ * across leader changes is executed at most once. For concurrent load, use
+ * one client per concurrent stream.
+ */
+export interface ClusterClient {
+  /** The session id sent with every command. */
+  readonly clientId: string;
+  /** The cluster's addresses as this client dials them (host:port). */
+  readonly addresses: readonly string[];
+  /**
+   * Submits `command` (any msgpack-able value: what the state machine's
+   * `apply` receives) and waits until it is applied or the timeout passes.
+   * Never rejects for operating errors: nodes down, no leader and timeouts are
+   * outcomes (`not_applied`, `unknown`).
+   */
+  submit(command: unknown, options?: SubmitOptions): Promise<SubmitResult>;
+  /** Votes on an applied slot: asks every replica for the outcome it computed there. */
+  verify(slot: number, answeredBy?: string): Promise<Verification>;
+  /**
+   * The identity of the state machine the cluster runs (`builtin:kv@1` for
+   * the built-in key-value store), from the first node that answers; null
+   * when none does. Learned once, then remembered.
+   */
+  stateMachine(): Promise<string | null>;
+  /** Asks every node for its status, in parallel; one report per address. */
+  status(): Promise<NodeStatusReport[]>;
+  /** Closes every connection. */
+  close(): void;
+}
+
+/**
+ * Makes a client of the cluster at `addresses` (`"host:port,host:port"` or a
+ * list; default: `PAXOS_CLUSTER`, else the local cluster on ports 7401-7403).
+ * Nothing is dialled until the first request.
+ *
+ * @example
+ * const client = connect('127.0.0.1:7401,127.0.0.1:7402,127.0.0.1:7403', { verify: true });
+ * const outcome = await client.submit(['deposit', 'alice', '10']);
+ * if (outcome.status === 'applied') console.log(outcome.result, outcome.verification?.verdict);
+ * client.close();
+ */
+export function connect(addresses?: string | readonly (string | ClusterAddress)[], options: ConnectOptions = {}): ClusterClient {
+  return new Client(clusterAddresses(addresses), options);
+}
+
+function clusterAddresses(addresses: string | readonly (string | ClusterAddress)[] | undefined): ClusterAddress[] {
+  if (addresses === undefined) return resolveCluster();
+  if (typeof addresses === 'string') return parseClusterAddresses(addresses);
+  return addresses.map((address) => (typeof address === 'string' ? parseAddress(address) : address));
+}
+
+class Client implements ClusterClient {
+  readonly addresses: readonly string[];
+  private readonly paxos: PaxosClient;
+  private readonly verifyByDefault: boolean;
+  private readonly verifyWaitMs: number;
+  private readonly connectTimeoutMs: number;
+  private learnedStateMachine: string | null = null;
+
+  constructor(addresses: ClusterAddress[], options: ConnectOptions) {
+    const clientOptions: PaxosClientOptions = {
+      addresses,
+      timeoutMs: options.timeoutMs ?? submitTimeoutMsDefault,
+      clientId: options.clientId,
+      connectTimeoutMs: options.connectTimeoutMs,
+      attemptTimeoutMs: options.attemptTimeoutMs,
+      secret: options.secret,
+    };
+    this.paxos = new PaxosClient(clientOptions);
+    this.addresses = addresses.map(formatAddress);
+    this.verifyByDefault = options.verify ?? false;
+    this.verifyWaitMs = options.verifyWaitMs ?? verifyWaitMsDefault;
+    this.connectTimeoutMs = options.connectTimeoutMs ?? paxosClientDefaults.connectTimeoutMs;
+  }
+
+  get clientId(): string {
+    return this.paxos.clientId;
+  }
+
+  async submit(command: unknown, options: SubmitOptions = {}): Promise<SubmitResult> {
+    const outcome: SubmitResult = await this.paxos.submit(command);
+    if (!(options.verify ?? this.verifyByDefault)) return outcome;
+    if (outcome.status !== 'applied' && outcome.status !== 'refused') return outcome;
+    return { ...outcome, verification: await this.verify(outcome.slot, outcome.address) };
+  }
+
+  verify(slot: number, answeredBy?: string): Promise<Verification> {
+    return verifySlot({ client: this.paxos, addresses: this.addresses, slot, answeredBy, waitMs: this.verifyWaitMs, connectTimeoutMs: this.connectTimeoutMs });
+  }
+
+  /** Tries the addresses in order, so the connection it opens is the one submit tries first. */
+  async stateMachine(): Promise<string | null> {
+    for (const address of this.addresses) {
+      if (this.learnedStateMachine !== null) break;
+      try {
+        this.learnedStateMachine = (await this.paxos.connect(address, this.connectTimeoutMs)).stateMachine;
+      } catch {
+        // Unreachable or another cluster: ask the next one.
+      }
+    }
+    return this.learnedStateMachine;
+  }
+
+  status(): Promise<NodeStatusReport[]> {
+    return this.paxos.statusAll();
+  }
+
+  close(): void {
+    this.paxos.close();
+  }
+}
+
+/**
+ * True when `identity` names the built-in key-value store, whose verbs
+ * `paxos submit` checks; also for null (no node answered), since the built-in
+ * store is the default.
+ */
+export function isBuiltinStateMachine(identity: string | null): boolean {
+  return identity === null || identity === builtinStateMachineIdentity;
+}

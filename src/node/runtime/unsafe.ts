@@ -1,0 +1,61 @@
+// Deliberately broken behaviour, behind hidden `--unsafe-*` flags of `paxos node
+// start`. It exists for one reason: to show that the chaos tests
+// (scripts/chaos/run.sh) catch a node that breaks the rules. Never use it
+// for anything else; a node running with either mode loses or invents data.
+import type { SubmitRequest } from '../../wire/protocol.js';
+import type { WriteAheadLog } from '../storage/wal.js';
+import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
+import type { StateMachineFactory } from '../statemachine/types.js';
+import type { Logger } from './log.js';
+
+export interface UnsafeModes {
+  /**
+   * Act on each Ready (send its promises and accepts, answer clients) before
+   * its records are written, and write them only `unsafeWriteBehindMs` later,
+   * without fsync: like a disk whose write cache lies. kill -9 then loses the
+   * last moments of what the node acknowledged.
+   */
+  ackBeforeFsync?: boolean;
+  /**
+   * A leader answers `get` from its own state machine instead of through the
+   * log. A leader cut off by a partition does not know it was deposed, so it
+   * serves stale values while the majority side moves on.
+   */
+  localReads?: boolean;
+}
+
+/**
+ * How long a record waits in memory under ackBeforeFsync. Long enough that a
+ * kill -9 during load reliably loses acknowledged records (a kill can only
+ * lose what never reached the kernel), short enough to keep the log close.
+ */
+export const unsafeWriteBehindMs = 1_000;
+
+/**
+ * Makes `wal.append` and `wal.checkpoint` resolve at once and write later.
+ * Both are delayed by the same time, so records still reach the file in order.
+ */
+export function makeWritesBehind(wal: WriteAheadLog, log: Logger): void {
+  log.warn(`UNSAFE: --unsafe-ack-before-fsync: records are acknowledged before they are written, and written ${unsafeWriteBehindMs}ms late without fsync`);
+  for (const method of ['append', 'checkpoint'] as const) {
+    const write = wal[method].bind(wal);
+    wal[method] = (records) => {
+      setTimeout(() => {
+        write(records).catch((error: Error) => log.error('UNSAFE: a late write failed', { error: error.message }));
+      }, unsafeWriteBehindMs);
+      return Promise.resolve();
+    };
+  }
+}
+
+/**
+ * Answers a `get` from this replica's state, or returns null for any other
+ * command. Runs the command on a throwaway copy, so the replicated state and
+ * its sessions are untouched; slow, but a broken mode need not be fast.
+ */
+export function readLocally(service: ReplicatedService, factory: StateMachineFactory, request: SubmitRequest): CommandOutcome | null {
+  if (!Array.isArray(request.op) || request.op[0] !== 'get') return null;
+  const copy = ReplicatedService.fromSnapshot(factory, service.snapshot());
+  const [outcome] = copy.applyValue(copy.lastAppliedSlot + 1, { commands: [{ client: request.client, seq: request.seq, op: request.op }] });
+  return outcome ?? null;
+}
