@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { writeSync } from 'node:fs';
 import { errorCode } from './errors.js';
 
 /** Makes the names in `path` (created, renamed or removed files) durable. */
@@ -44,6 +45,20 @@ async function isDirectory(path: string): Promise<boolean> {
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return false;
     throw error;
+  }
+}
+
+/**
+ * Writes `buffer` at `position` synchronously. A write into the page cache takes
+ * microseconds; doing it on the event loop saves a thread-pool round trip on the
+ * WAL's hot path (the fsync that follows stays asynchronous). Loops over short writes.
+ */
+export async function writeFullyNow(handle: FileHandle, buffer: Uint8Array, position: number): Promise<void> {
+  let written = 0;
+  while (written < buffer.length) {
+    const bytesWritten = writeSync(handle.fd, buffer, written, buffer.length - written, position + written);
+    if (bytesWritten <= 0) throw new Error(`short write: ${written} of ${buffer.length} bytes`);
+    written += bytesWritten;
   }
 }
 

@@ -7,7 +7,7 @@ import { access, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WalRecord } from '../core/messages.js';
 import { CorruptLogError, errorCode, WalClosedError, WalFailedError } from './errors.js';
-import { ensureDirectoryDurable, fsyncDirectory, writeFully, writeNewFileDurable } from './fsutil.js';
+import { ensureDirectoryDurable, fsyncDirectory, writeFullyNow, writeNewFileDurable } from './fsutil.js';
 import type { TornTail } from './record.js';
 import { encodeRecord } from './record.js';
 import type { LogScan } from './segments.js';
@@ -279,7 +279,7 @@ export class WriteAheadLog {
     const recordCount = batch.reduce((sum, pending) => sum + pending.recordCount, 0);
     if (bytes.length === 0) return;
     if (this.segment.bytes >= this.settings.segmentBytesMax) await this.guarded('segment roll', () => this.roll());
-    await this.guarded('write', () => writeFully(this.segment.handle, bytes, this.segment.bytes));
+    await this.guarded('write', () => writeFullyNow(this.segment.handle, bytes, this.segment.bytes));
     this.segment.bytes += bytes.length;
     this.nextIndex += recordCount;
     this.counters.recordsWritten += recordCount;
@@ -292,7 +292,7 @@ export class WriteAheadLog {
     // An empty current segment already starts at the right index (and holds its name).
     if (this.segment.bytes > 0) await this.guarded('segment roll', () => this.roll());
     const bytes = Buffer.concat(pending.buffers);
-    await this.guarded('write', () => writeFully(this.segment.handle, bytes, 0));
+    await this.guarded('write', () => writeFullyNow(this.segment.handle, bytes, 0));
     this.segment.bytes = bytes.length;
     this.nextIndex += pending.recordCount;
     this.counters.recordsWritten += pending.recordCount;
