@@ -10,6 +10,7 @@ import { clientIdCharsMax } from '../wire/validate.js';
 import { NodeConnection, errorMessage } from './connection.js';
 import { ClientClosedError, ClientError, InvalidOptionError, RequestFailedError, type ClientErrorCode } from './errors.js';
 import { formatAddress, parseAddress, type ClusterAddress } from './options.js';
+import type { ClientTls } from '../node/runtime/tls.js';
 
 /** Options of a PaxosClient. Only `addresses` and `timeoutMs` are required. */
 export interface PaxosClientOptions {
@@ -46,6 +47,8 @@ export interface PaxosClientOptions {
   frameBytesMax?: number;
   /** The cluster's shared secret (`--secret-file`); see NodeConnectionOptions.secret. */
   secret?: Uint8Array | null;
+  /** TLS to the nodes (loadClientTls); see NodeConnectionOptions.tls. */
+  tls?: ClientTls | null;
 }
 
 /** Defaults of the optional PaxosClientOptions, each with why. */
@@ -116,8 +119,8 @@ export class PaxosClient {
   /** The session id sent with every command. */
   readonly clientId: string;
   private readonly addresses: string[];
-  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax' | 'secret'>>;
-  private readonly connectionOptions: { requestsInFlightMax?: number; frameBytesMax?: number; secret?: Uint8Array | null };
+  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax' | 'secret' | 'tls'>>;
+  private readonly connectionOptions: { requestsInFlightMax?: number; frameBytesMax?: number; secret?: Uint8Array | null; tls?: ClientTls | null };
   private readonly connections = new Map<string, Promise<NodeConnection>>();
   /** Addresses this client reached each node id at (from welcomes), then what redirects named. */
   private readonly nodeAddresses = new Map<NodeId, string>();
@@ -145,7 +148,7 @@ export class PaxosClient {
       backoffMsMax: options.backoffMsMax ?? paxosClientDefaults.backoffMsMax,
     };
     for (const [name, value] of Object.entries(this.settings)) checkPositive(name, value);
-    this.connectionOptions = { requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax, secret: options.secret };
+    this.connectionOptions = { requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax, secret: options.secret, tls: options.tls };
   }
 
   /**

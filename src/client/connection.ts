@@ -18,6 +18,7 @@ import { RequestFailedError, type ClientErrorCode } from './errors.js';
 import { ConnectorAuth, isChallenge, parseChallenge } from '../wire/auth.js';
 import { isWireError } from '../wire/errors.js';
 import { formatAddress, type ClusterAddress } from './options.js';
+import { clientDialOptions, closedBeforeWelcome, describeTlsError, dial, readyEvent, type ClientTls } from '../node/runtime/tls.js';
 
 /**
  * Requests waiting for an answer on one connection. A client that outruns the
@@ -40,6 +41,8 @@ export interface NodeConnectionOptions {
   frameBytesMax?: number;
   /** The cluster's shared secret: prove it in the handshake, and insist the node proves it too (see wire/auth.ts). */
   secret?: Uint8Array | null;
+  /** TLS (loadClientTls): verify the node against the CA, present a client certificate if given. Default: the process's (--tls-* / PAXOS_TLS_*). */
+  tls?: ClientTls | null;
 }
 
 interface PendingRequest {
@@ -94,12 +97,13 @@ export class NodeConnection {
     this.requestsInFlightMax = options.requestsInFlightMax ?? requestsInFlightMaxDefault;
     this.frameBytesMax = options.frameBytesMax ?? frameBytesMaxDefault;
     this.decoder = new FrameDecoder({ frameBytesMax: this.frameBytesMax });
-    this.socket = net.connect({ host: options.address.host, port: options.address.port });
+    const tls = options.tls === undefined ? processTls : options.tls;
+    this.socket = dial(options.address, tls === null ? null : clientDialOptions(tls, options.address));
     this.socket.setNoDelay(true);
     this.socket.setKeepAlive(true, keepAliveDelayMs);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (error: NodeJS.ErrnoException) => this.fail('connection_closed', describeSocketError(error)));
-    this.socket.on('close', () => this.fail('connection_closed', 'the connection was closed'));
+    this.socket.on('close', () => this.fail('connection_closed', this.handshakeWaiter === null ? 'the connection was closed' : closedBeforeWelcome(this.socket)));
   }
 
   /** The node's id, from its welcome. */
@@ -167,7 +171,7 @@ export class NodeConnection {
         resolve: () => { clearTimeout(timer); resolve(); },
         reject: (error) => { clearTimeout(timer); reject(error); },
       };
-      this.socket.once('connect', () => this.socket.write(encodeFrame({ ...clientHello, nonce: this.auth.nonce })));
+      this.socket.once(readyEvent(this.socket), () => this.socket.write(encodeFrame({ ...clientHello, nonce: this.auth.nonce })));
     });
   }
 
@@ -329,6 +333,13 @@ export function setProcessSecret(secret: Uint8Array | null): void {
   processSecret = secret;
 }
 
+/** Like processSecret: the TLS every connection uses unless its options say otherwise (set from --tls-* / PAXOS_TLS_*). */
+let processTls: ClientTls | null = null;
+
+export function setProcessTls(tls: ClientTls | null): void {
+  processTls = tls;
+}
+
 const clientHello: HelloMessage = {
   type: 'hello',
   protocol: protocolVersion,
@@ -344,6 +355,8 @@ function describeGoodbye(goodbye: GoodbyeMessage): string {
 /** ECONNREFUSED and friends are what an operator searches for; keep them in the message. */
 function describeSocketError(error: NodeJS.ErrnoException): string {
   if (error.code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED): is a node running there?';
+  const tlsFailure = describeTlsError(error);
+  if (tlsFailure !== null) return tlsFailure;
   return error.code !== undefined ? `${error.message} (${error.code})` : error.message;
 }
 

@@ -19,6 +19,7 @@ import { UsageError, parseKeyValueWords, renderResult } from '../node/statemachi
 
 import { setProcessSecret } from '../client/connection.js';
 import { loadSecret } from '../node/runtime/secret.js';
+import { applyClientTlsFlags, clientTlsFlags } from '../client/tls-flags.js';
 
 interface SubmitFlags {
   cluster?: string;
@@ -88,6 +89,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }),
     stdin: Flags.boolean({ summary: 'Read one command per line from stdin (a line may be a JSON array of words).' }),
     'secret-file': Flags.string({ summary: "File holding the cluster's shared secret; default $PAXOS_SECRET_FILE.", helpValue: 'file' }),
+    ...clientTlsFlags,
     verify: Flags.boolean({ summary: 'After the command is applied, ask every replica for the outcome it computed and report how many agree (exit 6 if they disagree).' }),
     history: Flags.string({ summary: 'Append each get, set and cas and its outcome to this file, for `paxos check`.', helpValue: 'file' }),
     'history-process': Flags.integer({
@@ -102,6 +104,11 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     const { flags, argv } = await this.parse(Submit);
     if (flags['secret-file'] !== undefined) {
       setProcessSecret(await loadSecret(flags['secret-file']).catch((error: Error) => this.usageFailure(error.message, flags.json)));
+    }
+    try {
+      applyClientTlsFlags(flags);
+    } catch (error) {
+      this.usageFailure((error as Error).message, flags.json);
     }
     const words = argv.map(String);
     const { addresses, timeoutMs } = this.clientSettings(flags);

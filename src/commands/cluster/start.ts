@@ -1,7 +1,8 @@
 import { Command, Flags } from '@oclif/core';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { startLocalCluster } from '../../node/runtime/local-cluster.js';
 import { clusterSecretFile } from '../../node/runtime/secret.js';
+import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, type ClusterCertificates } from '../../node/runtime/certs.js';
 
 export default class ClusterStart extends Command {
   static override description = `Run a local cluster of N nodes in the foreground.
@@ -14,6 +15,7 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     '<%= config.bin %> cluster start',
     '<%= config.bin %> cluster start --nodes 5 --base-port 8401 --dir /tmp/paxos',
     '<%= config.bin %> cluster start --fsync batch',
+    '<%= config.bin %> cluster start --tls --secret',
     '<%= config.bin %> cluster start --state-machine examples/bank-ledger.mjs',
   ];
 
@@ -28,6 +30,7 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     secret: Flags.boolean({ description: 'authenticate every connection with a shared secret generated into --dir/secret (kept across restarts)' }),
     'secret-file': Flags.string({ description: 'authenticate with this secret file, passed to every node (default $PAXOS_SECRET_FILE)', helpValue: 'path' }),
+    tls: Flags.boolean({ description: 'serve TLS (mutual between nodes) with a throwaway CA and certificates made by openssl into --dir/tls (kept across restarts)' }),
   };
 
   async run(): Promise<void> {
@@ -35,6 +38,7 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     const secretFile = await clusterSecretFile({ dir: flags.dir, generate: flags.secret, file: flags['secret-file'] }).catch((error: Error) =>
       this.error(error.message, { exit: 2 }),
     );
+    const certificates = flags.tls ? this.certificates(flags) : null;
     const cluster = startLocalCluster({
       nodes: flags.nodes,
       basePort: flags['base-port'],
@@ -51,13 +55,26 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
         // Absolute, so every node loads the same file whatever its working directory.
         ...(flags['state-machine'] === undefined ? [] : ['--state-machine', resolve(flags['state-machine'])]),
       ],
+      flagsFor: (id) => (certificates === null ? [] : nodeTlsFlags(certificates, id)),
       write: (line) => process.stderr.write(`${line}\n`),
     });
     this.log(`export PAXOS_CLUSTER=${cluster.addresses}`);
     if (secretFile !== null) this.log(`export PAXOS_SECRET_FILE=${secretFile}`);
+    for (const line of certificates === null ? [] : clientTlsExports(certificates)) this.log(line);
     this.logToStderr(`started ${flags.nodes} nodes; try: npx paxos submit set x 1   (Ctrl-C stops them all)`);
     process.once('SIGINT', () => cluster.stop());
     process.once('SIGTERM', () => cluster.stop());
     await cluster.exited;
+  }
+
+  /** Makes (or reuses) the CA and certificates in --dir/tls, naming the hosts clients will dial. */
+  private certificates(flags: { dir: string; nodes: number; host: string }): ClusterCertificates {
+    try {
+      const certificates = ensureClusterCertificates({ dir: join(flags.dir, 'tls'), nodes: flags.nodes, hosts: localHosts(flags.host) });
+      this.logToStderr(`${certificates.created ? 'made' : 'reusing'} TLS certificates in ${join(flags.dir, 'tls')} (a throwaway CA: for local use only)`);
+      return certificates;
+    } catch (error) {
+      this.error((error as Error).message, { exit: 2 });
+    }
   }
 }

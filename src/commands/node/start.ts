@@ -8,6 +8,7 @@ import type { FsyncPolicy } from '../../node/storage/wal.js';
 import { loadSecret } from '../../node/runtime/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';
+import { clientCertPolicies, loadNodeTls } from '../../node/runtime/tls.js';
 
 export default class NodeStart extends Command {
   static override description = `Run one replica node in the foreground.
@@ -51,6 +52,13 @@ loses no acknowledged write.`;
     'secret-file': Flags.string({
       description: 'file holding the cluster\'s shared secret (default $PAXOS_SECRET_FILE): peers and clients must prove they hold it',
       helpValue: 'path',
+    }),
+    'tls-cert': Flags.string({ description: 'PEM certificate this node presents to peers and clients (with --tls-key and --tls-ca: every connection is TLS)', helpValue: 'path' }),
+    'tls-key': Flags.string({ description: 'PEM private key of --tls-cert', helpValue: 'path' }),
+    'tls-ca': Flags.string({ description: 'PEM CA certificate: peers must present a certificate it signed (mutual TLS)', helpValue: 'path' }),
+    'tls-client-certs': Flags.string({
+      description: 'whether clients must present a certificate signed by --tls-ca (default optional; peers always must)',
+      options: [...clientCertPolicies],
     }),
     'connections-per-address': Flags.integer({
       description: 'open connections allowed from one remote address (peers and clients together)',
@@ -103,6 +111,12 @@ loses no acknowledged write.`;
     if (!peers.has(flags.id)) this.error(`--id ${flags.id} is not one of the nodes in --peers`, { exit: 2 });
     const machinePath = flags['state-machine'];
     const machine = machinePath === undefined ? undefined : await loadStateMachine(machinePath).catch((error: Error) => this.error(error.message, { exit: 2 }));
+    let tls;
+    try {
+      tls = loadNodeTls({ cert: flags['tls-cert'], key: flags['tls-key'], ca: flags['tls-ca'] }, flags['tls-client-certs']);
+    } catch (error) {
+      this.error((error as Error).message, { exit: 2 });
+    }
     let fatal: (error: Error) => void = () => undefined;
     const node = await startNode({
       id: flags.id,
@@ -120,6 +134,7 @@ loses no acknowledged write.`;
       onFatal: (error) => fatal(error),
       metricsPort: flags['metrics-port'],
       secret: await loadSecret(flags['secret-file'], { warn: (message) => log.warn(message) }).catch((error: Error) => this.error(error.message, { exit: 2 })),
+      tls,
       transportLimits: { frameBytesMax: flags['max-frame-bytes'] },
       admissionLimits: {
         connectionsPerAddressMax: flags['connections-per-address'],

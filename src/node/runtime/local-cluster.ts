@@ -14,6 +14,8 @@ export interface LocalClusterOptions {
   entry: string;
   /** Extra flags passed to every `paxos node start`. */
   nodeFlags: string[];
+  /** Flags for node `id` alone (e.g. its own TLS certificate). */
+  flagsFor?: (id: number) => string[];
   write: (line: string) => void;
 }
 
@@ -35,7 +37,7 @@ export function startLocalCluster(options: LocalClusterOptions): LocalCluster {
   const exits: Promise<void>[] = [];
   let stopping = false;
   for (let id = 1; id <= options.nodes; id += 1) {
-    const args = [options.entry, 'node', 'start', '--id', String(id), '--peers', peers, '--data-dir', join(options.dir, `n${id}`), ...options.nodeFlags];
+    const args = [options.entry, 'node', 'start', '--id', String(id), '--peers', peers, '--data-dir', join(options.dir, `n${id}`), ...options.nodeFlags, ...(options.flagsFor?.(id) ?? [])];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     for (const stream of [child.stdout, child.stderr]) {

@@ -26,6 +26,7 @@ import { NodeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-http.js';
 import { answerFault, FaultInjector } from './faults.js';
 import { makeWritesBehind, readLocally, type UnsafeModes } from './unsafe.js';
+import type { NodeTls } from './tls.js';
 
 /** How to run one replica node (`startNode`); `paxos node start` builds it from its flags. */
 export interface NodeConfig {
@@ -49,6 +50,8 @@ export interface NodeConfig {
   transportLimits?: Partial<TransportLimits>;
   /** The cluster's shared secret (--secret-file); null or absent: connections are not authenticated. */
   secret?: Uint8Array | null;
+  /** TLS on the node's port (loadNodeTls); null or absent: plain TCP. */
+  tls?: NodeTls | null;
   /** What one remote may cost this node (see admission.ts). */
   admissionLimits?: Partial<AdmissionLimits>;
   /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
@@ -177,8 +180,8 @@ class NodeRuntime implements RunningNode {
   private transfer!: SnapshotTransfer;
   /** Non-null only under --enable-faults. */
   private faults: FaultInjector | null = null;
-  /** Settles when every Ready taken so far has been fully acted on. */
-  private pipeline: Promise<void> = Promise.resolve();
+  /** Settles when the write in progress (and the messages waiting for it) is done. */
+  private writeInProgress: Promise<void> = Promise.resolve();
   private flushScheduled = false;
   /** Records (and the messages that vouch for them) waiting for the write in progress. */
   private readonly writeQueue: { records: WalRecord[]; messages: PeerMessage[] }[] = [];
@@ -229,6 +232,7 @@ class NodeRuntime implements RunningNode {
       listen,
       limits: { ...defaultTransportLimits, ...this.config.transportLimits },
       secret: this.config.secret ?? null,
+      tls: this.config.tls ?? null,
       admission: checkAdmissionLimits({ ...defaultAdmissionLimits, ...this.config.admissionLimits }),
       log: this.log,
       stateMachine: this.stateMachineIdentity,
@@ -237,7 +241,8 @@ class NodeRuntime implements RunningNode {
       onClientRequest: (request, link) => this.onClientRequest(request, link),
     });
     this.address = await this.transport.listen();
-    const exposure = exposureWarning(listen, (this.config.secret ?? null) !== null);
+    // Required client certificates authenticate clients as a secret does; peers are authenticated by either.
+    const exposure = exposureWarning(listen, (this.config.secret ?? null) !== null || this.config.tls?.clientCerts === 'required');
     if (exposure !== null) this.log.warn(`SECURITY: ${exposure}`);
     if (this.config.metricsPort !== undefined) {
       this.metricsServer = await serveMetrics({ host: listen.host, port: this.config.metricsPort, status: () => this.status(), log: this.log })
@@ -306,7 +311,7 @@ class NodeRuntime implements RunningNode {
     await this.metricsServer?.close();
     await this.transport.close();
     this.faults?.close();
-    await this.pipeline.catch(() => undefined);
+    await this.writeInProgress.catch(() => undefined);
     await this.wal.close().catch((error: Error) => this.log.error('closing the log failed', { error: error.message }));
     await this.release();
     this.log.info('node stopped', { id: this.id });
@@ -411,7 +416,7 @@ class NodeRuntime implements RunningNode {
       return;
     }
     this.writing = true;
-    this.pipeline = this.wal
+    this.writeInProgress = this.wal
       .append(records)
       .then(() => {
         this.writing = false;
@@ -476,8 +481,9 @@ class NodeRuntime implements RunningNode {
 
   /**
    * A peer's snapshot arrived whole. Check it, make it durable, jump the core to
-   * it, and swap the state machine in the Ready pipeline, after every slot the
-   * old one was still due to apply and before any slot after the snapshot.
+   * it, and swap the state machine: every slot the old one was due to apply has
+   * been applied (apply is synchronous with taking a Ready), and the core hands
+   * out only slots after the snapshot from here on.
    */
   private async installSnapshot(bytes: Buffer, from: NodeId): Promise<void> {
     if (this.stopping !== null || this.fatal !== null) return;

@@ -13,6 +13,7 @@ import type { FaultInjector } from './faults.js';
 import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from '../../wire/auth.js';
 import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
 import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
+import { createListener, describeTlsError, dial, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
 
 export interface Endpoint {
   host: string;
@@ -67,6 +68,8 @@ export interface TransportOptions {
   faults?: FaultInjector;
   /** The cluster's shared secret (--secret-file): every connection must prove it holds it (see wire/auth.ts). */
   secret?: Uint8Array | null;
+  /** TLS on the node's port (--tls-*): every connection is TLS, peers must present a certificate from the CA (see tls.ts). */
+  tls?: NodeTls | null;
   /** What one remote may cost this node (see admission.ts); defaults when absent. */
   admission?: AdmissionLimits;
   onPeerMessage(message: PeerMessage): void;
@@ -97,7 +100,9 @@ export class Transport {
   private readonly refusalLog: LogThrottle;
 
   constructor(private readonly options: TransportOptions) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    const tlsOptions = options.tls == null ? null : nodeServerOptions(options.tls, options.limits.handshakeMsMax);
+    this.server = createListener(tlsOptions, (socket) => this.accept(socket));
+    logHandshakeFailures(this.server, (fields) => this.logRefusal({ ...fields, code: 'auth_failed' }));
     this.server.maxConnections = options.limits.connectionsMax;
     this.admission = options.admission ?? defaultAdmissionLimits;
     this.perAddress = new ConnectionsPerAddress(this.admission.connectionsPerAddressMax);
@@ -307,6 +312,8 @@ class InboundConnection implements ClientLink {
 
   private onHello(frame: unknown): void {
     const hello = parseHello(frame);
+    const badCertificate = peerCertificateRefusal(this.socket, hello.role);
+    if (badCertificate !== null) throw new WireError('auth_failed', badCertificate);
     clearTimeout(this.handshakeTimer);
     if (hello.protocol !== protocolVersion) {
       throw new WireError('wrong_protocol', `protocol ${hello.protocol} is not ${protocolVersion}; upgrade the older side`);
@@ -435,12 +442,12 @@ class PeerLink {
 
   private dial(): void {
     if (this.stopped) return;
-    const socket = net.connect({ host: this.endpoint.host, port: this.endpoint.port });
+    const socket = dial(this.endpoint, this.options.tls == null ? null : peerDialOptions(this.options.tls, this.endpoint));
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder({ frameBytesMax: this.options.limits.frameBytesMax });
     const auth = new ConnectorAuth(this.options.secret ?? null, { role: 'node', nodeId: this.options.self });
-    socket.on('connect', () => {
+    socket.on(readyEvent(socket), () => {
       socket.write(
         encodeFrame({
           type: 'hello',
@@ -463,7 +470,11 @@ class PeerLink {
         closeWith(socket, error.code, error.message);
       }
     });
-    socket.on('error', () => undefined); // 'close' follows and schedules the retry
+    // 'close' follows and schedules the retry; a TLS failure (wrong CA, expired) is a misconfiguration worth a log line.
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      const tlsFailure = describeTlsError(error);
+      if (tlsFailure !== null) this.refused(tlsFailure);
+    });
     socket.on('close', () => this.onClose(socket));
   }
 

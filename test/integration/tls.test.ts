@@ -1,0 +1,129 @@
+// TLS between real node processes: a 3-node cluster with mutual TLS serves
+// clients over TLS; clients without the CA or trusting another CA are refused;
+// a node with another CA's certificate, or an expired one, cannot join as a
+// peer (refused and logged on both sides) while the cluster keeps serving.
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureClusterCertificates, issueCertificate, makeCa, type ClusterCertificates, type KeyPair } from '../../src/node/runtime/certs.js';
+import { runCli, tempDir, TestCluster, type CliResult } from './support.js';
+
+const day = 24 * 60 * 60 * 1000;
+
+describe('TLS', () => {
+  let certsDir: string;
+  let certs: ClusterCertificates;
+  let foreign: KeyPair;
+  let foreignCa: KeyPair;
+  let expired: KeyPair;
+  let cluster: TestCluster;
+
+  const nodeFlags = (pair: KeyPair, caCert: string): string[] => ['--tls-cert', pair.cert, '--tls-key', pair.key, '--tls-ca', caCert];
+  const clientEnv = (overrides: Record<string, string> = {}): Record<string, string> => ({
+    PAXOS_TLS_CA: certs.ca,
+    PAXOS_TLS_CERT: certs.client.cert,
+    PAXOS_TLS_KEY: certs.client.key,
+    ...overrides,
+  });
+  const submit = (words: string[], env: Record<string, string> = clientEnv()): Promise<CliResult> =>
+    runCli(['submit', '--cluster', cluster.addresses, '--timeout', '5s', ...words], { env });
+
+  beforeAll(async () => {
+    certsDir = tempDir();
+    // One node certificate for every node: TestCluster passes the same flags to each (peers are known by id, not by certificate).
+    certs = ensureClusterCertificates({ dir: certsDir, nodes: 1, hosts: ['127.0.0.1', 'localhost'] });
+    foreignCa = makeCa(join(certsDir, 'other'), { commonName: 'another cluster CA' });
+    foreign = issueCertificate(foreignCa, { dir: join(certsDir, 'other'), name: 'node', commonName: 'stranger', hosts: ['127.0.0.1'] });
+    expired = issueCertificate({ cert: certs.ca, key: join(certsDir, 'ca.key') }, {
+      dir: certsDir,
+      name: 'expired',
+      commonName: 'expired node',
+      hosts: ['127.0.0.1'],
+      validity: { notBefore: new Date(Date.now() - 30 * day), notAfter: new Date(Date.now() - day) },
+    });
+    cluster = await TestCluster.create(3, nodeFlags(certs.nodes.get(1) as KeyPair, certs.ca));
+    await cluster.startAll();
+  });
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+    rmSync(certsDir, { recursive: true, force: true });
+  });
+
+  it('serves submit and status over TLS with the CA (client certificate optional)', async () => {
+    const set = await submit(['set', 'x', '1']);
+    expect(set.stderr).toBe('');
+    expect(set.stdout.trim()).toBe('OK');
+    const withoutClientCert = await submit(['get', 'x'], { PAXOS_TLS_CA: certs.ca });
+    expect(withoutClientCert.stdout.trim()).toBe('1');
+    const status = await runCli(['status', '--cluster', cluster.addresses, '--json', '--tls-ca', certs.ca]);
+    const rows = JSON.parse(status.stdout) as { reachable: boolean }[];
+    expect(rows.filter((row) => row.reachable)).toHaveLength(3);
+  });
+
+  it('refuses a client without the CA, with a message that says TLS', async () => {
+    const result = await submit(['get', 'x'], {});
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/if the node uses TLS, set --tls-ca or PAXOS_TLS_CA/);
+    await cluster.waitForLog(1, /closing connection.*does not speak TLS/);
+  });
+
+  it('refuses a client trusting another CA, and a client presenting another CA\'s certificate', async () => {
+    const wrongCa = await submit(['get', 'x'], { PAXOS_TLS_CA: foreignCa.cert });
+    expect(wrongCa.code).toBe(4);
+    expect(wrongCa.stderr).toMatch(/TLS: the certificate is not signed by the trusted CA/);
+    const wrongCert = await submit(['get', 'x'], clientEnv({ PAXOS_TLS_CERT: foreign.cert, PAXOS_TLS_KEY: foreign.key }));
+    expect(wrongCert.code).toBe(4);
+    expect(wrongCert.stderr).toMatch(/auth_failed.*client's certificate is not valid/);
+  });
+
+  it('refuses a client with an expired certificate', async () => {
+    const result = await submit(['get', 'x'], clientEnv({ PAXOS_TLS_CERT: expired.cert, PAXOS_TLS_KEY: expired.key }));
+    expect(result.code).toBe(4);
+    expect(result.stderr).toMatch(/CERT_HAS_EXPIRED/);
+  });
+
+  it('keeps a node with another CA\'s certificate out, logged on both sides, while serving', async () => {
+    // Node 3 leaves, to come back as strangers; 1 and 2 are a majority and keep serving.
+    await cluster.kill9(3);
+    const stranger = new TestCluster(cluster.ports, tempDir(), nodeFlags(foreign, foreignCa.cert));
+    try {
+      await stranger.start(3);
+      await stranger.waitForLog(3, /peer refused our connection.*not signed by the trusted CA/);
+      await cluster.waitForLog(1, /peer refused our connection.*not signed by the trusted CA/);
+      expect((await submit(['incr', 'n'])).stdout.trim()).toBe('1');
+    } finally {
+      await stranger.stopAll();
+    }
+  });
+
+  it('keeps a node with an expired certificate out, logged on both sides, while serving', async () => {
+    const stale = new TestCluster(cluster.ports, tempDir(), nodeFlags(expired, certs.ca));
+    try {
+      await stale.start(3);
+      await stale.waitForLog(3, /peer refused our connection.*CERT_HAS_EXPIRED/);
+      await cluster.waitForLog(1, /closing connection.*CERT_HAS_EXPIRED/);
+      expect((await submit(['incr', 'n'])).stdout.trim()).toBe('2');
+    } finally {
+      await stale.stopAll();
+    }
+  });
+
+  it('admits node 3 back with a good certificate, and it catches up', async () => {
+    await cluster.start(3);
+    await cluster.waitForLog(3, /connected to peer.*"peer":1/);
+    const rows = await pollStatus(cluster, certs.ca, (all) => all.every((row) => row.reachable && row.lastApplied === all[0].lastApplied));
+    expect(rows).toHaveLength(3);
+  });
+});
+
+async function pollStatus(cluster: TestCluster, caCert: string, done: (rows: { reachable: boolean; lastApplied?: number }[]) => boolean): Promise<unknown[]> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const result = await runCli(['status', '--cluster', cluster.addresses, '--json', '--tls-ca', caCert]);
+    const rows = result.stdout === '' ? [] : (JSON.parse(result.stdout) as { reachable: boolean; lastApplied?: number }[]);
+    if (rows.length > 0 && done(rows)) return rows;
+    if (Date.now() > deadline) throw new Error(`status never settled: ${result.stdout}${result.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

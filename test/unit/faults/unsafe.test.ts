@@ -1,0 +1,47 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { silentLogger } from '../../../src/node/runtime/log.js';
+import { makeWritesBehind, readLocally, unsafeWriteBehindMs } from '../../../src/node/runtime/unsafe.js';
+import { createKeyValueStore } from '../../../src/node/statemachine/kv.js';
+import { ReplicatedService } from '../../../src/node/statemachine/sessions.js';
+import type { WriteAheadLog } from '../../../src/node/storage/wal.js';
+import type { SubmitRequest } from '../../../src/wire/protocol.js';
+
+function submit(op: unknown): SubmitRequest {
+  return { type: 'submit', id: 1, client: 'reader', seq: 5, op };
+}
+
+describe('--unsafe-local-reads', () => {
+  it('answers get from the replica state and leaves that state untouched', () => {
+    const service = new ReplicatedService(createKeyValueStore());
+    service.applyValue(1, { commands: [{ client: 'writer', seq: 1, op: ['set', 'x', '7'] }] });
+    const before = service.stateDigest();
+    expect(readLocally(service, createKeyValueStore, submit(['get', 'x']))).toMatchObject({ ok: true, result: '7' });
+    expect(service.stateDigest()).toBe(before);
+    expect(service.lastAppliedSlot).toBe(1);
+  });
+
+  it('leaves every other command to the log', () => {
+    const service = new ReplicatedService(createKeyValueStore());
+    expect(readLocally(service, createKeyValueStore, submit(['set', 'x', '1']))).toBeNull();
+  });
+});
+
+describe('--unsafe-ack-before-fsync', () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it('resolves appends at once and writes them late, in order', async () => {
+    const written: string[] = [];
+    const record = (name: string) => () => {
+      written.push(name);
+      return Promise.resolve();
+    };
+    const wal = { append: vi.fn(record('append')), checkpoint: vi.fn(record('checkpoint')) };
+    makeWritesBehind(wal as unknown as WriteAheadLog, silentLogger);
+    await wal.append([]);
+    await wal.checkpoint([]);
+    expect(written).toEqual([]);
+    vi.advanceTimersByTime(unsafeWriteBehindMs);
+    expect(written).toEqual(['append', 'checkpoint']);
+  });
+});
