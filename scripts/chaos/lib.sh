@@ -3,7 +3,8 @@
 # Sourced, not run. Every wait here has a deadline; nothing loops forever.
 #
 # Expects these variables from run.sh: DIR (the run's temp dir), PAXOS_BIN,
-# NODES, PEERS, CLUSTER, ADDRESSES (array), NODE_FLAGS (array), SEED, KEYS, OP_TIMEOUT.
+# NODES, PEERS, CLUSTER, ADDRESSES (array), NODE_FLAGS (array), SEED, KEYS, OP_TIMEOUT,
+# SESSION_OPS (MIN-MAX commands per submit process).
 
 # ---- small things ------------------------------------------------------------
 
@@ -163,7 +164,7 @@ wait_for_leader() {
 # and compare-and-sets on a few keys; every written value is unique
 # ("<client>.<op>"), which is what lets `paxos check` tie a read to its write.
 # A cas expects the value this client last saw for the key, so some succeed.
-# Every few hundred commands the client starts a new submit process that asks
+# Every SESSION_OPS commands (100-600) the client starts a new submit process that asks
 # a random node first, as fresh clients do: a node that wrongly believes it
 # still leads then gets asked too, not only the leader everyone found.
 
@@ -173,7 +174,7 @@ client_run() {
   RANDOM=$(((SEED * 131 + n) % 32768))
   reply_wait=$(($(duration_ms "$OP_TIMEOUT") / 1000 + 15))
   while [[ ! -e $DIR/stop ]]; do
-    rand_between 100 600
+    rand_between "${SESSION_OPS%-*}" "${SESSION_OPS#*-}"
     session_end=$((i + REPLY))
     client_session || break
   done

@@ -8,20 +8,24 @@
 #
 #   scripts/chaos/run.sh [--duration 60s] [--nodes 3|5] [--faults kill,stop,partition]
 #                        [--clients 5] [--keys 4] [--seed N] [--keep] [--node-flags "..."]
+#                        [--target mixed|leader|random]
 #
 # Faults: kill (kill -9 a minority, restart it), stop (SIGSTOP a minority,
 # SIGCONT it), partition (cut a minority off from the rest with `paxos fault`),
 # delay and drop (slow or lossy links on a minority, with `paxos fault`),
 # crash (kill -9 EVERY node at once and restart them: a power cut).
 # "all" means every one of them. Each comes from the seed, as do the clients' commands.
+# --target says whom a fault hits: the leader among the targets half the time
+# (mixed, the default), always (leader), or only by chance (random).
 #
 # Exit status: 0 pass; 1 fail (not linearizable, replicas disagree or never
 # converge, a node broke an invariant); 2 the run could not be done or decided.
 #
 # Every option has an environment override: CHAOS_DURATION, CHAOS_NODES,
-# CHAOS_FAULTS, CHAOS_CLIENTS, CHAOS_KEYS, CHAOS_SEED, CHAOS_KEEP=1,
+# CHAOS_FAULTS, CHAOS_CLIENTS, CHAOS_KEYS, CHAOS_TARGET, CHAOS_SEED, CHAOS_KEEP=1,
 # CHAOS_NODE_FLAGS; also CHAOS_OP_TIMEOUT (each client command, default 10s),
 # CHAOS_CONVERGE_TIMEOUT (how long replicas may take to agree at the end, 30s),
+# CHAOS_SESSION_OPS (commands per client process before it starts afresh, 100-600),
 # CHAOS_DIR (where to put the run; default a new temp dir) and PAXOS_BIN (the
 # CLI's bin/run.js). Build first: `npm ci` (it builds dist/).
 set -u -o pipefail
@@ -35,6 +39,8 @@ NODES=${CHAOS_NODES:-3}
 FAULTS=${CHAOS_FAULTS:-kill,stop,partition}
 CLIENTS=${CHAOS_CLIENTS:-5}
 KEYS=${CHAOS_KEYS:-4}
+TARGET=${CHAOS_TARGET:-mixed}
+SESSION_OPS=${CHAOS_SESSION_OPS:-100-600}
 SEED=${CHAOS_SEED:-$((RANDOM * 32768 + RANDOM))}
 KEEP=${CHAOS_KEEP:-0}
 OP_TIMEOUT=${CHAOS_OP_TIMEOUT:-10s}
@@ -54,6 +60,7 @@ while (($# > 0)); do
     --faults) FAULTS=$2; shift 2 ;;
     --clients) CLIENTS=$2; shift 2 ;;
     --keys) KEYS=$2; shift 2 ;;
+    --target) TARGET=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --node-flags) read -r -a NODE_FLAGS <<<"$2"; shift 2 ;;
@@ -75,6 +82,9 @@ duration_ms "$CONVERGE_TIMEOUT" >/dev/null || die "invalid CHAOS_CONVERGE_TIMEOU
 [[ $CLIENTS =~ ^[0-9]+$ ]] && ((CLIENTS >= 1 && CLIENTS <= 64)) || die "--clients must be 1..64"
 [[ $KEYS =~ ^[0-9]+$ ]] && ((KEYS >= 1 && KEYS <= 100)) || die "--keys must be 1..100"
 [[ $SEED =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
+[[ $TARGET =~ ^(mixed|leader|random)$ ]] || die "--target must be mixed, leader or random"
+[[ $SESSION_OPS =~ ^[0-9]+-[0-9]+$ ]] && ((${SESSION_OPS%-*} >= 1 && ${SESSION_OPS%-*} <= ${SESSION_OPS#*-})) ||
+  die "CHAOS_SESSION_OPS must be MIN-MAX, e.g. 100-600"
 [[ -f $PAXOS_BIN ]] || die "no CLI at $PAXOS_BIN (set PAXOS_BIN, or run npm ci first)"
 MINORITY=$(((NODES - 1) / 2))
 RANDOM=$((SEED % 32768))
@@ -121,13 +131,13 @@ wait_for_leader 20000 || die "no leader within 20 s"
 declare -A FAULT_COUNT=()
 UNEXPECTED_EXITS=0
 
-# Sets TARGETS to 1..MINORITY distinct node ids; half the time the leader is one of them.
+# Sets TARGETS to 1..MINORITY distinct node ids, the leader among them as --target says.
 pick_targets() {
   local count leader candidate
   rand_between 1 "$MINORITY"
   count=$REPLY
   TARGETS=()
-  if ((RANDOM % 2 == 0)); then
+  if [[ $TARGET == leader ]] || [[ $TARGET == mixed && $((RANDOM % 2)) == 0 ]]; then
     leader=$(leader_id)
     [[ -n $leader ]] && TARGETS+=("$leader")
   fi
@@ -285,6 +295,7 @@ done
 cat "$DIR"/history.* >"$DIR/history.jsonl"
 paxos check "$DIR/history.jsonl" >"$DIR/check.txt" 2>&1
 check_status=$?
+log "paxos check: $(tail -n 1 "$DIR/check.txt")"
 violations=$(grep -c '^not linearizable' "$DIR/check.txt")
 invariant_logs=$(grep -l 'InvariantError' "$DIR"/n*.log 2>/dev/null | tr '\n' ' ')
 

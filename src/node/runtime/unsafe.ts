@@ -32,12 +32,13 @@ export interface UnsafeModes {
 export const unsafeWriteBehindMs = 1_000;
 
 /**
- * Makes `wal.append` and `wal.checkpoint` resolve at once and write later.
- * Both are delayed by the same time, so records still reach the file in order.
+ * Makes every way of writing to the log (`append`, `appendLazily`,
+ * `checkpoint`) resolve at once and write later. All are delayed by the same
+ * time, so records still reach the file in the order they were given.
  */
 export function makeWritesBehind(wal: WriteAheadLog, log: Logger): void {
   log.warn(`UNSAFE: --unsafe-ack-before-fsync: records are acknowledged before they are written, and written ${unsafeWriteBehindMs}ms late without fsync`);
-  for (const method of ['append', 'checkpoint'] as const) {
+  for (const method of ['append', 'appendLazily', 'checkpoint'] as const) {
     const write = wal[method].bind(wal);
     wal[method] = (records) => {
       setTimeout(() => {

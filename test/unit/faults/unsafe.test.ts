@@ -36,12 +36,13 @@ describe('--unsafe-ack-before-fsync', () => {
       written.push(name);
       return Promise.resolve();
     };
-    const wal = { append: vi.fn(record('append')), checkpoint: vi.fn(record('checkpoint')) };
+    const wal = { append: vi.fn(record('append')), appendLazily: vi.fn(record('lazily')), checkpoint: vi.fn(record('checkpoint')) };
     makeWritesBehind(wal as unknown as WriteAheadLog, silentLogger);
     await wal.append([]);
+    await wal.appendLazily([]);
     await wal.checkpoint([]);
     expect(written).toEqual([]);
     vi.advanceTimersByTime(unsafeWriteBehindMs);
-    expect(written).toEqual(['append', 'checkpoint']);
+    expect(written).toEqual(['append', 'lazily', 'checkpoint']);
   });
 });
