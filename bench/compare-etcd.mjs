@@ -1,108 +1,167 @@
 #!/usr/bin/env node
 // Side-by-side benchmark: a three-node paxos cluster and a three-member etcd
-// cluster on loopback, both fsyncing every write, driven by the same
-// closed-loop harness (src/client/bench.ts) with the same key and value sizes
-// and client counts, alternating the two systems. Also measures the machine's
-// floor in the same run: fdatasync latency of small appends and the loopback
-// TCP round trip. Not part of `npm test`.
+// cluster on loopback, both fsyncing every write before acknowledging it,
+// driven by the same closed-loop harness (closedLoop in src/client/bench.ts)
+// with the same key and value sizes, client counts and connection counts,
+// alternating the two systems. etcd is spoken to the way its own clients do,
+// gRPC over HTTP/2 (KV/Put), not through its slower JSON gateway. Also
+// measures, in the same run, the machine's floor (fdatasync of small appends,
+// the loopback round trip), each paxos node's resident memory, and the CPU
+// time both clusters spend per write. Not part of `npm test`.
 //
-//   node bench/compare-etcd.mjs [--duration 10s] [--clients 1,16,64,256] [--json]
+//   node bench/compare-etcd.mjs [--duration 10s] [--clients 1,16,64,256]
+//                               [--share 1,16] [--value-size 64] [--json]
 //
+// --share K: K clients share one connection (1: a connection per client, as
+// independent processes would; 16: as one program multiplexing its sessions,
+// the way etcd's clientv3 shares a gRPC channel). One table per K.
 // Needs `npm ci` (for dist/) and Debian's etcd (installed here if missing).
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, openSync } from 'node:fs';
+import { mkdtempSync, openSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import http from 'node:http';
+import http2 from 'node:http2';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cpuSecondsOf, flag, freePorts, median, memoryOf, parseDurationMs, paxosCluster, root, waitFor } from './lib.mjs';
 
-const root = resolve(fileURLToPath(import.meta.url), '../..');
 const { closedLoop } = await import(join(root, 'dist/client/bench.js'));
-const { PaxosClient } = await import(join(root, 'dist/client/client.js'));
+const { ConnectionPool, PaxosClient } = await import(join(root, 'dist/client/client.js'));
 
 const args = process.argv.slice(2);
-const flag = (name, fallback) => {
-  const at = args.indexOf(`--${name}`);
-  return at === -1 ? fallback : args[at + 1];
-};
-const durationMs = parseDurationMs(flag('duration', '10s'));
-const clientCounts = flag('clients', '1,16,64,256').split(',').map(Number);
-const valueBytes = Number(flag('value-size', '64'));
+const durationMs = parseDurationMs(flag(args, 'duration', '10s'));
+const clientCounts = flag(args, 'clients', '1,16,64,256').split(',').map(Number);
+const shares = flag(args, 'share', '1,16').split(',').map(Number);
+const valueBytes = Number(flag(args, 'value-size', '64'));
 const asJson = args.includes('--json');
 const say = (line) => process.stderr.write(`${line}\n`);
 
 const work = mkdtempSync(join(tmpdir(), 'paxos-vs-etcd-'));
-const children = [];
+const etcdChildren = [];
+let paxos = null;
 process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
+  for (const child of etcdChildren) child.kill('SIGKILL');
+  paxos?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 process.on('SIGINT', () => process.exit(130));
 
 ensureEtcd();
-const floor = { fdatasyncMs: await fdatasyncLatency(join(work, 'fsync-probe')), rttMs: await loopbackRoundTrip() };
-say(`floor: fdatasync p50 ${floor.fdatasyncMs.toFixed(3)} ms, loopback round trip p50 ${floor.rttMs.toFixed(3)} ms`);
+const floor = {
+  fdatasyncMs: await fdatasyncLatency(join(work, 'fsync-probe'), 1),
+  fdatasyncThreeAtOnceMs: await fdatasyncLatency(join(work, 'fsync-probe-3'), 3),
+  rttMs: await loopbackRoundTrip(),
+};
+floor.totalMs = floor.fdatasyncMs + 2 * floor.rttMs;
+say(`floor: fdatasync p50 ${floor.fdatasyncMs.toFixed(3)} ms (three files at once: ${floor.fdatasyncThreeAtOnceMs.toFixed(3)} ms), loopback round trip p50 ${floor.rttMs.toFixed(3)} ms`);
 const ports = await freePorts(9);
 const etcdEndpoints = await startEtcd(ports.slice(0, 6));
-const paxosAddresses = await startPaxos(ports.slice(6, 9));
+paxos = paxosCluster({ work, ports: ports.slice(6, 9), flags: ['--fsync', 'always'] });
+await waitForPaxos(paxos.addresses);
 
-const rows = [];
-for (const clients of clientCounts) {
-  // Alternate which system goes first, so neither always runs on a warmer machine.
-  const order = rows.length % 2 === 0 ? ['paxos', 'etcd'] : ['etcd', 'paxos'];
-  const row = { clients };
-  for (const system of order) {
-    say(`${system}: ${clients} clients for ${durationMs / 1000}s ...`);
-    row[system] = system === 'paxos' ? await benchPaxos(clients) : await benchEtcd(clients);
+const tables = [];
+let turn = 0;
+for (const share of shares) {
+  const rows = [];
+  for (const clients of clientCounts) {
+    const connections = Math.max(1, Math.ceil(clients / share));
+    if (share !== shares[0] && connections === Math.max(1, Math.ceil(clients / shares[0]))) continue; // the same run as in the first table
+    // Alternate which system goes first, so neither always runs on a warmer machine.
+    const order = turn++ % 2 === 0 ? ['paxos', 'etcd'] : ['etcd', 'paxos'];
+    const row = { clients, connections };
+    for (const system of order) {
+      say(`${system}: ${clients} clients over ${connections} connection(s) for ${durationMs / 1000}s ...`);
+      row[system] = system === 'paxos' ? await benchPaxos(clients, connections) : await benchEtcd(clients, connections);
+    }
+    row.ratio = row.paxos.opsPerSecond / Math.max(1, row.etcd.opsPerSecond);
+    rows.push(row);
   }
-  row.ratio = row.paxos.opsPerSecond / Math.max(1, row.etcd.opsPerSecond);
-  rows.push(row);
+  tables.push({ clientsPerConnection: share, rows });
 }
 
-const report = { machine: { cores: (await import('node:os')).cpus().length }, floor, durationMs, valueBytes, rows };
+const memory = [...paxos.children.entries()].map(([id, child]) => ({ node: id, ...memoryOf(child.pid) }));
+const report = { machine: { cores: cpus().length, node: process.version }, floor, durationMs, valueBytes, tables, paxosMemory: memory };
 if (asJson) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
-else printTable(report);
+else printReport(report);
 process.exit(0);
 
 // ---- the two systems under the same harness --------------------------------
 
-async function benchPaxos(clients) {
-  const addresses = paxosAddresses.map((a) => ({ host: '127.0.0.1', port: a }));
-  const pool = Array.from({ length: clients }, () => new PaxosClient({ addresses, timeoutMs: 10_000 }));
+async function benchPaxos(clients, connections) {
+  const pools = Array.from({ length: connections }, () => new ConnectionPool());
+  const pool = Array.from({ length: clients }, (_, i) => new PaxosClient({ addresses: paxos.addresses, timeoutMs: 10_000, pool: pools[i % connections] }));
+  const sampler = sampleMemory([...paxos.children.values()]);
   try {
-    return await closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, async (index, key, value) => {
+    return await measured([...paxos.children.values()], () => closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, async (index, key, value) => {
       const outcome = await pool[index].submit(['set', key, value]);
       return outcome.status === 'applied' ? 'applied' : outcome.status === 'not_applied' ? 'not_applied' : 'unknown';
-    });
+    }), sampler);
   } finally {
     for (const client of pool) client.close();
+    for (const p of pools) p.close();
   }
 }
 
-async function benchEtcd(clients) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+async function benchEtcd(clients, connections) {
+  // Like etcd's own client balancer: connections spread over all three members.
+  const sessions = Array.from({ length: connections }, (_, i) => http2.connect(`http://127.0.0.1:${etcdEndpoints[i % etcdEndpoints.length]}`));
   try {
-    return await closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, (index, key, value) => {
-      // Like etcd's own client balancer: each client sticks to one member, spread over all three.
-      const endpoint = etcdEndpoints[index % etcdEndpoints.length];
-      return etcdPut(agent, endpoint, key, value);
-    });
+    return await measured(etcdChildren, () => closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, (index, key, value) => etcdPut(sessions[index % connections], key, value)), null);
   } finally {
-    agent.destroy();
+    for (const session of sessions) session.close();
   }
 }
 
-function etcdPut(agent, port, key, value) {
-  const body = JSON.stringify({ key: Buffer.from(key).toString('base64'), value: Buffer.from(value).toString('base64') });
+/** Runs one benchmark, adding the CPU the cluster spent per applied write and, for paxos, the memory seen. */
+async function measured(processes, run, sampler) {
+  const cpuBefore = processes.reduce((sum, child) => sum + cpuSecondsOf(child.pid), 0);
+  const result = await run();
+  const cpuSeconds = processes.reduce((sum, child) => sum + cpuSecondsOf(child.pid), 0) - cpuBefore;
+  const memory = sampler?.stop();
+  return { ...result, clusterCpuMicrosPerWrite: Math.round((cpuSeconds * 1e6) / Math.max(1, result.applied)), ...(memory === undefined ? {} : { memory }) };
+}
+
+/** Resident memory of each process every 250 ms: the highest seen, and the first and last sample. */
+function sampleMemory(children) {
+  const samples = children.map(() => []);
+  const take = () => children.forEach((child, i) => samples[i].push(memoryOf(child.pid).rssMb));
+  take();
+  const timer = setInterval(take, 250);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      take();
+      return samples.map((s) => ({ firstMb: round1(s[0]), lastMb: round1(s[s.length - 1]), highestMb: round1(Math.max(...s)) }));
+    },
+  };
+}
+
+/** etcdserverpb.PutRequest {key = 1, value = 2} as a gRPC message: a 5-byte prefix, then protobuf. */
+function putRequest(key, value) {
+  const field = (tag, bytes) => Buffer.concat([Buffer.from([tag, ...varint(bytes.length)]), bytes]);
+  const body = Buffer.concat([field(0x0a, Buffer.from(key)), field(0x12, Buffer.from(value))]);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(body.length, 1);
+  return Buffer.concat([prefix, body]);
+}
+
+function varint(n) {
+  const bytes = [];
+  for (; n > 127; n >>>= 7) bytes.push((n & 127) | 128);
+  bytes.push(n);
+  return bytes;
+}
+
+function etcdPut(session, key, value) {
   return new Promise((done) => {
-    const request = http.request({ host: '127.0.0.1', port, path: '/v3/kv/put', method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (response) => {
-      response.resume();
-      response.on('end', () => done(response.statusCode === 200 ? 'applied' : 'not_applied'));
-    });
+    let status = null;
+    const request = session.request({ ':method': 'POST', ':path': '/etcdserverpb.KV/Put', 'content-type': 'application/grpc', te: 'trailers' });
+    request.on('response', (headers) => { status = headers['grpc-status'] ?? status; });
+    request.on('trailers', (trailers) => { status = trailers['grpc-status'] ?? status; });
+    request.on('data', () => undefined);
+    request.on('end', () => done(status === '0' ? 'applied' : 'not_applied'));
     request.on('error', () => done('unknown'));
-    request.end(body);
+    request.end(putRequest(key, value));
   });
 }
 
@@ -124,45 +183,43 @@ async function startEtcd(p) {
   const initial = names.map((n, i) => `${n}=${peerUrl(i)}`).join(',');
   names.forEach((name, i) => {
     const log = openSync(join(work, `${name}.log`), 'w');
-    children.push(spawn('etcd', [
-      '--name', name, '--data-dir', join(work, name),
+    etcdChildren.push(spawn('etcd', [
+      '--name', name, '--data-dir', join(work, name), '--log-level', 'warn',
       '--listen-client-urls', `http://127.0.0.1:${p[i]}`, '--advertise-client-urls', `http://127.0.0.1:${p[i]}`,
       '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
       '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench',
-    ], { stdio: ['ignore', log, log], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.arch === 'x64' ? '' : process.arch } }));
+    ], { stdio: ['ignore', log, log] }));
   });
   const endpoints = p.slice(0, 3);
-  await waitFor(async () => (await etcdPut(undefined, endpoints[0], 'ready', 'x')) === 'applied', 'etcd');
+  const session = http2.connect(`http://127.0.0.1:${endpoints[0]}`);
+  session.on('error', () => undefined);
+  await waitFor(async () => (await etcdPut(session, 'ready', 'x')) === 'applied', `etcd (logs in ${work})`);
+  session.close();
   return endpoints;
 }
 
-async function startPaxos(p) {
-  const peers = p.map((port, i) => `${i + 1}=127.0.0.1:${port}`).join(',');
-  for (let id = 1; id <= 3; id += 1) {
-    const log = openSync(join(work, `n${id}.log`), 'w');
-    children.push(spawn(process.execPath, [join(root, 'bin/run.js'), 'node', 'start', '--id', String(id), '--peers', peers,
-      '--data-dir', join(work, `n${id}`), '--fsync', 'always', '--log-level', 'warn'],
-    { stdio: ['ignore', log, log], env: { ...process.env, NODE_ENV: 'production' } }));
-  }
-  const client = new PaxosClient({ addresses: p.map((port) => ({ host: '127.0.0.1', port })), timeoutMs: 2_000 });
-  await waitFor(async () => (await client.submit(['set', 'ready', 'x'])).status === 'applied', 'paxos');
+async function waitForPaxos(addresses) {
+  const client = new PaxosClient({ addresses, timeoutMs: 2_000 });
+  await waitFor(async () => (await client.submit(['set', 'ready', 'x'])).status === 'applied', `paxos (logs in ${work})`);
   client.close();
-  return p;
 }
 
 // ---- the floor ---------------------------------------------------------------
 
-async function fdatasyncLatency(path) {
-  const handle = await open(path, 'w');
+/** p50 of write + fdatasync of 100-byte appends, with `files` appenders at once (three nodes share one disk here). */
+async function fdatasyncLatency(path, files) {
   const samples = [];
-  const record = Buffer.alloc(100, 7);
-  for (let i = 0; i < 500; i += 1) {
-    const started = performance.now();
-    await handle.write(record, 0, record.length, i * record.length);
-    await handle.datasync();
-    samples.push(performance.now() - started);
-  }
-  await handle.close();
+  await Promise.all(Array.from({ length: files }, async (_, f) => {
+    const handle = await open(`${path}.${f}`, 'w');
+    const record = Buffer.alloc(100, 7);
+    for (let i = 0; i < 500; i += 1) {
+      const started = performance.now();
+      await handle.write(record, 0, record.length, i * record.length);
+      await handle.datasync();
+      samples.push(performance.now() - started);
+    }
+    await handle.close();
+  }));
   return median(samples);
 }
 
@@ -186,50 +243,26 @@ async function loopbackRoundTrip() {
   return median(samples);
 }
 
-// ---- helpers -----------------------------------------------------------------
+// ---- the report --------------------------------------------------------------
 
-function printTable(r) {
-  const floorMs = r.floor.fdatasyncMs + 2 * r.floor.rttMs;
-  console.log(`paxos vs etcd, 3 members each on loopback, fsync on every write, ${r.valueBytes}-byte values, ${r.durationMs / 1000}s per run, ${r.machine.cores} cores`);
-  console.log(`floor (one fdatasync + two loopback round trips): ${floorMs.toFixed(3)} ms  (fdatasync ${r.floor.fdatasyncMs.toFixed(3)}, rtt ${r.floor.rttMs.toFixed(3)})`);
-  console.log('clients  paxos ops/s  p50 ms  p99 ms  | etcd ops/s  p50 ms  p99 ms  | ratio');
-  for (const row of r.rows) {
-    const p = row.paxos;
-    const e = row.etcd;
-    console.log(`${String(row.clients).padStart(7)}  ${String(p.opsPerSecond).padStart(11)}  ${p.latencyMs.p50.toFixed(2).padStart(6)}  ${p.latencyMs.p99.toFixed(2).padStart(6)}  | ${String(e.opsPerSecond).padStart(10)}  ${e.latencyMs.p50.toFixed(2).padStart(6)}  ${e.latencyMs.p99.toFixed(2).padStart(6)}  | ${row.ratio.toFixed(1)}x`);
-  }
-}
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-async function waitFor(check, what) {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch {
-      // not up yet
+function printReport(r) {
+  const f = r.floor;
+  console.log(`paxos vs etcd 3.4: 3 members each on loopback, fsync before every acknowledgement, ${r.valueBytes}-byte values, ${r.durationMs / 1000}s per run, ${r.machine.cores} cores`);
+  console.log(`floor: one fdatasync + two loopback round trips = ${f.totalMs.toFixed(3)} ms (fdatasync ${f.fdatasyncMs.toFixed(3)}, three at once ${f.fdatasyncThreeAtOnceMs.toFixed(3)}; round trip ${f.rttMs.toFixed(3)})`);
+  for (const table of r.tables) {
+    console.log('');
+    console.log(table.clientsPerConnection === 1 ? 'one connection per client:' : `${table.clientsPerConnection} clients per connection:`);
+    console.log('clients  conns |  paxos ops/s  p50 ms  p99 ms  cpu µs/op |   etcd ops/s  p50 ms  p99 ms  cpu µs/op |  ratio');
+    for (const row of table.rows) {
+      const cells = (x) => `${String(x.opsPerSecond).padStart(11)}  ${x.latencyMs.p50.toFixed(2).padStart(6)}  ${x.latencyMs.p99.toFixed(2).padStart(6)}  ${String(x.clusterCpuMicrosPerWrite).padStart(9)}`;
+      console.log(`${String(row.clients).padStart(7)}  ${String(row.connections).padStart(5)} |  ${cells(row.paxos)} |  ${cells(row.etcd)} | ${row.ratio.toFixed(1).padStart(5)}x`);
     }
-    await new Promise((done) => setTimeout(done, 200));
   }
-  throw new Error(`${what} did not come up in 30 s (logs in ${work})`);
+  console.log('');
+  const highest = Math.max(...r.tables.flatMap((t) => t.rows.flatMap((row) => row.paxos.memory.map((m) => m.highestMb))));
+  console.log(`paxos memory: highest resident set of any node during the runs ${highest.toFixed(0)} MB; peak (VmHWM) per node: ${r.paxosMemory.map((m) => `n${m.node} ${m.peakMb.toFixed(0)} MB`).join(', ')}`);
 }
 
-async function freePorts(count) {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise((done) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => done(server));
-  })));
-  const found = servers.map((s) => s.address().port);
-  await Promise.all(servers.map((s) => new Promise((done) => s.close(done))));
-  return found;
-}
-
-function parseDurationMs(text) {
-  const match = /^(\d+)(ms|s|m)$/.exec(text);
-  if (!match) throw new Error(`bad duration ${text}`);
-  return Number(match[1]) * { ms: 1, s: 1000, m: 60_000 }[match[2]];
+function round1(x) {
+  return Math.round(x * 10) / 10;
 }

@@ -2,7 +2,7 @@
 // time. Latencies go into an HDR histogram (hdr-histogram-js), so percentiles
 // stay exact to 3 significant digits whatever the spread.
 import * as hdr from 'hdr-histogram-js';
-import { PaxosClient } from './client.js';
+import { ConnectionPool, PaxosClient } from './client.js';
 import type { ClusterAddress } from './options.js';
 import { recordSubmit, type HistoryRecorder } from './history.js';
 import type { SubmitOutcome } from './client.js';
@@ -10,6 +10,12 @@ import type { SubmitOutcome } from './client.js';
 export interface BenchOptions {
   addresses: readonly ClusterAddress[];
   clients: number;
+  /**
+   * Sockets the clients share (each to the leader, once found), as etcd's
+   * benchmark shares gRPC connections: client i uses connection i mod
+   * `connections`. Default: one per client.
+   */
+  connections?: number;
   durationMs: number;
   valueBytes: number;
   /** Distinct keys the clients write to; each command picks one at random. */
@@ -30,6 +36,7 @@ export interface BenchProgress {
 
 export interface BenchResult {
   clients: number;
+  connections: number;
   durationMs: number;
   valueBytes: number;
   applied: number;
@@ -48,7 +55,8 @@ export const benchValueBytesMax = 64 * 1024;
 export type OperationRunner = (client: number, key: string, value: string) => Promise<'applied' | 'not_applied' | 'unknown'>;
 
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
-  const clients = Array.from({ length: options.clients }, () => new PaxosClient({ addresses: options.addresses, timeoutMs: options.timeoutMs }));
+  const pools = Array.from({ length: connectionsFor(options) }, () => new ConnectionPool());
+  const clients = Array.from({ length: options.clients }, (_, index) => new PaxosClient({ addresses: options.addresses, timeoutMs: options.timeoutMs, pool: pools[index % pools.length] }));
   const run: OperationRunner = async (index, key, value) => {
     const op = ['set', key, value];
     const outcome: SubmitOutcome = await recordSubmit(options.history, index, op, () => clients[index].submit(op));
@@ -58,12 +66,20 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     return await closedLoop(options, run);
   } finally {
     for (const client of clients) client.close();
+    for (const pool of pools) pool.close();
   }
+}
+
+/** Connections for `options`: one per client unless fewer are asked for; never more than clients. */
+export function connectionsFor(options: Pick<BenchOptions, 'clients' | 'connections'>): number {
+  const connections = options.connections ?? options.clients;
+  if (!Number.isSafeInteger(connections) || connections < 1) throw new Error(`connections must be a positive integer, got ${connections}`);
+  return Math.min(connections, options.clients);
 }
 
 /** Runs `run` in a closed loop from `clients` concurrent loops until the time is up. */
 export async function closedLoop(
-  options: Pick<BenchOptions, 'clients' | 'durationMs' | 'valueBytes' | 'keys' | 'onProgress'>,
+  options: Pick<BenchOptions, 'clients' | 'connections' | 'durationMs' | 'valueBytes' | 'keys' | 'onProgress'>,
   run: OperationRunner,
 ): Promise<BenchResult> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -94,6 +110,7 @@ export async function closedLoop(
   const micros = (percentile: number) => histogram.getValueAtPercentile(percentile) / 1000;
   return {
     clients: options.clients,
+    connections: connectionsFor(options),
     durationMs: Math.round(elapsedMs),
     valueBytes: options.valueBytes,
     ...counts,

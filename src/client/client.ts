@@ -49,6 +49,14 @@ export interface PaxosClientOptions {
   secret?: Uint8Array | null;
   /** TLS to the nodes (loadClientTls); see NodeConnectionOptions.tls. */
   tls?: ClientTls | null;
+  /**
+   * Connections to share with other PaxosClients (sessions) of the same
+   * cluster, as gRPC channels are shared: many sessions, few sockets. The
+   * connection options above are then the pool's, not this client's. Closing
+   * the client leaves a shared pool open; its owner closes it. Default: a pool
+   * of this client's own.
+   */
+  pool?: ConnectionPool;
 }
 
 /** Defaults of the optional PaxosClientOptions, each with why. */
@@ -119,9 +127,9 @@ export class PaxosClient {
   /** The session id sent with every command. */
   readonly clientId: string;
   private readonly addresses: string[];
-  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax' | 'secret' | 'tls'>>;
-  private readonly connectionOptions: { requestsInFlightMax?: number; frameBytesMax?: number; secret?: Uint8Array | null; tls?: ClientTls | null };
-  private readonly connections = new Map<string, Promise<NodeConnection>>();
+  private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax' | 'secret' | 'tls' | 'pool'>>;
+  private readonly pool: ConnectionPool;
+  private readonly ownsPool: boolean;
   /** Addresses this client reached each node id at (from welcomes), then what redirects named. */
   private readonly nodeAddresses = new Map<NodeId, string>();
   private leaderAddress: string | null = null;
@@ -148,7 +156,8 @@ export class PaxosClient {
       backoffMsMax: options.backoffMsMax ?? paxosClientDefaults.backoffMsMax,
     };
     for (const [name, value] of Object.entries(this.settings)) checkPositive(name, value);
-    this.connectionOptions = { requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax, secret: options.secret, tls: options.tls };
+    this.ownsPool = options.pool === undefined;
+    this.pool = options.pool ?? new ConnectionPool({ requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax, secret: options.secret, tls: options.tls });
   }
 
   /**
@@ -187,13 +196,10 @@ export class PaxosClient {
     return Promise.all(addresses.map((address) => this.status(address, timeoutMs)));
   }
 
-  /** Closes every connection. A submit still running ends with its current outcome. */
+  /** Closes every connection (unless they belong to a shared pool). A submit still running ends with its current outcome. */
   close(): void {
     this.closed = true;
-    for (const opening of this.connections.values()) {
-      opening.then((connection) => connection.close(), () => undefined);
-    }
-    this.connections.clear();
+    if (this.ownsPool) this.pool.close();
   }
 
   private async submitNow(command: SubmitCommand): Promise<SubmitOutcome> {
@@ -299,32 +305,19 @@ export class PaxosClient {
   }
 
   /**
-   * The cached connection to `address` (host:port as formatAddress writes it),
+   * The pool's connection to `address` (host:port as formatAddress writes it),
    * or a new one within `timeoutMs`, checked to belong to this client's
-   * cluster. Failed and closed connections leave the cache. Rejects with a
-   * ClientError. Client voting (verify.ts) asks every node over these.
+   * cluster. Rejects with a ClientError. Client voting (verify.ts) asks every
+   * node over these.
    */
-  connect(address: string, timeoutMs: number): Promise<NodeConnection> {
-    if (this.closed) return Promise.reject(new ClientClosedError());
-    const cached = this.connections.get(address);
-    if (cached !== undefined) return cached;
-    const forget = (): void => {
-      if (this.connections.get(address) === opening) this.connections.delete(address);
-    };
-    const opening = NodeConnection.open({ address: parseAddress(address), connectTimeoutMs: Math.max(1, timeoutMs), ...this.connectionOptions })
-      .then((connection) => this.adopt(address, connection, forget));
-    opening.catch(forget);
-    this.connections.set(address, opening);
-    return opening;
+  async connect(address: string, timeoutMs: number): Promise<NodeConnection> {
+    if (this.closed) throw new ClientClosedError();
+    return this.adopt(address, await this.pool.connect(address, timeoutMs));
   }
 
   /** Checks a fresh connection belongs to this client's cluster and learns its node id. */
-  private adopt(address: string, connection: NodeConnection, forget: () => void): NodeConnection {
-    connection.onClose(forget);
-    if (this.closed) {
-      connection.close();
-      throw new ClientClosedError();
-    }
+  private adopt(address: string, connection: NodeConnection): NodeConnection {
+    if (this.closed) throw new ClientClosedError();
     this.clusterId ??= connection.clusterId;
     if (connection.clusterId !== this.clusterId) {
       connection.close();
@@ -337,6 +330,57 @@ export class PaxosClient {
     }
     this.nodeAddresses.set(connection.nodeId, address);
     return connection;
+  }
+}
+
+/** How a pool opens its connections (see NodeConnectionOptions). */
+export interface ConnectionPoolOptions {
+  requestsInFlightMax?: number;
+  frameBytesMax?: number;
+  secret?: Uint8Array | null;
+  tls?: ClientTls | null;
+}
+
+/**
+ * At most one open connection per node address, shared by every PaxosClient
+ * given the pool. Requests on a connection are matched to answers by id, so
+ * sessions never see each other's answers; what they share is the socket,
+ * which lets a node answer many sessions with one write.
+ */
+export class ConnectionPool {
+  private readonly connections = new Map<string, Promise<NodeConnection>>();
+  private closed = false;
+
+  constructor(private readonly options: ConnectionPoolOptions = {}) {}
+
+  /** The open connection to `address` (host:port), or a new one within `timeoutMs`. Failed and closed ones leave the pool. */
+  connect(address: string, timeoutMs: number): Promise<NodeConnection> {
+    if (this.closed) return Promise.reject(new ClientClosedError());
+    const cached = this.connections.get(address);
+    if (cached !== undefined) return cached;
+    const forget = (): void => {
+      if (this.connections.get(address) === opening) this.connections.delete(address);
+    };
+    const opening = NodeConnection.open({ address: parseAddress(address), connectTimeoutMs: Math.max(1, timeoutMs), ...this.options }).then((connection) => {
+      connection.onClose(forget);
+      if (this.closed) {
+        connection.close();
+        throw new ClientClosedError();
+      }
+      return connection;
+    });
+    opening.catch(forget);
+    this.connections.set(address, opening);
+    return opening;
+  }
+
+  /** Closes every connection; requests still waiting on them fail with `connection_closed`. */
+  close(): void {
+    this.closed = true;
+    for (const opening of this.connections.values()) {
+      opening.then((connection) => connection.close(), () => undefined);
+    }
+    this.connections.clear();
   }
 }
 

@@ -18,6 +18,7 @@ import { RequestFailedError, type ClientErrorCode } from './errors.js';
 import { ConnectorAuth, isChallenge, parseChallenge } from '../wire/auth.js';
 import { isWireError } from '../wire/errors.js';
 import { formatAddress, type ClusterAddress } from './options.js';
+import { CoalescingWriter } from '../wire/coalesce.js';
 import { clientDialOptions, closedBeforeWelcome, describeTlsError, dial, readyEvent, type ClientTls } from '../node/runtime/tls.js';
 
 /**
@@ -68,6 +69,8 @@ export class NodeConnection {
   /** The address as dialed, host:port. */
   readonly address: string;
   private readonly socket: net.Socket;
+  /** Requests of sessions sharing this connection (ConnectionPool) that are sent in one turn leave in one write. */
+  private readonly writer: CoalescingWriter;
   private readonly decoder: FrameDecoder;
   private readonly requestsInFlightMax: number;
   private readonly frameBytesMax: number;
@@ -99,6 +102,7 @@ export class NodeConnection {
     this.decoder = new FrameDecoder({ frameBytesMax: this.frameBytesMax });
     const tls = options.tls === undefined ? processTls : options.tls;
     this.socket = dial(options.address, tls === null ? null : clientDialOptions(tls, options.address));
+    this.writer = new CoalescingWriter(this.socket);
     this.socket.setNoDelay(true);
     this.socket.setKeepAlive(true, keepAliveDelayMs);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -152,7 +156,7 @@ export class NodeConnection {
     return new Promise<ClientResponse>((resolve, reject) => {
       const timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      this.socket.write(frame);
+      this.writer.write(frame);
     });
   }
 

@@ -15,6 +15,7 @@ latency percentiles from an HDR histogram; progress goes to stderr.`;
     '<%= config.bin %> bench',
     '<%= config.bin %> bench --clients 1 --duration 5s',
     '<%= config.bin %> bench --clients 256 --value-size 64 --json',
+    '<%= config.bin %> bench --clients 256 --connections 32',
     '<%= config.bin %> bench --clients 8 --duration 30s --history bench.jsonl && <%= config.bin %> check bench.jsonl',
   ];
 
@@ -23,6 +24,7 @@ latency percentiles from an HDR histogram; progress goes to stderr.`;
   static override flags = {
     cluster: Flags.string({ char: 'c', description: 'node addresses host:port,... (default: $PAXOS_CLUSTER, else the local cluster)' }),
     clients: Flags.integer({ description: 'concurrent closed-loop clients', default: 64, min: 1, max: benchClientsMax }),
+    connections: Flags.integer({ description: 'sockets the clients share, client i on socket i mod N (default: one per client)', min: 1, max: benchClientsMax }),
     duration: Flags.string({ description: 'how long to run', default: '10s' }),
     'value-size': Flags.integer({ description: 'bytes per written value', default: 64, min: 1, max: benchValueBytesMax }),
     keys: Flags.integer({ description: 'distinct keys written', default: 1000, min: 1 }),
@@ -48,6 +50,7 @@ latency percentiles from an HDR histogram; progress goes to stderr.`;
     const result = await runBench({
       addresses,
       clients: flags.clients,
+      connections: flags.connections,
       durationMs,
       valueBytes: flags['value-size'],
       keys: flags.keys,
@@ -63,7 +66,7 @@ latency percentiles from an HDR histogram; progress goes to stderr.`;
 
   private printResult(result: BenchResult): void {
     const { latencyMs: l } = result;
-    this.log(`clients ${result.clients}, ${(result.durationMs / 1000).toFixed(1)}s, ${result.valueBytes}-byte values`);
+    this.log(`clients ${result.clients} over ${result.connections} connection${result.connections === 1 ? '' : 's'}, ${(result.durationMs / 1000).toFixed(1)}s, ${result.valueBytes}-byte values`);
     this.log(`throughput  ${result.opsPerSecond.toLocaleString('en-US')} ops/s (${result.applied.toLocaleString('en-US')} applied, ${result.notApplied} not applied, ${result.unknown} unknown)`);
     this.log(`latency ms  p50 ${fmt(l.p50)}  p90 ${fmt(l.p90)}  p99 ${fmt(l.p99)}  max ${fmt(l.max)}  mean ${fmt(l.mean)}`);
   }

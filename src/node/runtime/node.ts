@@ -88,6 +88,12 @@ export const snapshotChunkBytes = 1024 * 1024;
 /** A snapshot transfer that hears nothing for this long is abandoned and asked for again. */
 export const snapshotTransferIdleMsMax = 5_000;
 export const clientsWaitingMaxDefault = 65_536;
+/**
+ * Rounds of one flush: a self-delivered message makes more work for the same
+ * turn, and each round's self messages answer the previous round's, so two
+ * or three rounds settle; the bound keeps a bug from spinning the event loop.
+ */
+const flushRoundsMax = 4;
 
 /** A node started by `startNode`, serving peers and clients until `stop`. */
 export interface RunningNode {
@@ -387,18 +393,25 @@ class NodeRuntime implements RunningNode {
    */
   private flush(): void {
     this.flushScheduled = false;
-    if (this.fatal !== null) return;
-    const ready = this.core.takeReady();
-    if (isEmpty(ready)) return;
-    const afterWrite: PeerMessage[] = [];
-    const now: PeerMessage[] = [];
-    for (const message of ready.messages) (needsDurableState(message) ? afterWrite : now).push(message);
-    this.deliver(now);
-    this.applyChosen(ready);
-    if (ready.records.length > 0 || afterWrite.length > 0) {
-      this.writeQueue.push({ records: ready.records, messages: afterWrite });
-      this.writeNext();
+    // Messages to this node itself (a leader's accept to its own acceptor) are
+    // stepped in at once; their effects go in a second round of the same flush,
+    // so the leader's own accept record starts its fsync without waiting a turn.
+    for (let round = 0; round < flushRoundsMax; round += 1) {
+      if (this.fatal !== null) return;
+      const ready = this.core.takeReady();
+      if (isEmpty(ready)) return;
+      const afterWrite: PeerMessage[] = [];
+      const now: PeerMessage[] = [];
+      for (const message of ready.messages) (needsDurableState(message) ? afterWrite : now).push(message);
+      const steppedSelf = this.deliver(now);
+      this.applyChosen(ready);
+      if (ready.records.length > 0 || afterWrite.length > 0) {
+        this.writeQueue.push({ records: ready.records, messages: afterWrite });
+        this.writeNext();
+      }
+      if (!steppedSelf) return;
     }
+    this.scheduleFlush();
   }
 
   /** Writes everything queued as one append, then sends the messages that waited for it. */
@@ -426,16 +439,20 @@ class NodeRuntime implements RunningNode {
       .catch((error: Error) => this.die(error));
   }
 
-  /** Sends to peers; a message to this node itself is stepped in locally. */
-  private deliver(messages: PeerMessage[]): void {
-    if (messages.length === 0 || this.fatal !== null) return;
+  /** Sends to peers; a message to this node itself is stepped in locally. Returns whether any was. */
+  private deliver(messages: PeerMessage[]): boolean {
+    if (messages.length === 0 || this.fatal !== null) return false;
     const remote: PeerMessage[] = [];
+    let steppedSelf = false;
     for (const message of messages) {
-      if (message.to === this.id) this.core.step(message);
-      else remote.push(message);
+      if (message.to === this.id) {
+        this.core.step(message);
+        steppedSelf = true;
+      } else remote.push(message);
     }
     if (this.stopping === null) this.transport.send(remote);
     this.scheduleFlush();
+    return steppedSelf;
   }
 
   private applyChosen(ready: Ready): void {

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { NodeId, PeerMessage } from '../core/messages.js';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
+import { CoalescingWriter } from '../../wire/coalesce.js';
 import { isWireError, WireError } from '../../wire/errors.js';
 import { parseClientRequest, parseHandshakeReply, parseHello, parseNodeMessage } from '../../wire/validate.js';
 import { builtinStateMachineIdentity, protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
@@ -217,6 +218,8 @@ function remoteOf(socket: net.Socket): string {
 class InboundConnection implements ClientLink {
   readonly remote: string;
   private readonly decoder: FrameDecoder;
+  /** Answers to the sessions sharing this connection, given in one turn (one applied slot), leave in one write. */
+  private readonly writer: CoalescingWriter;
   private role: 'hello' | 'auth' | 'peer' | 'client' = 'hello';
   private peerId: NodeId = 0;
   private handshakeTimer: NodeJS.Timeout;
@@ -231,6 +234,7 @@ class InboundConnection implements ClientLink {
   ) {
     this.remote = remoteOf(socket);
     this.decoder = new FrameDecoder({ frameBytesMax: options.limits.frameBytesMax });
+    this.writer = new CoalescingWriter(socket);
     this.handshakeTimer = this.handshakeDeadline('no hello in time');
     this.guard = new ClientConnectionGuard(socket, hooks.admission);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -253,7 +257,7 @@ class InboundConnection implements ClientLink {
 
   reply(response: ClientResponse): void {
     if (this.closed) return;
-    this.socket.write(encodeFrame(response, this.options.limits.frameBytesMax));
+    this.writer.write(encodeFrame(response, this.options.limits.frameBytesMax));
     this.guard.onReply(response.id);
   }
 

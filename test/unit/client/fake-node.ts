@@ -35,6 +35,8 @@ export interface FakeNode {
   port: number;
   address: string;
   requests: ClientRequest[];
+  /** Connections accepted so far. */
+  readonly connectionsAccepted: number;
   /** Destroys every connection and stops listening. */
   close(): Promise<void>;
 }
@@ -45,7 +47,9 @@ const started = new Set<FakeNode>();
 export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode> {
   const sockets = new Set<net.Socket>();
   const requests: ClientRequest[] = [];
+  let connectionsAccepted = 0;
   const server = net.createServer((socket) => {
+    connectionsAccepted += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
@@ -57,6 +61,9 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     port,
     address: `127.0.0.1:${port}`,
     requests,
+    get connectionsAccepted() {
+      return connectionsAccepted;
+    },
     close: async () => {
       started.delete(node);
       for (const socket of sockets) socket.destroy();
