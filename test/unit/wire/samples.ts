@@ -8,7 +8,7 @@ import {
   parseClientResponse,
   parseHandshakeReply,
   parseHello,
-  parsePeerMessage,
+  parseNodeMessage,
 } from '../../../src/wire/validate.js';
 
 const value: Value = {
@@ -42,6 +42,9 @@ export const samples = {
   probe: { type: 'probe', from: 3, to: 1 },
   fill: { type: 'fill', from: 3, to: 1, toSlot: 20 },
   probe_reply: { type: 'probe_reply', from: 1, to: 3, promised: { round: 4, node: 1 }, acceptedUpTo: 14, commitIndex: 12 },
+  snapshot_request: { type: 'snapshot_request', from: 3, to: 1, slot: 40, offset: 1024 },
+  snapshot_chunk: { type: 'snapshot_chunk', from: 1, to: 3, slot: 40, offset: 1024, totalBytes: 4096, data: Buffer.from([1, 2, 3]) },
+  snapshot_unavailable: { type: 'snapshot_unavailable', from: 1, to: 3, slot: 40, reason: 'gone' },
   hello: { type: 'hello', protocol: 1, clusterId: 'paxos-3f9a', role: 'node', nodeId: 2 },
   welcome: { type: 'welcome', protocol: 1, clusterId: 'paxos-3f9a', nodeId: 1 },
   goodbye: { type: 'goodbye', code: 'wrong_cluster', reason: 'this node belongs to cluster paxos-3f9a' },
@@ -124,7 +127,7 @@ export function parseAny(x: unknown): WireMessage {
   if (type === 'welcome' || type === 'goodbye') return parseHandshakeReply(x);
   if (type === 'submit' || type === 'status' || type === 'fault') return parseClientRequest(x);
   if (typeof type === 'string' && ['result', 'refused', 'redirect', 'error', 'status_reply', 'fault_reply'].includes(type)) return parseClientResponse(x);
-  return parsePeerMessage(x);
+  return parseNodeMessage(x);
 }
 
 // ---------------------------------------------------------------------------

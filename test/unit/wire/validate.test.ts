@@ -200,6 +200,15 @@ describe('node ids, slots and ballots', () => {
     expect(parsePeerMessage({ ...samples.chosen_request, fromSlot: 10, toSlot: 10 })).toMatchObject({ fromSlot: 10, toSlot: 10 });
   });
 
+  it('accepts the three reasons a snapshot request goes unserved, and nothing else', () => {
+    for (const reason of ['none', 'busy', 'gone']) expect(parseAny({ ...samples.snapshot_unavailable, reason })).toMatchObject({ reason });
+    expect(expectRejected({ ...samples.snapshot_unavailable, reason: 'later' }).message).toContain('snapshot_unavailable.reason');
+  });
+
+  it('refuses a snapshot chunk that runs past its announced total', () => {
+    expectRejected({ ...samples.snapshot_chunk, offset: 4095, data: Buffer.from([1, 2]) });
+  });
+
   it('names the failing field, with the index of the failing item', () => {
     const commands = [...samples.accept.value.commands, { client: 'c-3', seq: -1, op: null }];
     const error = expectRejected({ ...samples.accept, value: { commands } });
