@@ -10,7 +10,7 @@ import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
-import { encodeSnapshot, pruneSnapshots, readLatestSnapshot, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
+import { encodeSnapshot, pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
 import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
@@ -143,6 +143,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   });
   try {
     await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId });
+    // Under the lock, so no snapshot is being written: any temporary is a crash's leftover.
+    for (const file of await removeStaleSnapshotTemporaries(config.dataDir)) {
+      log.warn('removed a temporary file left by a crash mid-snapshot', { file: `snapshots/${file}` });
+    }
     const latest = await readLatestSnapshot(config.dataDir);
     const opened = await WriteAheadLog.open(config.dataDir, {
       fsync: config.fsync ?? 'always',
