@@ -196,6 +196,10 @@ export interface NodeMetricsReport {
   fsyncLastMicros: number;
   /** Mean fsync time over the same window as fsyncsPerSecond (0 when there was none). */
   fsyncMeanMicros: number;
+  /** The write-ahead log's fsync times over the last `windowSeconds`; absent from older nodes. */
+  fsyncLatency?: LatencyWindowReport;
+  /** The same since start, in cumulative buckets (etcd's wal_fsync_duration_seconds); absent from older nodes. */
+  fsyncLatencyHistogram?: LatencyHistogramReport;
   walRecordsWritten: number;
   walBytesWritten: number;
   /** Times this node saw the leadership move to a new leader (its own elections included). */

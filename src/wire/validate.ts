@@ -481,7 +481,7 @@ function peerStatus(x: unknown, what: string): NodeStatus['peers'][number] {
 
 function nodeMetrics(x: unknown, what: string): NodeMetricsReport {
   const f = fieldsOf(x, what);
-  return {
+  const metrics: NodeMetricsReport = {
     proposalsInFlight: natural(f.proposalsInFlight, what, 'proposalsInFlight'),
     commandsPending: natural(f.commandsPending, what, 'commandsPending'),
     commandsProposed: natural(f.commandsProposed, what, 'commandsProposed'),
@@ -499,6 +499,12 @@ function nodeMetrics(x: unknown, what: string): NodeMetricsReport {
     leaderChanges: natural(f.leaderChanges, what, 'leaderChanges'),
     peers: listOf(f.peers, what, 'peers', statusPeersMax, peerTraffic),
   };
+  // Added after the metrics object itself: optional, so that a node one version older still answers.
+  if (f.fsyncLatency !== undefined && f.fsyncLatency !== null) metrics.fsyncLatency = latencyWindow(f.fsyncLatency, `${what}.fsyncLatency`);
+  if (f.fsyncLatencyHistogram !== undefined && f.fsyncLatencyHistogram !== null) {
+    metrics.fsyncLatencyHistogram = latencyHistogram(f.fsyncLatencyHistogram, `${what}.fsyncLatencyHistogram`);
+  }
+  return metrics;
 }
 
 function latencyWindow(x: unknown, what: string): LatencyWindowReport {

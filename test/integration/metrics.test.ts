@@ -60,6 +60,15 @@ describe('curl of /metrics on a three-node cluster', () => {
     expect(written.code, written.stderr).toBe(0);
     const rows = await cluster.waitFor((r) => r.every((row) => row.reachable && row.lastApplied === r[0].lastApplied && (row.lastApplied ?? 0) >= 20));
     const leader = rows.find((row) => row.role === 'leader')!.id!;
+    // paxos status --json carries the fsync percentiles and histogram too.
+    for (const row of rows) {
+      const metrics = row.metrics as { fsyncs: number; fsyncLatency: { samples: number; p50Micros: number; p99Micros: number; maxMicros: number }; fsyncLatencyHistogram: { count: number } };
+      expect(metrics.fsyncLatency.samples, `node ${row.id}`).toBeGreaterThan(0);
+      expect(metrics.fsyncLatency.p50Micros).toBeGreaterThan(0);
+      expect(metrics.fsyncLatency.p99Micros).toBeGreaterThanOrEqual(metrics.fsyncLatency.p50Micros);
+      expect(metrics.fsyncLatency.maxMicros).toBeGreaterThanOrEqual(metrics.fsyncLatency.p99Micros);
+      expect(metrics.fsyncLatencyHistogram.count).toBe(metrics.fsyncs);
+    }
 
     for (const id of [1, 2, 3]) {
       const { body, contentType } = await curl(metricsUrl(cluster, id));
@@ -78,7 +87,12 @@ describe('curl of /metrics on a three-node cluster', () => {
       expect(sampleValue(families, 'paxos_role', { role: id === leader ? 'leader' : 'follower' })).toBe(1);
       expect(sampleValue(families, 'paxos_leader_id')).toBe(leader);
       expect(sampleValue(families, 'paxos_wal_size_bytes')).toBeGreaterThan(0);
+      // etcd's wal_fsync_duration_seconds: a histogram of every fsync of the log.
+      const fsync = families.find((family) => family.name === 'paxos_fsync_duration_seconds')!;
+      expect(fsync.type).toBe('HISTOGRAM');
+      checkHistogram(strict.get('paxos_fsync_duration_seconds') as Family);
       expect(countOf(families, 'paxos_fsync_duration_seconds')).toBeGreaterThan(0);
+      expect(Number(fsync.metrics[0].buckets?.['+Inf'])).toBe(countOf(families, 'paxos_fsync_duration_seconds'));
 
       // Every per-peer family has a series for each of the other two nodes, and traffic flowed both ways.
       const peers = [1, 2, 3].filter((peer) => peer !== id).map(String);

@@ -148,13 +148,15 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       log.warn('removed a temporary file left by a crash mid-snapshot', { file: `snapshots/${file}` });
     }
     const latest = await readLatestSnapshot(config.dataDir);
+    const metrics = new NodeMetrics();
     const opened = await WriteAheadLog.open(config.dataDir, {
       fsync: config.fsync ?? 'always',
       log: (level, message, fields) => log[level](message, fields),
+      onFsync: (micros) => metrics.onFsync(micros),
     });
     if (config.unsafe?.ackBeforeFsync === true) makeWritesBehind(opened.wal, log);
     const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
-    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, records: opened.records.length, snapshot });
+    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, metrics, records: opened.records.length, snapshot });
     const core = new PaxosNode({
       id: config.id,
       members: [...config.peers.keys()],
@@ -214,7 +216,7 @@ class NodeRuntime implements RunningNode {
   private readonly stateMachineIdentity: string;
   /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
   private readonly outcomes = new SlotOutcomes();
-  private readonly metrics = new NodeMetrics();
+  private readonly metrics: NodeMetrics;
   private metricsServer: MetricsServer | null = null;
   private readonly startedAtMs = Date.now();
   private appliedDigest: string;
@@ -241,6 +243,8 @@ class NodeRuntime implements RunningNode {
       log: Logger;
       release: ReleaseLock;
       wal: WriteAheadLog;
+      /** Made before the log is opened, so that it is told of the log's fsyncs. */
+      metrics: NodeMetrics;
       records: number;
       snapshot: (Snapshot & { bytes: Buffer }) | null;
     },
@@ -249,6 +253,7 @@ class NodeRuntime implements RunningNode {
     this.clusterId = parts.clusterId;
     this.log = parts.log;
     this.wal = parts.wal;
+    this.metrics = parts.metrics;
     this.release = parts.release;
     const factory = config.stateMachine ?? createKeyValueStore;
     const snapshot = parts.snapshot;

@@ -12,7 +12,26 @@ import type { Logger } from '../../../src/node/runtime/log.js';
 import { prometheusContentType, renderPrometheus } from '../../../src/node/runtime/metrics-http.js';
 import { startNode, type RunningNode } from '../../../src/node/runtime/node.js';
 import type { NodeStatus } from '../../../src/wire/protocol.js';
-import { parsePrometheus, value } from '../../support/prometheus.js';
+import { checkHistogram, parsePrometheus, value, type Family } from '../../support/prometheus.js';
+import { NodeMetrics } from '../../../src/node/runtime/metrics.js';
+import type { CoreStatus } from '../../../src/node/core/node.js';
+
+const coreStatus: CoreStatus = {
+  id: 2,
+  role: 'follower',
+  leader: null,
+  ballot: { round: 7, node: 3 },
+  promised: { round: 7, node: 3 },
+  commitIndex: 10,
+  lastChosen: 11,
+  lastApplied: 9,
+  knownCommitIndex: 10,
+  proposalsInFlight: 0,
+  pendingCommands: 0,
+  compactedTo: 0,
+  rebuilding: false,
+  tick: 1,
+};
 
 const nodes: RunningNode[] = [];
 const dirs: string[] = [];
@@ -112,5 +131,20 @@ describe('renderPrometheus', () => {
     expect(value(families, 'paxos_peer_connected', { peer: '1' })).toBe(0);
     expect(value(families, 'paxos_uptime_seconds')).toBe(1.5);
     expect(families.has('paxos_commit_latency_seconds')).toBe(false);
+  });
+
+  it('renders the fsync histogram as etcd does wal_fsync_duration_seconds, in seconds', () => {
+    const metrics = new NodeMetrics(() => 0);
+    for (const micros of [40, 40, 300, 2_000_000]) metrics.onFsync(micros);
+    const report = metrics.report({ core: coreStatus, wal: { fsyncs: 4, fsyncMicrosTotal: 2_000_380, lastFsyncMicros: 2_000_000, recordsWritten: 4, bytesWritten: 400 }, peers: [] });
+    const families = parsePrometheus(renderPrometheus({ ...status, metrics: report }));
+    const fsync = families.get('paxos_fsync_duration_seconds') as Family;
+    expect(fsync.type).toBe('histogram');
+    checkHistogram(fsync);
+    expect(value(families, 'paxos_fsync_duration_seconds', { le: '0.00005' }, 'paxos_fsync_duration_seconds_bucket')).toBe(2);
+    expect(value(families, 'paxos_fsync_duration_seconds', { le: '0.0005' }, 'paxos_fsync_duration_seconds_bucket')).toBe(3);
+    expect(value(families, 'paxos_fsync_duration_seconds', { le: '2.5' }, 'paxos_fsync_duration_seconds_bucket')).toBe(4);
+    expect(value(families, 'paxos_fsync_duration_seconds', {}, 'paxos_fsync_duration_seconds_count')).toBe(4);
+    expect(value(families, 'paxos_fsync_duration_seconds', {}, 'paxos_fsync_duration_seconds_sum')).toBeCloseTo(2.00038, 6);
   });
 });

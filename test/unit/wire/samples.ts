@@ -88,6 +88,8 @@ export const samples = {
         fsyncMicrosTotal: 40000,
         fsyncLastMicros: 450,
         fsyncMeanMicros: 500,
+        fsyncLatency: { windowSeconds: 10, samples: 80, p50Micros: 420, p99Micros: 2100, maxMicros: 2400 },
+        fsyncLatencyHistogram: { boundsMicros: [250, 1000], counts: [10, 78], count: 80, sumMicros: 40000 },
         walRecordsWritten: 82,
         walBytesWritten: 40000,
         leaderChanges: 1,
@@ -110,6 +112,8 @@ export const variantSamples: WireMessage[] = [
   { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
   // A node older than the metrics object: it is optional.
   { type: 'status_reply', id: 8, status: withoutMetrics(samples.status_reply.status) },
+  // A node older than the fsync percentiles and histogram: they are optional.
+  { type: 'status_reply', id: 9, status: withoutFsyncLatency(samples.status_reply.status) },
   { type: 'promise', from: 2, to: 1, ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [], chosen: [], catchUpTo: 0 },
   { type: 'accept', from: 1, to: 1_000_000, ballot: { round: 1, node: 1 }, slot: 1, value: { commands: [] }, commitIndex: 0 },
   { type: 'result', id: 0, slot: 1, result: null },
@@ -118,6 +122,11 @@ export const variantSamples: WireMessage[] = [
 function withoutMetrics(status: NodeStatus): NodeStatus {
   const { metrics: _, ...rest } = status;
   return rest;
+}
+
+function withoutFsyncLatency(status: NodeStatus): NodeStatus {
+  const { fsyncLatency: _, fsyncLatencyHistogram: __, ...metrics } = status.metrics!;
+  return { ...status, metrics };
 }
 
 /** Parses with the entry point that accepts this type, as the runtime would. */
