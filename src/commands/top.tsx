@@ -30,10 +30,11 @@ Keys: q quits, p pauses (and resumes). The terminal is restored on exit. stdout 
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Top);
+    // Flags first: a usage error is exit 2 wherever stdout goes.
+    const { addresses, intervalMs, timeoutMs } = this.settings(flags);
     if (process.stdout.isTTY !== true) {
       this.error('paxos top draws a live screen and needs a terminal, but stdout is not one. For scripts, use `paxos status --json`.', { exit: 1 });
     }
-    const { addresses, intervalMs, timeoutMs } = this.settings(flags);
     const client = new PaxosClient({ addresses, timeoutMs, statusTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs });
     const fetchStatus = () => client.statusAll();
     const { runFullScreen, TopApp } = await loadInk();

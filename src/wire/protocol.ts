@@ -196,6 +196,10 @@ export interface NodeMetricsReport {
   fsyncLastMicros: number;
   /** Mean fsync time over the same window as fsyncsPerSecond (0 when there was none). */
   fsyncMeanMicros: number;
+  /** The write-ahead log's fsync times over the last `windowSeconds`; absent from older nodes. */
+  fsyncLatency?: LatencyWindowReport;
+  /** The same since start, in cumulative buckets (etcd's wal_fsync_duration_seconds); absent from older nodes. */
+  fsyncLatencyHistogram?: LatencyHistogramReport;
   walRecordsWritten: number;
   walBytesWritten: number;
   /** Times this node saw the leadership move to a new leader (its own elections included). */
@@ -269,7 +273,10 @@ export type ClientResponse =
 
 /**
  * State transfer, between nodes, outside the Paxos core: a lagging node asks a
- * peer for its latest snapshot a chunk at a time (`slot` 0 means "your latest").
+ * peer for a snapshot a chunk at a time. `slot` 0 with `offset` 0 starts a
+ * transfer on the peer's newest snapshot; every later request names the slot
+ * the first chunk announced, and the peer keeps serving that snapshot until the
+ * transfer completes or goes quiet, whatever snapshots it takes meanwhile.
  */
 export interface SnapshotRequestMessage {
   type: 'snapshot_request';
@@ -280,9 +287,8 @@ export interface SnapshotRequestMessage {
 }
 
 /**
- * One chunk of the sender's snapshot file at `slot` (total `totalBytes`). A
- * chunk at offset 0 starts (or restarts) a transfer: the sender answers with its
- * newest snapshot when the one asked for is gone. The file carries its own checksum.
+ * One chunk of the sender's snapshot file at `slot` (total `totalBytes`), in
+ * answer to a request for `offset`. The file carries its own checksum.
  */
 export interface SnapshotChunkMessage {
   type: 'snapshot_chunk';
@@ -294,7 +300,29 @@ export interface SnapshotChunkMessage {
   data: Uint8Array;
 }
 
-export type TransferMessage = SnapshotRequestMessage | SnapshotChunkMessage;
+/**
+ * Why a snapshot request was not answered with a chunk: `none` (the sender has
+ * no snapshot), `busy` (it already holds as many snapshots for transfers as it
+ * may), `gone` (it no longer holds the snapshot at `slot`: the transfer went
+ * quiet or the sender restarted). The requester drops the transfer; it asks
+ * again, from the newest snapshot, when it next finds slots it needs compacted.
+ */
+export type SnapshotUnavailableReason = 'none' | 'busy' | 'gone';
+
+export interface SnapshotUnavailableMessage {
+  type: 'snapshot_unavailable';
+  from: NodeId;
+  to: NodeId;
+  /** The slot the request named (0 for a request that started a transfer). */
+  slot: Slot;
+  reason: SnapshotUnavailableReason;
+}
+
+export type TransferMessage = SnapshotRequestMessage | SnapshotChunkMessage | SnapshotUnavailableMessage;
+
+export const transferMessageTypes: ReadonlySet<string> = new Set<TransferMessage['type']>(['snapshot_request', 'snapshot_chunk', 'snapshot_unavailable']);
+
+export const snapshotUnavailableReasons: readonly SnapshotUnavailableReason[] = ['none', 'busy', 'gone'];
 
 /** Everything that can travel in a frame. */
 export type WireMessage =

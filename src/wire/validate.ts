@@ -30,9 +30,12 @@ import type {
   PeerTrafficReport,
   SnapshotChunkMessage,
   SnapshotRequestMessage,
+  SnapshotUnavailableMessage,
+  SnapshotUnavailableReason,
   TransferMessage,
   WelcomeMessage,
 } from './protocol.js';
+import { snapshotUnavailableReasons } from './protocol.js';
 
 // ---------------------------------------------------------------------------
 // Limits. Each is a ceiling for what one message may carry; the frame limit
@@ -117,6 +120,7 @@ export function parseNodeMessage(x: unknown): PeerMessage | TransferMessage {
   const type = typeOf(fields, 'peer message');
   if (type === 'snapshot_request') return snapshotRequest(fields);
   if (type === 'snapshot_chunk') return snapshotChunk(fields);
+  if (type === 'snapshot_unavailable') return snapshotUnavailable(fields);
   return parsePeerMessage(fields);
 }
 
@@ -143,6 +147,19 @@ function snapshotChunk(f: Fields): SnapshotChunkMessage {
   if (totalBytes > snapshotTransferBytesMax) invalid(`snapshot_chunk announces ${totalBytes} bytes; at most ${snapshotTransferBytesMax}`);
   if (offset + data.length > totalBytes) invalid(`snapshot_chunk runs past its total (${offset} + ${data.length} > ${totalBytes})`);
   return { type: 'snapshot_chunk', ...envelope(f, 'snapshot_chunk'), slot: slot(f.slot, 'snapshot_chunk', 'slot'), offset, totalBytes, data };
+}
+
+function snapshotUnavailable(f: Fields): SnapshotUnavailableMessage {
+  const reason = f.reason;
+  if (typeof reason !== 'string' || !(snapshotUnavailableReasons as readonly string[]).includes(reason)) {
+    invalid(`snapshot_unavailable.reason must be one of ${snapshotUnavailableReasons.join(', ')}`);
+  }
+  return {
+    type: 'snapshot_unavailable',
+    ...envelope(f, 'snapshot_unavailable'),
+    slot: slot(f.slot, 'snapshot_unavailable', 'slot'),
+    reason: reason as SnapshotUnavailableReason,
+  };
 }
 
 /** The first frame on a connection. Anything else first is 'handshake_required'. */
@@ -464,7 +481,7 @@ function peerStatus(x: unknown, what: string): NodeStatus['peers'][number] {
 
 function nodeMetrics(x: unknown, what: string): NodeMetricsReport {
   const f = fieldsOf(x, what);
-  return {
+  const metrics: NodeMetricsReport = {
     proposalsInFlight: natural(f.proposalsInFlight, what, 'proposalsInFlight'),
     commandsPending: natural(f.commandsPending, what, 'commandsPending'),
     commandsProposed: natural(f.commandsProposed, what, 'commandsProposed'),
@@ -482,6 +499,12 @@ function nodeMetrics(x: unknown, what: string): NodeMetricsReport {
     leaderChanges: natural(f.leaderChanges, what, 'leaderChanges'),
     peers: listOf(f.peers, what, 'peers', statusPeersMax, peerTraffic),
   };
+  // Added after the metrics object itself: optional, so that a node one version older still answers.
+  if (f.fsyncLatency !== undefined && f.fsyncLatency !== null) metrics.fsyncLatency = latencyWindow(f.fsyncLatency, `${what}.fsyncLatency`);
+  if (f.fsyncLatencyHistogram !== undefined && f.fsyncLatencyHistogram !== null) {
+    metrics.fsyncLatencyHistogram = latencyHistogram(f.fsyncLatencyHistogram, `${what}.fsyncLatencyHistogram`);
+  }
+  return metrics;
 }
 
 function latencyWindow(x: unknown, what: string): LatencyWindowReport {

@@ -92,4 +92,12 @@ describe('paxos top', () => {
     expect(result.stderr).toContain('needs a terminal');
     expect(result.stdout).toBe('');
   });
+
+  it('checks its flags before the terminal: a bad one is a usage error (exit 2) even without one', async () => {
+    for (const flags of [['--interval', '10ms'], ['--timeout', '0ms'], ['--interval', 'soon'], ['--cluster', '127.0.0.1:99999']]) {
+      const result = await runCli(['top', ...flags]);
+      expect(result.code, `${flags.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr).not.toContain('needs a terminal');
+    }
+  });
 });

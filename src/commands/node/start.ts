@@ -1,7 +1,15 @@
 import { Command, Flags } from '@oclif/core';
 import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log.js';
 import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
-import { snapshotEveryDefault, startNode, tickMsDefault } from '../../node/runtime/node.js';
+import {
+  compactionHoldSlotsMaxDefault,
+  snapshotChunkBytesDefault,
+  snapshotChunkBytesMax,
+  snapshotEveryDefault,
+  snapshotsHeldForTransfersMaxDefault,
+  startNode,
+  tickMsDefault,
+} from '../../node/runtime/node.js';
 import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
@@ -39,6 +47,22 @@ loses no acknowledged write.`;
     'snapshot-every': Flags.integer({
       description: 'applied slots between snapshots; each lets older log segments be deleted (0: never)',
       default: snapshotEveryDefault,
+      min: 0,
+    }),
+    'snapshot-chunk-bytes': Flags.integer({
+      description: 'bytes per chunk when sending a snapshot to a peer that lags (one frame, one round trip each)',
+      default: snapshotChunkBytesDefault,
+      min: 1024,
+      max: snapshotChunkBytesMax,
+    }),
+    'snapshots-held-for-transfers': Flags.integer({
+      description: 'distinct snapshots kept in memory for peers still fetching them after newer ones were taken; beyond it new transfers wait',
+      default: snapshotsHeldForTransfersMaxDefault,
+      min: 1,
+    }),
+    'compaction-hold-slots': Flags.integer({
+      description: 'slots behind the newest snapshot the log is kept for a peer fetching a snapshot or catching up after one',
+      default: compactionHoldSlotsMaxDefault,
       min: 0,
     }),
     'state-machine': Flags.string({
@@ -128,6 +152,9 @@ loses no acknowledged write.`;
       clusterToken: flags['cluster-token'],
       tickMs,
       snapshotEvery: flags['snapshot-every'],
+      snapshotChunkBytes: flags['snapshot-chunk-bytes'],
+      snapshotsHeldForTransfersMax: flags['snapshots-held-for-transfers'],
+      compactionHoldSlotsMax: flags['compaction-hold-slots'],
       stateMachine: machine?.factory,
       stateMachineIdentity: machine?.identity,
       log,

@@ -146,15 +146,7 @@ function metricFamilies(status: NodeStatus): Family[] {
       help: 'Time from proposing a client command to applying it, at the leader that proposed it.',
       samples: histogramSamples(metrics.commitLatencyHistogram),
     },
-    {
-      name: 'paxos_fsync_duration_seconds',
-      type: 'summary',
-      help: 'Time spent in fsync of the write-ahead log.',
-      samples: [
-        { suffix: '_sum', value: metrics.fsyncMicrosTotal / 1e6 },
-        { suffix: '_count', value: metrics.fsyncs },
-      ],
-    },
+    ...fsyncFamilies(metrics),
     { name: 'paxos_fsync_last_duration_seconds', type: 'gauge', help: 'Time the last fsync took.', samples: one(metrics.fsyncLastMicros / 1e6) },
     { name: 'paxos_wal_written_bytes_total', type: 'counter', help: 'Bytes appended to the write-ahead log.', samples: one(metrics.walBytesWritten) },
     { name: 'paxos_wal_written_records_total', type: 'counter', help: 'Records appended to the write-ahead log.', samples: one(metrics.walRecordsWritten) },
@@ -178,6 +170,12 @@ function peerFamilies(peers: readonly PeerTrafficReport[]): Family[] {
     help,
     samples: peers.map((peer) => ({ labels: { peer: peer.id }, value: peer[field] })),
   }));
+}
+
+/** etcd's wal_fsync_duration_seconds: a histogram of the write-ahead log's fsyncs (every node of this version reports it). */
+function fsyncFamilies(metrics: NonNullable<NodeStatus['metrics']>): Family[] {
+  if (metrics.fsyncLatencyHistogram === undefined) return [];
+  return [{ name: 'paxos_fsync_duration_seconds', type: 'histogram', help: 'Time spent in fsync of the write-ahead log.', samples: histogramSamples(metrics.fsyncLatencyHistogram) }];
 }
 
 function histogramSamples(histogram: NonNullable<NodeStatus['metrics']>['commitLatencyHistogram']): Family['samples'] {

@@ -1,6 +1,7 @@
 // What a node measures about itself: commands proposed and applied, the
 // propose-to-apply latency at the leader, fsync rate and time (read from the
-// write-ahead log's own counters), leader changes and per-peer traffic (read
+// write-ahead log's own counters; each fsync's time also comes in through
+// onFsync, for percentiles and a histogram), leader changes and per-peer traffic (read
 // from the transport). The runtime calls the `on*` hooks; `report` turns it all
 // into the `metrics` object of a status reply, which `paxos status`, `paxos top`
 // and the Prometheus endpoint all read. No timers: windows advance lazily with
@@ -31,6 +32,14 @@ export const rateSamplesMax = 16;
 export const commitLatencyBoundsMicros: readonly number[] = Object.freeze([
   100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
 ]);
+/**
+ * Cumulative fsync-time bounds in microseconds, 25 µs to 10 s. etcd's
+ * wal_fsync_duration_seconds starts at 1 ms; a local SSD's fdatasync is often
+ * well below that, and a p99 near 1 s is the disk that costs a leader its lease.
+ */
+export const fsyncLatencyBoundsMicros: readonly number[] = Object.freeze([
+  25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000, 10_000_000,
+]);
 /** Fine buckets per doubling for the windowed percentiles: each is about 9% wide, the error of a reported p99. */
 const fineBucketsPerOctave = 8;
 
@@ -49,6 +58,8 @@ export class NodeMetrics {
   private readonly proposedAtMs = new Map<string, number>();
   private readonly latencyRecent = new LatencyWindow(latencyWindowSeconds);
   private readonly latencyTotal = new CumulativeHistogram(commitLatencyBoundsMicros);
+  private readonly fsyncRecent = new LatencyWindow(latencyWindowSeconds);
+  private readonly fsyncTotal = new CumulativeHistogram(fsyncLatencyBoundsMicros);
   private readonly rates: CounterRates;
   private commandsProposed = 0;
   private commandsApplied = 0;
@@ -80,6 +91,12 @@ export class NodeMetrics {
   /** Waiting commands were failed (leadership lost): they may still be chosen, but not timed. */
   onCommandsAbandoned(): void {
     this.proposedAtMs.clear();
+  }
+
+  /** The write-ahead log finished an fsync that took `micros` (WalOptions.onFsync). */
+  onFsync(micros: number): void {
+    this.fsyncRecent.observe(micros, this.now());
+    this.fsyncTotal.observe(micros);
   }
 
   /** A slot was applied to the state machine, carrying `commands` client commands. */
@@ -122,6 +139,8 @@ export class NodeMetrics {
       fsyncMicrosTotal: sources.wal.fsyncMicrosTotal,
       fsyncLastMicros: sources.wal.lastFsyncMicros,
       fsyncMeanMicros: rates.ratio('fsyncMicros', 'fsyncs'),
+      fsyncLatency: this.fsyncRecent.report(nowMs),
+      fsyncLatencyHistogram: this.fsyncTotal.report(),
       walRecordsWritten: sources.wal.recordsWritten,
       walBytesWritten: sources.wal.bytesWritten,
       leaderChanges: this.leaderChanges,

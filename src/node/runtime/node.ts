@@ -10,7 +10,7 @@ import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
-import { decodeSnapshot, encodeSnapshot, pruneSnapshots, readLatestSnapshot, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
+import { encodeSnapshot, pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
 import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
@@ -61,6 +61,12 @@ export interface NodeConfig {
    * deleted, which bounds memory, disk and restart time; 0 never snapshots.
    */
   snapshotEvery?: number;
+  /** Bytes per snapshot chunk sent to a peer (one frame each); default snapshotChunkBytesDefault. */
+  snapshotChunkBytes?: number;
+  /** Distinct snapshots held in memory for transfers to peers (see SnapshotTransferLimits). */
+  snapshotsHeldForTransfersMax?: number;
+  /** Slots behind the newest snapshot the log may be kept for a peer catching up (see SnapshotTransferLimits). */
+  compactionHoldSlotsMax?: number;
   /** Makes the replicated service; the built-in key-value store by default. Must be deterministic. */
   stateMachine?: StateMachineFactory;
   /**
@@ -81,12 +87,29 @@ export interface NodeConfig {
   unsafe?: UnsafeModes;
 }
 
+/** The wire's ceiling on one chunk, for flags that set the chunk size. */
+export { snapshotChunkBytesMax };
+
 export const tickMsDefault = 10;
 export const snapshotEveryDefault = 10_000;
 /** Bytes per snapshot chunk on the wire: one frame each, far under the frame limit. */
-export const snapshotChunkBytes = 1024 * 1024;
+export const snapshotChunkBytesDefault = 1024 * 1024;
+/** Room a chunk's frame needs beside the chunk itself (field names, ids, slot, offsets). */
+const snapshotChunkFrameOverheadBytes = 64 * 1024;
 /** A snapshot transfer that hears nothing for this long is abandoned and asked for again. */
 export const snapshotTransferIdleMsMax = 5_000;
+/**
+ * Two: in a three-node cluster both peers can fetch at once, each on its own
+ * snapshot, so no transfer ever waits; memory is at most three snapshots.
+ */
+export const snapshotsHeldForTransfersMaxDefault = 2;
+/**
+ * etcd keeps 5,000 entries behind a snapshot for slow followers; we hold the
+ * log only for a peer that is fetching or catching up, so allow more: 100,000
+ * small slots are tens of MB at most, and a peer that falls further behind
+ * than that is better served by a newer snapshot.
+ */
+export const compactionHoldSlotsMaxDefault = 100_000;
 export const clientsWaitingMaxDefault = 65_536;
 /**
  * Rounds of one flush: a self-delivered message makes more work for the same
@@ -119,20 +142,27 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const self = config.peers.get(config.id);
   if (self === undefined) throw new Error(`node ${config.id} is not in --peers (${[...config.peers.keys()].join(', ')})`);
   const clusterId = clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
+  checkTransferLimits(config);
   const release = await lockDataDir(config.dataDir, {
     log: (message) => log.warn(message),
     onCompromised: (error) => config.onFatal?.(error),
   });
   try {
     await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId });
+    // Under the lock, so no snapshot is being written: any temporary is a crash's leftover.
+    for (const file of await removeStaleSnapshotTemporaries(config.dataDir)) {
+      log.warn('removed a temporary file left by a crash mid-snapshot', { file: `snapshots/${file}` });
+    }
     const latest = await readLatestSnapshot(config.dataDir);
+    const metrics = new NodeMetrics();
     const opened = await WriteAheadLog.open(config.dataDir, {
       fsync: config.fsync ?? 'always',
       log: (level, message, fields) => log[level](message, fields),
+      onFsync: (micros) => metrics.onFsync(micros),
     });
     if (config.unsafe?.ackBeforeFsync === true) makeWritesBehind(opened.wal, log);
     const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
-    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, records: opened.records.length, snapshot });
+    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, metrics, records: opened.records.length, snapshot });
     const core = new PaxosNode({
       id: config.id,
       members: [...config.peers.keys()],
@@ -156,6 +186,22 @@ function checkedCoreLimits(limits: Partial<CoreLimits> | undefined): Partial<Cor
   return limits;
 }
 
+/** A snapshot chunk must fit the wire's ceiling and this node's (and its peers') frame limit. */
+function checkTransferLimits(config: NodeConfig): void {
+  const chunkBytes = config.snapshotChunkBytes ?? snapshotChunkBytesDefault;
+  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
+  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > snapshotChunkBytesMax) {
+    throw new Error(`the snapshot chunk size must be 1..${snapshotChunkBytesMax} bytes, got ${chunkBytes}`);
+  }
+  if (chunkBytes + snapshotChunkFrameOverheadBytes > frameBytesMax) {
+    throw new Error(`a snapshot chunk of ${chunkBytes} bytes does not fit a ${frameBytesMax}-byte frame: lower the chunk size or raise the frame limit`);
+  }
+  const held = config.snapshotsHeldForTransfersMax ?? snapshotsHeldForTransfersMaxDefault;
+  if (!Number.isSafeInteger(held) || held < 1) throw new Error(`snapshots held for transfers must be at least 1, got ${held}`);
+  const hold = config.compactionHoldSlotsMax ?? compactionHoldSlotsMaxDefault;
+  if (!Number.isSafeInteger(hold) || hold < 0) throw new Error(`the compaction hold must be 0 or more slots, got ${hold}`);
+}
+
 /** Election timeouts must differ between nodes and between restarts; the core's PRNG takes the seed. */
 function seedFor(id: NodeId): number {
   return (Date.now() ^ (process.pid << 8) ^ id) >>> 0;
@@ -176,7 +222,7 @@ class NodeRuntime implements RunningNode {
   private readonly stateMachineIdentity: string;
   /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
   private readonly outcomes = new SlotOutcomes();
-  private readonly metrics = new NodeMetrics();
+  private readonly metrics: NodeMetrics;
   private metricsServer: MetricsServer | null = null;
   private readonly startedAtMs = Date.now();
   private appliedDigest: string;
@@ -203,6 +249,8 @@ class NodeRuntime implements RunningNode {
       log: Logger;
       release: ReleaseLock;
       wal: WriteAheadLog;
+      /** Made before the log is opened, so that it is told of the log's fsyncs. */
+      metrics: NodeMetrics;
       records: number;
       snapshot: (Snapshot & { bytes: Buffer }) | null;
     },
@@ -211,6 +259,7 @@ class NodeRuntime implements RunningNode {
     this.clusterId = parts.clusterId;
     this.log = parts.log;
     this.wal = parts.wal;
+    this.metrics = parts.metrics;
     this.release = parts.release;
     const factory = config.stateMachine ?? createKeyValueStore;
     const snapshot = parts.snapshot;
@@ -256,12 +305,14 @@ class NodeRuntime implements RunningNode {
     }
     this.transfer = new SnapshotTransfer({
       self: this.id,
-      chunkBytes: Math.min(snapshotChunkBytes, snapshotChunkBytesMax),
+      chunkBytes: this.config.snapshotChunkBytes ?? snapshotChunkBytesDefault,
       idleMsMax: snapshotTransferIdleMsMax,
       snapshotBytesMax,
+      snapshotsHeldForTransfersMax: this.config.snapshotsHeldForTransfersMax ?? snapshotsHeldForTransfersMaxDefault,
+      compactionHoldSlotsMax: this.config.compactionHoldSlotsMax ?? compactionHoldSlotsMaxDefault,
       send: (message: TransferMessage) => this.transport.send([message]),
       latest: () => this.heldSnapshot,
-      onComplete: (bytes, from) => void this.installSnapshot(bytes, from),
+      onComplete: (snapshot, bytes, from) => this.installSnapshot(snapshot, bytes, from),
       log: this.log,
     });
     const tickMs = this.config.tickMs ?? tickMsDefault;
@@ -332,6 +383,8 @@ class NodeRuntime implements RunningNode {
   }
 
   private onPeerMessage(message: PeerMessage): void {
+    // A peer catching up after a snapshot we sent: keep our log from where it is.
+    if (message.type === 'chosen_request') this.transfer.onCatchupRequest(message.from, message.fromSlot);
     this.input(() => this.core.step(message));
   }
 
@@ -482,13 +535,26 @@ class NodeRuntime implements RunningNode {
     this.snapshotting = true;
     const bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
     void this.persistSnapshot(slot, bytes)
-      .then(() => this.wal.checkpoint(this.core.compact(slot)))
+      .then(() => this.compactLog(slot))
       .then(() => pruneSnapshots(this.config.dataDir))
-      .then(() => this.log.info('took a snapshot and compacted the log', { slot, bytes: bytes.length, walBytes: this.wal.sizeBytes() }))
+      .then(() => this.log.info('took a snapshot and compacted the log', { slot, bytes: bytes.length, compactedTo: this.core.status().compactedTo, walBytes: this.wal.sizeBytes() }))
       .catch((error: Error) => this.die(error))
       .finally(() => {
         this.snapshotting = false;
       });
+  }
+
+  /**
+   * Lets the core forget the slots up to the snapshot, except those a peer
+   * fetching a snapshot from us, or catching up after one, still needs (see
+   * SnapshotTransfer.compactionFloor): without them it would need another
+   * snapshot, and a rebuilding node (which does not accept while it rebuilds)
+   * might never close the gap while writes go on.
+   */
+  private async compactLog(snapshotSlot: Slot): Promise<void> {
+    const floor = this.transfer.compactionFloor(snapshotSlot);
+    if (floor <= this.core.status().compactedTo) return; // nothing more to forget yet
+    await this.wal.checkpoint(this.core.compact(floor));
   }
 
   private async persistSnapshot(slot: Slot, bytes: Buffer): Promise<void> {
@@ -502,15 +568,13 @@ class NodeRuntime implements RunningNode {
    * been applied (apply is synchronous with taking a Ready), and the core hands
    * out only slots after the snapshot from here on.
    */
-  private async installSnapshot(bytes: Buffer, from: NodeId): Promise<void> {
+  private async installSnapshot(snapshot: Snapshot, bytes: Buffer, from: NodeId): Promise<void> {
     if (this.stopping !== null || this.fatal !== null) return;
-    let snapshot: Snapshot;
     let service: ReplicatedService;
     try {
-      snapshot = decodeSnapshot(bytes, `snapshot from node ${from}`);
       service = ReplicatedService.fromSnapshot(this.config.stateMachine ?? createKeyValueStore, snapshot.state);
     } catch (error) {
-      this.log.error('refused a damaged snapshot from a peer', { peer: from, error: (error as Error).message });
+      this.log.error('refused a snapshot from a peer that the state machine cannot restore', { peer: from, slot: snapshot.slot, error: (error as Error).message });
       return;
     }
     if (snapshot.slot <= this.core.status().lastApplied) return;

@@ -8,7 +8,7 @@ import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
 import { CoalescingWriter } from '../../wire/coalesce.js';
 import { isWireError, WireError } from '../../wire/errors.js';
 import { parseClientRequest, parseHandshakeReply, parseHello, parseNodeMessage } from '../../wire/validate.js';
-import { builtinStateMachineIdentity, protocolVersion, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
+import { builtinStateMachineIdentity, protocolVersion, transferMessageTypes, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
 import type { Logger } from './log.js';
 import type { FaultInjector } from './faults.js';
 import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from '../../wire/auth.js';
@@ -288,7 +288,7 @@ class InboundConnection implements ClientLink {
       }
       this.hooks.countInbound(this.peerId, bytes);
       if (this.options.faults?.admits(this.peerId) === false) return;
-      if (message.type === 'snapshot_request' || message.type === 'snapshot_chunk') return this.options.onTransferMessage(message);
+      if (isTransferMessage(message)) return this.options.onTransferMessage(message);
       return this.options.onPeerMessage(message);
     }
     const request = parseClientRequest(frame);
@@ -527,4 +527,8 @@ class PeerLink {
     }, delay);
     this.retryTimer.unref();
   }
+}
+
+function isTransferMessage(message: PeerMessage | TransferMessage): message is TransferMessage {
+  return transferMessageTypes.has(message.type);
 }

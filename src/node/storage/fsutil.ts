@@ -99,6 +99,7 @@ async function writeNewFileSynced(path: string, data: Uint8Array): Promise<void>
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  // A crash before the rename leaves this name behind; snapshot.ts knows its pattern and removes it at start.
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     // The temporary name need not be durable: only the rename's result must be.

@@ -14,7 +14,7 @@ import type { Corruption, ScannedRecord, TornTail } from './record.js';
 import type { LogScan } from './segments.js';
 import { parseSegmentFileName, scanLog, walDirectory, walDirectoryName } from './segments.js';
 import type { SnapshotListing } from './snapshot.js';
-import { decodeSnapshot, listSnapshots, snapshotBytesMax, snapshotDirectoryName } from './snapshot.js';
+import { decodeSnapshot, listSnapshotDirectory, snapshotBytesMax, snapshotDirectoryName } from './snapshot.js';
 
 export type InspectRecordType = WalRecordType | 'snapshot';
 
@@ -83,7 +83,10 @@ export interface LogSummary {
   rebuilding: boolean;
   torn: TornTail | null;
   corrupt: Corruption | null;
-  /** Files in wal/ that are neither segments nor `.broken` copies (the node ignores them). */
+  /**
+   * Files the node does not use: in wal/, neither segments nor `.broken` copies; in
+   * snapshots/, not snapshots (temporaries of a crash mid-snapshot, which the node deletes at start, or strays).
+   */
   unexpectedFiles: string[];
 }
 
@@ -144,6 +147,9 @@ export interface DataDirContents {
   /** Every segment file in wal/, with its size: the scan stops at the first damaged one. */
   segmentFiles: { file: string; bytes: number }[];
   snapshots: SnapshotFile[];
+  /** Names in snapshots/ that are not snapshots: temporaries left by a crash mid-snapshot, and anything else. */
+  snapshotTemporaries: string[];
+  snapshotUnexpected: string[];
   identity: IdentityStatus;
 }
 
@@ -176,8 +182,17 @@ export async function readDataDir(dataDir: string): Promise<DataDirContents> {
   // log, so listing snapshots second cannot miss the one a compacted log needs.
   const scan = await scanSettledLog(dataDir);
   const segmentFiles = await listSegmentFiles(dataDir);
-  const snapshots = await readSnapshotFiles(dataDir);
-  return { dataDir, scan, segmentFiles, snapshots, identity: await readIdentityStatus(dataDir) };
+  const directory = await listSnapshotDirectory(dataDir);
+  const snapshots = await readSnapshotFiles(directory.snapshots);
+  return {
+    dataDir,
+    scan,
+    segmentFiles,
+    snapshots,
+    snapshotTemporaries: directory.temporaries,
+    snapshotUnexpected: directory.unexpected,
+    identity: await readIdentityStatus(dataDir),
+  };
 }
 
 async function checkDataDir(dataDir: string): Promise<void> {
@@ -238,9 +253,9 @@ async function fileSize(path: string): Promise<number | null> {
   }
 }
 
-async function readSnapshotFiles(dataDir: string): Promise<SnapshotFile[]> {
+async function readSnapshotFiles(listings: SnapshotListing[]): Promise<SnapshotFile[]> {
   const files: SnapshotFile[] = [];
-  for (const listing of await listSnapshots(dataDir)) {
+  for (const listing of listings) {
     const file = await readSnapshotFile(listing);
     if (file !== null) files.push(file);
   }
@@ -437,7 +452,10 @@ function summarise(contents: DataDirContents, placed: PlacedRecord[]): LogSummar
     rebuilding: isRebuilding(placed),
     torn: scan.torn === null ? null : { ...scan.torn, file: `${walDirectoryName}/${scan.torn.file}` },
     corrupt: scan.corrupt === null ? null : { ...scan.corrupt, file: `${walDirectoryName}/${scan.corrupt.file}` },
-    unexpectedFiles: scan.unexpectedFiles.map((name) => `${walDirectoryName}/${name}`),
+    unexpectedFiles: [
+      ...scan.unexpectedFiles.map((name) => `${walDirectoryName}/${name}`),
+      ...[...contents.snapshotTemporaries, ...contents.snapshotUnexpected].sort().map((name) => `${snapshotDirectoryName}/${name}`),
+    ],
   };
 }
 
@@ -534,6 +552,13 @@ function snapshotProblems(contents: DataDirContents): LogProblem[] {
   const problems: LogProblem[] = contents.snapshots
     .filter((snapshot) => snapshot.problem !== null)
     .map((snapshot) => ({ severity: 'error', code: 'snapshot_corrupt', file: snapshot.file, offset: 0, why: `snapshot fails its checks: ${snapshot.problem}` }));
+  for (const name of contents.snapshotTemporaries) {
+    const why = 'a temporary file left by a crash mid-snapshot; the node removes it at next start';
+    problems.push({ severity: 'warning', code: 'unexpected_file', file: `${snapshotDirectoryName}/${name}`, offset: 0, why });
+  }
+  for (const name of contents.snapshotUnexpected) {
+    problems.push({ severity: 'warning', code: 'unexpected_file', file: `${snapshotDirectoryName}/${name}`, offset: 0, why: 'not a snapshot; the node ignores it' });
+  }
   const first = contents.scan.segments[0];
   // A compacted log starts above record 1, and compaction happens only after a
   // durable snapshot: without one, the slots compacted away are lost.

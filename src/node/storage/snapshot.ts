@@ -90,21 +90,56 @@ export async function writeSnapshot(dataDir: string, slot: Slot, bytes: Uint8Arr
   return path;
 }
 
-/** Snapshot files, oldest first. */
-export async function listSnapshots(dataDir: string): Promise<SnapshotListing[]> {
+/** What `snapshots/` holds besides snapshot files. */
+export interface SnapshotDirectoryListing {
+  snapshots: SnapshotListing[];
+  /** Temporary files of writeSnapshot (`.<name>.<pid>.<random>.tmp`) that were never renamed: a crash mid-snapshot. */
+  temporaries: string[];
+  /** Anything else; the node ignores it. */
+  unexpected: string[];
+}
+
+const snapshotNamePattern = /^(\d{16})\.snap$/;
+/** writeFileAtomic's temporary name for a snapshot file (see fsutil.ts). */
+const temporaryNamePattern = /^\.\d{16}\.snap\.\d+\.[0-9a-f]+\.tmp$/;
+
+/** Everything in `snapshots/`, sorted: snapshots oldest first, then the names that are not snapshots. */
+export async function listSnapshotDirectory(dataDir: string): Promise<SnapshotDirectoryListing> {
   const directory = snapshotDirectory(dataDir);
   let names: string[];
   try {
     names = await readdir(directory);
   } catch (error) {
-    if (errorCode(error) === 'ENOENT') return [];
+    if (errorCode(error) === 'ENOENT') return { snapshots: [], temporaries: [], unexpected: [] };
     throw error;
   }
-  return names
-    .map((file) => ({ file, match: /^(\d{16})\.snap$/.exec(file) }))
-    .filter((entry): entry is { file: string; match: RegExpExecArray } => entry.match !== null)
-    .map(({ file, match }) => ({ file, path: join(directory, file), slot: Number(match[1]) }))
-    .sort((a, b) => a.slot - b.slot);
+  const listing: SnapshotDirectoryListing = { snapshots: [], temporaries: [], unexpected: [] };
+  for (const file of names.sort()) {
+    const match = snapshotNamePattern.exec(file);
+    if (match !== null) listing.snapshots.push({ file, path: join(directory, file), slot: Number(match[1]) });
+    else if (temporaryNamePattern.test(file)) listing.temporaries.push(file);
+    else listing.unexpected.push(file);
+  }
+  listing.snapshots.sort((a, b) => a.slot - b.slot);
+  return listing;
+}
+
+/** Snapshot files, oldest first. */
+export async function listSnapshots(dataDir: string): Promise<SnapshotListing[]> {
+  return (await listSnapshotDirectory(dataDir)).snapshots;
+}
+
+/**
+ * Deletes the temporary files a crash mid-snapshot left in `snapshots/` (each
+ * could be as large as a snapshot, and nothing else would ever remove them).
+ * Only for the process that holds the data dir's lock: then no snapshot is
+ * being written, so every temporary is stale. Returns the names removed.
+ */
+export async function removeStaleSnapshotTemporaries(dataDir: string): Promise<string[]> {
+  const { temporaries } = await listSnapshotDirectory(dataDir);
+  for (const file of temporaries) await unlink(join(snapshotDirectory(dataDir), file));
+  if (temporaries.length > 0) await fsyncDirectory(snapshotDirectory(dataDir));
+  return temporaries;
 }
 
 /** The newest snapshot with its raw bytes, or null. A damaged newest snapshot is fatal, never skipped. */

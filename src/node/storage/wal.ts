@@ -37,6 +37,8 @@ export interface WalOptions {
   /** An fsync slower than this is logged: slow disks show up as leader flapping. */
   fsyncSlowMicros?: number;
   log?: StorageLog;
+  /** Told the time of every fsync of a segment, for a latency histogram (the runtime's metrics). */
+  onFsync?: (micros: number) => void;
 }
 
 export interface WalStats {
@@ -86,6 +88,7 @@ interface Settings {
   segmentBytesMax: number;
   fsyncSlowMicros: number;
   log: StorageLog;
+  onFsync: (micros: number) => void;
 }
 
 export class WriteAheadLog {
@@ -334,6 +337,7 @@ export class WriteAheadLog {
     this.counters.fsyncs += 1;
     this.counters.fsyncMicrosTotal += micros;
     this.counters.lastFsyncMicros = micros;
+    this.settings.onFsync(micros);
     if (micros >= this.settings.fsyncSlowMicros) this.noteSlowFsync(micros);
   }
 
@@ -373,7 +377,7 @@ function settingsFrom(dir: string, options: WalOptions): Settings {
   const fsyncSlowMicros = options.fsyncSlowMicros ?? fsyncSlowMicrosDefault;
   if (!Number.isSafeInteger(fsyncSlowMicros) || fsyncSlowMicros < 1) throw new Error(`fsyncSlowMicros must be a positive integer, got ${fsyncSlowMicros}`);
   const log: StorageLog = options.log ?? (() => undefined);
-  return { walDir: walDirectory(dir), policy: options.fsync, segmentBytesMax, fsyncSlowMicros, log };
+  return { walDir: walDirectory(dir), policy: options.fsync, segmentBytesMax, fsyncSlowMicros, log, onFsync: options.onFsync ?? (() => undefined) };
 }
 
 /**

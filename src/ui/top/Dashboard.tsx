@@ -109,7 +109,7 @@ export function NodeTable({ nodes, width }: { nodes: readonly NodeRowView[]; wid
   return (
     <Box flexDirection="column">
       <Text bold dimColor wrap="truncate-end">
-        {joinCells(columns, (column) => fitCell(column.title, column))}
+        {joinCells(columns, (column) => fitCell(column.title, column, false))}
       </Text>
       {nodes.map((node) => (
         <NodeRow key={node.key} node={node} columns={columns} />

@@ -189,4 +189,20 @@ describe('verifyLog: damage', () => {
     expect(renderProblems(problems)[1]).toBe('wal/notes.txt:0: warning: not a segment or a .broken copy; the node ignores it');
     expect((await inspectLog(dataDir)).summary).toMatchObject({ identity: null, identityProblem: expect.stringContaining('identity.json'), unexpectedFiles: ['wal/notes.txt'] });
   });
+
+  it('warns about a temporary left by a crash mid-snapshot and a stray file in snapshots/', async () => {
+    await writeSampleDataDir(dataDir);
+    const leftover = '.0000000000000040.snap.4242.0a1b2c3d.tmp';
+    fs.writeFileSync(join(dataDir, 'snapshots', leftover), 'half a snapshot');
+    fs.writeFileSync(join(dataDir, 'snapshots', 'notes.txt'), 'hello');
+    const problems = await verifyLog(dataDir);
+    expect(hasErrors(problems)).toBe(false);
+    expect(renderProblems(problems)).toEqual([
+      `snapshots/${leftover}:0: warning: a temporary file left by a crash mid-snapshot; the node removes it at next start`,
+      'snapshots/notes.txt:0: warning: not a snapshot; the node ignores it',
+    ]);
+    const { summary } = await inspectLog(dataDir);
+    expect(summary.unexpectedFiles).toEqual([`snapshots/${leftover}`, 'snapshots/notes.txt']);
+    expect(summary.counts.snapshot).toBe(1);
+  });
 });

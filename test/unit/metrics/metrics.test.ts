@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   commitLatencyBoundsMicros,
   CounterRates,
+  fsyncLatencyBoundsMicros,
   CumulativeHistogram,
   LatencyWindow,
   NodeMetrics,
@@ -98,6 +99,26 @@ describe('NodeMetrics', () => {
     expect(report.fsyncsPerSecond).toBe(20);
     expect(report.fsyncMeanMicros).toBe(300);
     expect(report.fsyncLastMicros).toBe(120);
+  });
+
+  it('reports fsync p50, p99 and max over the window, and a histogram since start', () => {
+    const clock = manualClock();
+    const metrics = new NodeMetrics(clock.now);
+    for (let i = 0; i < 100; i++) metrics.onFsync(i < 95 ? 200 : 30_000); // 95 fast, 5 slow
+    const { fsyncLatency, fsyncLatencyHistogram } = metrics.report(sources());
+    expect(fsyncLatency).toMatchObject({ windowSeconds: 10, samples: 100, maxMicros: 30_000 });
+    expect(fsyncLatency!.p50Micros).toBeGreaterThanOrEqual(200);
+    expect(fsyncLatency!.p50Micros).toBeLessThan(220);
+    expect(fsyncLatency!.p99Micros).toBe(30_000);
+    expect(fsyncLatencyHistogram!.boundsMicros).toEqual(fsyncLatencyBoundsMicros);
+    expect(fsyncLatencyHistogram!.count).toBe(100);
+    expect(fsyncLatencyHistogram!.sumMicros).toBe(95 * 200 + 5 * 30_000);
+    const at = (bound: number) => fsyncLatencyHistogram!.counts[fsyncLatencyBoundsMicros.indexOf(bound)];
+    expect([at(100), at(250), at(25_000), at(50_000)]).toEqual([0, 95, 95, 100]);
+    clock.advance(11_000);
+    const later = metrics.report(sources());
+    expect(later.fsyncLatency).toMatchObject({ samples: 0, p50Micros: 0, p99Micros: 0, maxMicros: 0 });
+    expect(later.fsyncLatencyHistogram!.count).toBe(100);
   });
 
   it('counts leader changes seen: own elections and new leaders after a campaign', () => {

@@ -1,6 +1,7 @@
-// /metrics of a real node, read over HTTP and parsed by a strict parser of the
-// Prometheus text format (version 0.0.4) written here from the format's
-// description, so the test does not trust the renderer's own idea of it.
+// The /metrics endpoint of an in-process node (HTTP methods and paths) and
+// renderPrometheus on its own, read by the strict text-format parser in
+// test/support. test/integration/metrics.test.ts reads a real three-node
+// cluster's /metrics with curl and an npm parser.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,107 +12,26 @@ import type { Logger } from '../../../src/node/runtime/log.js';
 import { prometheusContentType, renderPrometheus } from '../../../src/node/runtime/metrics-http.js';
 import { startNode, type RunningNode } from '../../../src/node/runtime/node.js';
 import type { NodeStatus } from '../../../src/wire/protocol.js';
+import { checkHistogram, parsePrometheus, value, type Family } from '../../support/prometheus.js';
+import { NodeMetrics } from '../../../src/node/runtime/metrics.js';
+import type { CoreStatus } from '../../../src/node/core/node.js';
 
-// ---------------------------------------------------------------------------
-// A strict parser of the text format.
-
-interface Sample {
-  name: string;
-  labels: Record<string, string>;
-  value: number;
-}
-
-interface Family {
-  name: string;
-  type: string;
-  help: string;
-  samples: Sample[];
-}
-
-const metricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const types = new Set(['counter', 'gauge', 'histogram', 'summary', 'untyped']);
-const suffixesOf: Record<string, string[]> = { histogram: ['_bucket', '_sum', '_count'], summary: ['', '_sum', '_count'] };
-
-function parsePrometheus(text: string): Map<string, Family> {
-  if (!text.endsWith('\n')) throw new Error('the exposition must end with a newline');
-  const families = new Map<string, Family>();
-  let current: Family | null = null;
-  for (const [index, line] of text.slice(0, -1).split('\n').entries()) {
-    const where = `line ${index + 1}: ${line}`;
-    if (line.startsWith('# HELP ')) {
-      const [, name, ...help] = line.split(' ').slice(1);
-      if (!metricName.test(name)) throw new Error(`bad metric name in ${where}`);
-      if (families.has(name)) throw new Error(`family ${name} appears twice (${where})`);
-      current = { name, type: 'untyped', help: help.join(' '), samples: [] };
-      families.set(name, current);
-    } else if (line.startsWith('# TYPE ')) {
-      const [name, type] = line.split(' ').slice(2);
-      if (current?.name !== name || current.samples.length > 0) throw new Error(`TYPE must follow its HELP, before samples (${where})`);
-      if (!types.has(type)) throw new Error(`unknown type in ${where}`);
-      current.type = type;
-    } else if (line.startsWith('#') || line === '') {
-      throw new Error(`unexpected comment or blank line: ${where}`);
-    } else {
-      if (current === null) throw new Error(`sample before any family: ${where}`);
-      const sample = parseSample(line, where);
-      const suffix = sample.name.slice(current.name.length);
-      if (!sample.name.startsWith(current.name) || !(suffixesOf[current.type] ?? ['']).includes(suffix)) {
-        throw new Error(`sample ${sample.name} does not belong to ${current.type} ${current.name} (${where})`);
-      }
-      current.samples.push(sample);
-    }
-  }
-  return families;
-}
-
-function parseSample(line: string, where: string): Sample {
-  const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$/.exec(line);
-  if (match === null) throw new Error(`malformed sample: ${where}`);
-  return { name: match[1], labels: parseLabels(match[3] ?? '', where), value: parseValue(match[4], where) };
-}
-
-function parseLabels(text: string, where: string): Record<string, string> {
-  const labels: Record<string, string> = {};
-  let rest = text;
-  while (rest.length > 0) {
-    const match = /^([^=]+)="((?:[^"\\]|\\.)*)"(,|$)/.exec(rest);
-    if (match === null || !labelName.test(match[1])) throw new Error(`malformed labels: ${where}`);
-    if (match[1] in labels) throw new Error(`label ${match[1]} twice: ${where}`);
-    labels[match[1]] = match[2].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
-    rest = rest.slice(match[0].length);
-  }
-  return labels;
-}
-
-function parseValue(text: string, where: string): number {
-  if (text === '+Inf') return Infinity;
-  if (text === '-Inf') return -Infinity;
-  if (text === 'NaN') return Number.NaN;
-  if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(text)) throw new Error(`bad value: ${where}`);
-  return Number(text);
-}
-
-/** What the format requires of a histogram: buckets with `le`, cumulative, +Inf last and equal to _count. */
-function checkHistogram(family: Family): void {
-  const buckets = family.samples.filter((sample) => sample.name.endsWith('_bucket'));
-  const bounds = buckets.map((bucket) => parseValue(bucket.labels.le, `${family.name} le`));
-  for (let i = 1; i < buckets.length; i++) {
-    expect(bounds[i]).toBeGreaterThan(bounds[i - 1]);
-    expect(buckets[i].value).toBeGreaterThanOrEqual(buckets[i - 1].value);
-  }
-  expect(bounds[bounds.length - 1]).toBe(Infinity);
-  const count = family.samples.find((sample) => sample.name === `${family.name}_count`);
-  expect(buckets[buckets.length - 1].value).toBe(count?.value);
-}
-
-function value(families: Map<string, Family>, name: string, labels: Record<string, string> = {}, sampleName = name): number | undefined {
-  const family = families.get(name);
-  const sample = family?.samples.find((s) => s.name === sampleName && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-  return sample?.value;
-}
-
-// ---------------------------------------------------------------------------
+const coreStatus: CoreStatus = {
+  id: 2,
+  role: 'follower',
+  leader: null,
+  ballot: { round: 7, node: 3 },
+  promised: { round: 7, node: 3 },
+  commitIndex: 10,
+  lastChosen: 11,
+  lastApplied: 9,
+  knownCommitIndex: 10,
+  proposalsInFlight: 0,
+  pendingCommands: 0,
+  compactedTo: 0,
+  rebuilding: false,
+  tick: 1,
+};
 
 const nodes: RunningNode[] = [];
 const dirs: string[] = [];
@@ -161,41 +81,7 @@ async function submitSome(node: RunningNode, count: number): Promise<void> {
   for (let i = 0; i < count; i++) expect(await client.submit(['set', `k${i}`, String(i)])).toMatchObject({ status: 'applied' });
 }
 
-describe('GET /metrics of a real node', () => {
-  it('serves the Prometheus text format that a strict parser accepts, with the figures of the status reply', async () => {
-    const { node, url } = await startMetricsNode();
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
-    await submitSome(node, 20);
-
-    const response = await fetch(url);
-    expect(response.status).toBe(200);
-    expect(response.headers.get('content-type')).toBe(prometheusContentType);
-    const families = parsePrometheus(await response.text());
-
-    for (const family of families.values()) {
-      expect(family.name).toMatch(/^paxos_/);
-      expect(family.help.length).toBeGreaterThan(0);
-      if (family.type === 'counter') expect(family.name).toMatch(/_total$/);
-    }
-    checkHistogram(families.get('paxos_commit_latency_seconds') as Family);
-
-    const status = node.status();
-    expect(value(families, 'paxos_role', { role: 'leader' })).toBe(1);
-    expect(value(families, 'paxos_role', { role: 'follower' })).toBe(0);
-    expect(value(families, 'paxos_leader_id')).toBe(1);
-    expect(value(families, 'paxos_slot_chosen')).toBe(status.commitIndex);
-    expect(value(families, 'paxos_slot_applied')).toBe(status.lastApplied);
-    expect(value(families, 'paxos_commands_applied_total')).toBeGreaterThanOrEqual(20);
-    expect(value(families, 'paxos_commands_proposed_total')).toBe(20);
-    expect(value(families, 'paxos_commit_latency_seconds', {}, 'paxos_commit_latency_seconds_count')).toBe(20);
-    expect(value(families, 'paxos_commit_latency_seconds', {}, 'paxos_commit_latency_seconds_sum')).toBeGreaterThan(0);
-    expect(value(families, 'paxos_fsync_duration_seconds', {}, 'paxos_fsync_duration_seconds_count')).toBeGreaterThanOrEqual(20);
-    expect(value(families, 'paxos_wal_size_bytes')).toBeGreaterThan(0);
-    expect(value(families, 'paxos_uptime_seconds')).toBeGreaterThan(0);
-    expect(value(families, 'paxos_leader_changes_total')).toBe(1);
-    expect(families.get('paxos_node_info')?.samples[0].labels).toMatchObject({ node: '1', cluster: status.clusterId });
-  });
-
+describe('GET /metrics of an in-process node', () => {
   it('answers 404 elsewhere and 405 to other methods, and a HEAD without a body', async () => {
     const { url } = await startMetricsNode();
     expect((await fetch(url.replace('/metrics', '/'))).status).toBe(404);
@@ -245,5 +131,20 @@ describe('renderPrometheus', () => {
     expect(value(families, 'paxos_peer_connected', { peer: '1' })).toBe(0);
     expect(value(families, 'paxos_uptime_seconds')).toBe(1.5);
     expect(families.has('paxos_commit_latency_seconds')).toBe(false);
+  });
+
+  it('renders the fsync histogram as etcd does wal_fsync_duration_seconds, in seconds', () => {
+    const metrics = new NodeMetrics(() => 0);
+    for (const micros of [40, 40, 300, 2_000_000]) metrics.onFsync(micros);
+    const report = metrics.report({ core: coreStatus, wal: { fsyncs: 4, fsyncMicrosTotal: 2_000_380, lastFsyncMicros: 2_000_000, recordsWritten: 4, bytesWritten: 400 }, peers: [] });
+    const families = parsePrometheus(renderPrometheus({ ...status, metrics: report }));
+    const fsync = families.get('paxos_fsync_duration_seconds') as Family;
+    expect(fsync.type).toBe('histogram');
+    checkHistogram(fsync);
+    expect(value(families, 'paxos_fsync_duration_seconds', { le: '0.00005' }, 'paxos_fsync_duration_seconds_bucket')).toBe(2);
+    expect(value(families, 'paxos_fsync_duration_seconds', { le: '0.0005' }, 'paxos_fsync_duration_seconds_bucket')).toBe(3);
+    expect(value(families, 'paxos_fsync_duration_seconds', { le: '2.5' }, 'paxos_fsync_duration_seconds_bucket')).toBe(4);
+    expect(value(families, 'paxos_fsync_duration_seconds', {}, 'paxos_fsync_duration_seconds_count')).toBe(4);
+    expect(value(families, 'paxos_fsync_duration_seconds', {}, 'paxos_fsync_duration_seconds_sum')).toBeCloseTo(2.00038, 6);
   });
 });

@@ -231,6 +231,17 @@ describe('WriteAheadLog: appends and fsync policies', () => {
     expect(wal.stats().fsyncs).toBe(20);
   });
 
+  it('tells onFsync the time of every fsync, as its counters count them', async () => {
+    const times: number[] = [];
+    const { wal } = await WriteAheadLog.open(scratch.dir, { fsync: 'always', onFsync: (micros) => times.push(micros) });
+    await Promise.all(Array.from({ length: 5 }, (_unused, index) => wal.append([acceptRecord(index + 1)])));
+    const stats = wal.stats();
+    expect(times).toHaveLength(stats.fsyncs);
+    expect(times.reduce((sum, micros) => sum + micros, 0)).toBe(stats.fsyncMicrosTotal);
+    expect(times.at(-1)).toBe(stats.lastFsyncMicros);
+    await wal.close();
+  });
+
   it('never: writes without fsync, and fsyncs once at close', async () => {
     const { wal } = await openLog(scratch.dir, 'never');
     await Promise.all(Array.from({ length: 20 }, (_unused, index) => wal.append([acceptRecord(index + 1)])));

@@ -85,6 +85,14 @@ describe('Dashboard', () => {
     expect(frame).toContain('127.0.0.1:7403 down: connection refused');
   });
 
+  it('keeps LAG on a 40-column terminal when a node never reached forces the address on', () => {
+    const frame = plain(render(<Dashboard {...props([[up(1, { role: 'leader' }), up(2), down(3)]], { width: 40 })} />).lastFrame());
+    for (const line of frame.split('\n')) expect([...line].length).toBeLessThanOrEqual(40);
+    expect(frame).toMatch(/^NODE +ADDR… +ROLE +CHOSEN +LAG$/m);
+    expect(frame).toMatch(/^ \? +…7403 +down +- +-$/m);
+    expect(rowOf(frame, 1)).toMatch(/^\*1 +…7401 +leader +500 +0$/);
+  });
+
   it('shows as many recent events as the height allows, never overflowing it', () => {
     const flapping = Array.from({ length: 30 }, (_, index) => (index % 2 === 0 ? healthy() : [up(1, { role: 'leader' }), up(2), down(3)]));
     const frame = plain(render(<Dashboard {...props(flapping, { height: 20 })} />).lastFrame());

@@ -8,7 +8,7 @@ import {
   parseClientResponse,
   parseHandshakeReply,
   parseHello,
-  parsePeerMessage,
+  parseNodeMessage,
 } from '../../../src/wire/validate.js';
 
 const value: Value = {
@@ -42,6 +42,9 @@ export const samples = {
   probe: { type: 'probe', from: 3, to: 1 },
   fill: { type: 'fill', from: 3, to: 1, toSlot: 20 },
   probe_reply: { type: 'probe_reply', from: 1, to: 3, promised: { round: 4, node: 1 }, acceptedUpTo: 14, commitIndex: 12 },
+  snapshot_request: { type: 'snapshot_request', from: 3, to: 1, slot: 40, offset: 1024 },
+  snapshot_chunk: { type: 'snapshot_chunk', from: 1, to: 3, slot: 40, offset: 1024, totalBytes: 4096, data: Buffer.from([1, 2, 3]) },
+  snapshot_unavailable: { type: 'snapshot_unavailable', from: 1, to: 3, slot: 40, reason: 'gone' },
   hello: { type: 'hello', protocol: 1, clusterId: 'paxos-3f9a', role: 'node', nodeId: 2 },
   welcome: { type: 'welcome', protocol: 1, clusterId: 'paxos-3f9a', nodeId: 1 },
   goodbye: { type: 'goodbye', code: 'wrong_cluster', reason: 'this node belongs to cluster paxos-3f9a' },
@@ -85,6 +88,8 @@ export const samples = {
         fsyncMicrosTotal: 40000,
         fsyncLastMicros: 450,
         fsyncMeanMicros: 500,
+        fsyncLatency: { windowSeconds: 10, samples: 80, p50Micros: 420, p99Micros: 2100, maxMicros: 2400 },
+        fsyncLatencyHistogram: { boundsMicros: [250, 1000], counts: [10, 78], count: 80, sumMicros: 40000 },
         walRecordsWritten: 82,
         walBytesWritten: 40000,
         leaderChanges: 1,
@@ -107,6 +112,8 @@ export const variantSamples: WireMessage[] = [
   { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
   // A node older than the metrics object: it is optional.
   { type: 'status_reply', id: 8, status: withoutMetrics(samples.status_reply.status) },
+  // A node older than the fsync percentiles and histogram: they are optional.
+  { type: 'status_reply', id: 9, status: withoutFsyncLatency(samples.status_reply.status) },
   { type: 'promise', from: 2, to: 1, ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [], chosen: [], catchUpTo: 0 },
   { type: 'accept', from: 1, to: 1_000_000, ballot: { round: 1, node: 1 }, slot: 1, value: { commands: [] }, commitIndex: 0 },
   { type: 'result', id: 0, slot: 1, result: null },
@@ -117,6 +124,11 @@ function withoutMetrics(status: NodeStatus): NodeStatus {
   return rest;
 }
 
+function withoutFsyncLatency(status: NodeStatus): NodeStatus {
+  const { fsyncLatency: _, fsyncLatencyHistogram: __, ...metrics } = status.metrics!;
+  return { ...status, metrics };
+}
+
 /** Parses with the entry point that accepts this type, as the runtime would. */
 export function parseAny(x: unknown): WireMessage {
   const type = typeof x === 'object' && x !== null ? (x as { type?: unknown }).type : undefined;
@@ -124,7 +136,7 @@ export function parseAny(x: unknown): WireMessage {
   if (type === 'welcome' || type === 'goodbye') return parseHandshakeReply(x);
   if (type === 'submit' || type === 'status' || type === 'fault') return parseClientRequest(x);
   if (typeof type === 'string' && ['result', 'refused', 'redirect', 'error', 'status_reply', 'fault_reply'].includes(type)) return parseClientResponse(x);
-  return parsePeerMessage(x);
+  return parseNodeMessage(x);
 }
 
 // ---------------------------------------------------------------------------

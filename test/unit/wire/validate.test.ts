@@ -118,7 +118,7 @@ describe('validation round trip', () => {
 });
 
 /** Fields a message may leave out (newer additions an older node does not send). */
-const optionalFields = new Set(['status.metrics']);
+const optionalFields = new Set(['status.metrics', 'status.metrics.fsyncLatency', 'status.metrics.fsyncLatencyHistogram']);
 /** Measured figures that may be fractional; every other number is an integer. */
 const fractionalFields = new Set(['uptimeMs', 'commandsAppliedPerSecond', 'fsyncsPerSecond', 'rate']);
 
@@ -198,6 +198,15 @@ describe('node ids, slots and ballots', () => {
   it('refuses a chosen_request for an empty range', () => {
     expectRejected({ ...samples.chosen_request, fromSlot: 10, toSlot: 9 });
     expect(parsePeerMessage({ ...samples.chosen_request, fromSlot: 10, toSlot: 10 })).toMatchObject({ fromSlot: 10, toSlot: 10 });
+  });
+
+  it('accepts the three reasons a snapshot request goes unserved, and nothing else', () => {
+    for (const reason of ['none', 'busy', 'gone']) expect(parseAny({ ...samples.snapshot_unavailable, reason })).toMatchObject({ reason });
+    expect(expectRejected({ ...samples.snapshot_unavailable, reason: 'later' }).message).toContain('snapshot_unavailable.reason');
+  });
+
+  it('refuses a snapshot chunk that runs past its announced total', () => {
+    expectRejected({ ...samples.snapshot_chunk, offset: 4095, data: Buffer.from([1, 2]) });
   });
 
   it('names the failing field, with the index of the failing item', () => {

@@ -1,0 +1,44 @@
+// What a node does to its data dir at start-up, before it serves anyone.
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Logger, LogFields } from '../../../src/node/runtime/log.js';
+import { startNode, type RunningNode } from '../../../src/node/runtime/node.js';
+import { snapshotFileName } from '../../../src/node/storage/snapshot.js';
+import { temporaryDirectory } from '../storage/helpers.js';
+
+let scratch: ReturnType<typeof temporaryDirectory>;
+let node: RunningNode | null = null;
+
+beforeEach(() => {
+  scratch = temporaryDirectory();
+});
+
+afterEach(async () => {
+  await node?.stop();
+  node = null;
+  scratch.remove();
+});
+
+function recordingLogger(lines: { message: string; fields: LogFields }[]): Logger {
+  const record = (message: string, fields: LogFields = {}) => lines.push({ message, fields });
+  const logger: Logger = { debug: record, info: record, warn: record, error: record, child: () => logger };
+  return logger;
+}
+
+describe('node start-up', () => {
+  it('removes the temporary files a crash mid-snapshot left in snapshots/, and says so', async () => {
+    const dataDir = join(scratch.dir, 'n1');
+    const snapshots = join(dataDir, 'snapshots');
+    fs.mkdirSync(snapshots, { recursive: true });
+    const leftover = `.${snapshotFileName(40)}.4242.0a1b2c3d.tmp`;
+    fs.writeFileSync(join(snapshots, leftover), 'half a snapshot');
+    fs.writeFileSync(join(snapshots, 'notes.txt'), 'not ours to remove');
+    const lines: { message: string; fields: LogFields }[] = [];
+    node = await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port: 0 }]]), dataDir, log: recordingLogger(lines) });
+    expect(fs.readdirSync(snapshots)).toEqual(['notes.txt']);
+    expect(lines.filter((line) => /removed a temporary file left by a crash mid-snapshot/.test(line.message)).map((line) => line.fields)).toEqual([
+      { file: `snapshots/${leftover}` },
+    ]);
+  });
+});
