@@ -104,7 +104,7 @@ async function benchPaxos(clients, connections) {
 
 async function benchEtcd(clients, connections) {
   // Like etcd's own client balancer: connections spread over all three members.
-  const sessions = Array.from({ length: connections }, (_, i) => http2.connect(`http://127.0.0.1:${etcdEndpoints[i % etcdEndpoints.length]}`));
+  const sessions = Array.from({ length: connections }, (_, i) => http2.connect(`http://127.0.0.1:${etcdEndpoints[i % etcdEndpoints.length]}`).on('error', () => undefined));
   try {
     return await measured(etcdChildren, () => closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, (index, key, value) => etcdPut(sessions[index % connections], key, value)), null);
   } finally {
@@ -184,17 +184,23 @@ async function startEtcd(p) {
   names.forEach((name, i) => {
     const log = openSync(join(work, `${name}.log`), 'w');
     etcdChildren.push(spawn('etcd', [
-      '--name', name, '--data-dir', join(work, name), '--log-level', 'warn',
+      '--name', name, '--data-dir', join(work, name),
       '--listen-client-urls', `http://127.0.0.1:${p[i]}`, '--advertise-client-urls', `http://127.0.0.1:${p[i]}`,
       '--listen-peer-urls', peerUrl(i), '--initial-advertise-peer-urls', peerUrl(i),
       '--initial-cluster', initial, '--initial-cluster-state', 'new', '--initial-cluster-token', 'bench',
     ], { stdio: ['ignore', log, log] }));
   });
   const endpoints = p.slice(0, 3);
-  const session = http2.connect(`http://127.0.0.1:${endpoints[0]}`);
-  session.on('error', () => undefined);
-  await waitFor(async () => (await etcdPut(session, 'ready', 'x')) === 'applied', `etcd (logs in ${work})`);
-  session.close();
+  await waitFor(async () => {
+    // A session whose connect failed is dead: a new one each try.
+    const session = http2.connect(`http://127.0.0.1:${endpoints[0]}`);
+    session.on('error', () => undefined);
+    try {
+      return (await etcdPut(session, 'ready', 'x')) === 'applied';
+    } finally {
+      session.close();
+    }
+  }, `etcd (logs in ${work})`);
   return endpoints;
 }
 
