@@ -1,0 +1,32 @@
+// The pure parts of `paxos cluster start`: the node command lines and how a
+// failed node's log line is turned into advice.
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../../src/node/runtime/log.js';
+import { planLocalCluster, startFailure } from '../../../src/node/runtime/local-cluster.js';
+
+function loggedLine(format: 'json' | 'pretty', fields: Record<string, unknown>): string {
+  let line = '';
+  createLogger({ level: 'info', format, fields: { node: 2 }, write: (text) => (line = text.trimEnd()) }).error('could not start', fields);
+  return `[n2] ${line}`;
+}
+
+describe('local cluster', () => {
+  it('finds the error and code of a node\'s "could not start" line, in both log formats', () => {
+    for (const format of ['pretty', 'json'] as const) {
+      const line = loggedLine(format, { error: 'listen EADDRINUSE: address already in use 127.0.0.1:7402', code: 'EADDRINUSE' });
+      expect(startFailure(['[n2] something else', line])).toEqual({ error: 'listen EADDRINUSE: address already in use 127.0.0.1:7402', code: 'EADDRINUSE' });
+      expect(startFailure([loggedLine(format, { error: 'no such thing' })])).toEqual({ error: 'no such thing', code: null });
+    }
+    expect(startFailure(['[n2] an unrelated line'])).toBeNull();
+  });
+
+  it('plans one node per port, each with its own data dir under --dir', () => {
+    const plan = planLocalCluster({ nodes: 3, basePort: 17401, host: '127.0.0.1', dir: '/nonexistent/paxos-test', entry: '/x/bin/run.js', nodeFlags: ['--fsync', 'batch'] });
+    expect(plan.addresses).toBe('127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403');
+    expect(plan.nodes.map((node) => node.dataDir)).toEqual(['/nonexistent/paxos-test/n1', '/nonexistent/paxos-test/n2', '/nonexistent/paxos-test/n3']);
+    expect(plan.nodes[1].argv.slice(1)).toEqual([
+      '/x/bin/run.js', 'node', 'start', '--id', '2', '--peers', '1=127.0.0.1:17401,2=127.0.0.1:17402,3=127.0.0.1:17403',
+      '--data-dir', '/nonexistent/paxos-test/n2', '--fsync', 'batch',
+    ]);
+  });
+});
