@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { binary, freeConsecutivePorts, portIsFree, runCli, tempDir } from './support.js';
+import { binary, freeConsecutivePorts, portIsFree, runCli, tempDir, type StatusRow } from './support.js';
 
 const childEnv = { ...process.env, NODE_ENV: 'production', NO_COLOR: '1' };
 
@@ -71,6 +71,17 @@ function newDir(): string {
 
 const addressesOf = (ports: number[]) => ports.map((port) => `127.0.0.1:${port}`).join(',');
 
+async function waitForStatus(ports: number[], check: (rows: StatusRow[]) => boolean, timeoutMs = 30_000): Promise<StatusRow[]> {
+  const deadline = Date.now() + timeoutMs;
+  let rows: StatusRow[] = [];
+  while (Date.now() < deadline) {
+    rows = JSON.parse((await runCli(['status', '-c', addressesOf(ports), '--json'])).stdout) as StatusRow[];
+    if (check(rows)) return rows;
+    await new Promise((done) => setTimeout(done, 200));
+  }
+  throw new Error(`status never matched: ${JSON.stringify(rows)}`);
+}
+
 async function allFree(ports: number[]): Promise<boolean> {
   return (await Promise.all(ports.map(portIsFree))).every(Boolean);
 }
@@ -89,7 +100,17 @@ describe('paxos cluster start', () => {
     const pid = Number(readFileSync(join(dir, 'n3', 'paxos.pid'), 'utf8'));
     process.kill(pid, 'SIGKILL');
     await cluster.waitFor(/\[n3\] exited \(SIGKILL\); the others carry on/);
-    expect((await runCli(['submit', '-c', addressesOf(ports), 'get', 'x'])).stdout.trim()).toBe('1');
+    expect((await runCli(['submit', '-c', addressesOf(ports), 'set', 'y', '2'])).stdout.trim()).toBe('OK');
+
+    // The printed command line brings it back by hand, from any directory: it recovers and catches up.
+    const line = /^\[n3\] command: (.*)$/m.exec(cluster.stderr)?.[1];
+    expect(line).toContain(`node start --id 3 --peers 1=127.0.0.1:${ports[0]},2=127.0.0.1:${ports[1]},3=127.0.0.1:${ports[2]} --data-dir ${join(dir, 'n3')}`);
+    const restarted = spawn('sh', ['-c', `exec ${line}`], { cwd: '/', env: childEnv, stdio: 'ignore' });
+    others.add(restarted);
+    const caughtUp = await waitForStatus(ports, (rows) => rows.every((row) => row.reachable) && new Set(rows.map((row) => row.lastApplied)).size === 1);
+    expect(caughtUp[2].lastApplied).toBeGreaterThanOrEqual(2);
+    restarted.kill('SIGTERM');
+    await new Promise((done) => restarted.once('exit', done));
 
     cluster.signal('SIGTERM');
     expect(await cluster.exited).toBe(0);

@@ -10,7 +10,7 @@ import { parseClusterAddresses, parseDuration } from '../../client/options.js';
 export default class ClusterStart extends Command {
   static override summary = 'Run a local cluster of N nodes in the foreground.';
 
-  static override description = `Starts nodes 1..N on HOST:BASE-PORT, HOST:BASE-PORT+1, ..., each with its data dir under --dir (n1, n2, ...), and streams their logs with a node prefix. It restarts nothing by itself.
+  static override description = `Starts nodes 1..N on HOST:BASE-PORT, HOST:BASE-PORT+1, ..., each with its data dir under --dir (n1, n2, ...), and streams their logs with a node prefix. It prints each node's command line first ("[n1] command: ..."), so that a node killed with kill -9 can be restarted by hand; it restarts nothing by itself.
 
 Once every node answers a status request it prints "ready" and the export lines for clients (PAXOS_CLUSTER, and the secret and TLS files when used). A node that fails on its own (its port is taken, its data dir belongs to another cluster or is in use) stops the whole cluster, which exits 1 saying what to do; so does a node that does not serve within --ready-timeout. Ctrl-C or SIGTERM stops every node and exits 0.`;
 
@@ -65,6 +65,8 @@ Once every node answers a status request it prints "ready" and the export lines 
       flagsFor: (id) => (certificates === null ? [] : nodeTlsFlags(certificates, id)),
     });
     const write = (line: string) => process.stderr.write(`${line}\n`);
+    // Exactly what is spawned, so that a node killed with kill -9 can be restarted by hand.
+    for (const node of plan.nodes) write(`[n${node.id}] command: ${node.commandLine}`);
     const client = new PaxosClient({
       addresses: parseClusterAddresses(plan.addresses),
       timeoutMs: 1000,

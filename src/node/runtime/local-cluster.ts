@@ -193,7 +193,7 @@ class RunningLocalCluster implements LocalCluster {
       this.finish({ kind: 'gone', message: `every node has exited (the last, node ${node.id}, by ${how}); cluster start restarts nothing by itself` });
     } else {
       // Killed from outside (kill -9, a signal): the others carry on, as a real cluster would.
-      this.options.write(`[n${node.id}] exited (${how}); the others carry on`);
+      this.options.write(`[n${node.id}] exited (${how}); the others carry on. To restart it, run its command line (printed above as "[n${node.id}] command:")`);
     }
     if (this.running.size === 0) {
       if (this.killTimer !== null) clearTimeout(this.killTimer);

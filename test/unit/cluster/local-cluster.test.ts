@@ -29,4 +29,9 @@ describe('local cluster', () => {
       '--data-dir', '/nonexistent/paxos-test/n2', '--fsync', 'batch',
     ]);
   });
+
+  it('quotes each command line for a POSIX shell', () => {
+    const plan = planLocalCluster({ nodes: 1, basePort: 17401, host: '127.0.0.1', dir: "/tmp/it's a dir", entry: '/x/bin/run.js', nodeFlags: [] });
+    expect(plan.nodes[0].commandLine).toBe(`${process.execPath} /x/bin/run.js node start --id 1 --peers 1=127.0.0.1:17401 --data-dir '/tmp/it'\\''s a dir/n1'`);
+  });
 });
