@@ -90,9 +90,15 @@ describe('paxos cluster start', () => {
   it('says ready once every node serves, keeps going when one is killed, and stops everything on SIGTERM with exit 0', async () => {
     const ports = await freeConsecutivePorts(3);
     const dir = newDir();
-    const cluster = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir]);
+    const cluster = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir, '--cluster-token', 'it-token']);
     await cluster.waitFor(/^ready: 3 nodes serving/m);
     expect(cluster.stdout).toContain(`export PAXOS_CLUSTER=${addressesOf(ports)}`);
+    // The hint names the real addresses, and every node got the token.
+    expect(cluster.stderr).toContain(`npx paxos submit -c ${addressesOf(ports)} set x 1`);
+    expect(cluster.stderr.match(/^\[n\d\] command: .* --cluster-token it-token /gm)).toHaveLength(3);
+    const rows = await waitForStatus(ports, (r) => r.every((row) => row.reachable));
+    expect(new Set(rows.map((row) => row.clusterId)).size).toBe(1);
+    expect(rows[0].clusterId).not.toBe('03994c66563b743b'); // the id of the default token, paxos
     const submit = await runCli(['submit', '-c', addressesOf(ports), 'set', 'x', '1']);
     expect(submit.stdout.trim()).toBe('OK');
 

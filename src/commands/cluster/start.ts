@@ -1,11 +1,11 @@
 import { Command, Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { localClusterReadyMsDefault, planLocalCluster, startLocalCluster } from '../../node/runtime/local-cluster.js';
+import { localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
 import { clusterSecretFile, loadSecret } from '../../node/runtime/secret.js';
 import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, type ClusterCertificates } from '../../node/runtime/certs.js';
 import { loadClientTls } from '../../node/runtime/tls.js';
 import { PaxosClient } from '../../client/client.js';
-import { parseClusterAddresses, parseDuration } from '../../client/options.js';
+import { defaultCluster, parseClusterAddresses, parseDuration } from '../../client/options.js';
 
 export default class ClusterStart extends Command {
   static override summary = 'Run a local cluster of N nodes in the foreground.';
@@ -27,6 +27,7 @@ Once every node answers a status request it prints "ready" and the export lines 
     'base-port': Flags.integer({ description: 'port of node 1; node i listens on base-port + i - 1', default: 7401, min: 1, max: 65_000 }),
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
     dir: Flags.string({ description: 'parent of the nodes\' data dirs (n1, n2, ...)', default: './.paxos' }),
+    'cluster-token': Flags.string({ description: 'names the cluster (with the node ids), passed to every node; a data dir never joins another cluster', default: 'paxos' }),
     fsync: Flags.string({ options: ['always', 'batch', 'never'], default: 'always', description: 'passed to every node' }),
     'snapshot-every': Flags.integer({ description: 'applied slots between snapshots, passed to every node', min: 0 }),
     'state-machine': Flags.string({ description: 'ES module of the state machine every node runs (see node start)', helpValue: 'path' }),
@@ -53,6 +54,8 @@ Once every node answers a status request it prints "ready" and the export lines 
       dir,
       entry: process.argv[1],
       nodeFlags: [
+        '--cluster-token',
+        flags['cluster-token'],
         '--fsync',
         flags.fsync,
         '--log-level',
@@ -85,7 +88,12 @@ Once every node answers a status request it prints "ready" and the export lines 
       this.log(`export PAXOS_CLUSTER=${plan.addresses}`);
       if (secretFile !== null) this.log(`export PAXOS_SECRET_FILE=${secretFile}`);
       for (const line of certificates === null ? [] : clientTlsExports(certificates)) this.log(line);
-      write(`ready: ${plan.nodes.length} nodes serving; try: npx paxos submit set x 1   (Ctrl-C stops them all)`);
+      const hint = readyHint(plan, {
+        defaultAddresses: plan.addresses === defaultCluster,
+        stateMachine: flags['state-machine'],
+        needsExports: secretFile !== null || certificates !== null,
+      });
+      for (const line of hint) write(line);
     }
     client.close();
     const end = await cluster.ended;

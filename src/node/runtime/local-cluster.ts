@@ -290,3 +290,27 @@ function advice(node: LocalNode, code: string | null, plan: LocalClusterPlan): s
   }
 }
 
+/** What the cluster needs from its clients beyond PAXOS_CLUSTER, for the hint. */
+export interface ClientHintOptions {
+  /** The cluster's addresses are the clients' default (127.0.0.1:7401..7403): no -c needed. */
+  defaultAddresses: boolean;
+  /** The --state-machine module, when it is not the built-in key-value store. */
+  stateMachine?: string;
+  /** Client commands need more exports than PAXOS_CLUSTER (a secret file, TLS files). */
+  needsExports: boolean;
+}
+
+/** The lines to print once the cluster serves: how to reach it, with commands that fit its state machine. */
+export function readyHint(plan: LocalClusterPlan, options: ClientHintOptions): string[] {
+  // After the exports, PAXOS_CLUSTER names the nodes; without them, -c does.
+  const cluster = options.defaultAddresses || options.needsExports ? '' : ` -c ${plan.addresses}`;
+  const example = options.stateMachine === undefined
+    ? 'set x 1'
+    : `WORD...    # the words reach ${options.stateMachine}'s apply as an array of strings`;
+  return [
+    `ready: ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} serving at ${plan.addresses} (Ctrl-C stops them all)`,
+    options.needsExports ? 'in another shell, run the export lines printed on stdout (the clients need them), then try:' : 'in another shell, try:',
+    `  npx paxos submit${cluster} ${example}`,
+    `  npx paxos status${cluster}`,
+  ];
+}

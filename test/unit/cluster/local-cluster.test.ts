@@ -2,7 +2,7 @@
 // failed node's log line is turned into advice.
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/node/runtime/log.js';
-import { planLocalCluster, startFailure } from '../../../src/node/runtime/local-cluster.js';
+import { planLocalCluster, readyHint, startFailure } from '../../../src/node/runtime/local-cluster.js';
 
 function loggedLine(format: 'json' | 'pretty', fields: Record<string, unknown>): string {
   let line = '';
@@ -33,5 +33,19 @@ describe('local cluster', () => {
   it('quotes each command line for a POSIX shell', () => {
     const plan = planLocalCluster({ nodes: 1, basePort: 17401, host: '127.0.0.1', dir: "/tmp/it's a dir", entry: '/x/bin/run.js', nodeFlags: [] });
     expect(plan.nodes[0].commandLine).toBe(`${process.execPath} /x/bin/run.js node start --id 1 --peers 1=127.0.0.1:17401 --data-dir '/tmp/it'\\''s a dir/n1'`);
+  });
+
+  it('hints at commands with the real addresses, and with words that fit the state machine', () => {
+    const plan = (basePort: number) => planLocalCluster({ nodes: 3, basePort, host: '127.0.0.1', dir: '/nonexistent/paxos-test', entry: 'x', nodeFlags: [] });
+    const hint = (basePort: number, options: { stateMachine?: string; needsExports?: boolean } = {}) =>
+      readyHint(plan(basePort), { defaultAddresses: basePort === 7401, needsExports: false, ...options }).join('\n');
+    expect(hint(7401)).toContain('  npx paxos submit set x 1\n');
+    expect(hint(17401)).toContain('  npx paxos submit -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403 set x 1\n');
+    expect(hint(17401)).toContain('  npx paxos status -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403');
+    // With a secret or TLS the clients need the exports, which name the cluster too.
+    expect(hint(17401, { needsExports: true })).toMatch(/run the export lines printed on stdout.*\n  npx paxos submit set x 1/);
+    const ledger = hint(17401, { stateMachine: 'ledger.mjs' });
+    expect(ledger).not.toContain('set x 1');
+    expect(ledger).toContain("npx paxos submit -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403 WORD...    # the words reach ledger.mjs's apply as an array of strings");
   });
 });
