@@ -144,6 +144,8 @@ describe('paxos cluster start', () => {
     const dir = newDir();
     const first = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir]);
     await first.waitFor(/^ready: 3 nodes serving/m);
+    // No data dir existed: a brand-new cluster, whose nodes may vote at once.
+    expect(first.stderr.match(/^\[n\d\] command: .* --initial-cluster-state new /gm)).toHaveLength(3);
     first.signal('SIGTERM');
     expect(await first.exited).toBe(0);
 
@@ -151,6 +153,9 @@ describe('paxos cluster start', () => {
     expect(await second.exited).toBe(1);
     expect(second.stderr).toMatch(/exited \(code 1\): .*belongs to another cluster.*start with the same --nodes and --cluster-token/);
     expect(second.stderr).not.toMatch(/^ready:/m);
+    // Some data dirs exist: nodes 4 and 5 are not taken for a new cluster (a missing dir beside others is a replaced disk).
+    expect(second.stderr).toMatch(/^\[n5\] command: /m);
+    expect(second.stderr).not.toMatch(/^\[n\d\] command: .*--initial-cluster-state/m);
     expect(await allFree(ports)).toBe(true);
   }, 90_000);
 });

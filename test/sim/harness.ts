@@ -4,7 +4,7 @@
 // reorders and partitions, simulated disks that keep only what was persisted,
 // crashes and restarts, and a virtual clock. Every choice comes from one seed,
 // so any failure reruns exactly with `SEED=<seed> npm run sim`.
-import { recoverState, PaxosNode } from '../../src/node/core/node.js';
+import { rebuildsOnStart, recoverState, PaxosNode, type InitialClusterState } from '../../src/node/core/node.js';
 import { Prng } from '../../src/node/core/prng.js';
 import { majority } from '../../src/node/core/quorum.js';
 import type { Command, NodeId, PeerMessage, Ready, Slot, Value, WalRecord } from '../../src/node/core/messages.js';
@@ -16,7 +16,8 @@ import { EventHeap } from './heap.js';
 /**
  * A deliberately broken node, to show the harness catches what it should: an
  * acceptor that forgets its promises and accepted values when it restarts, or
- * a node whose disk was wiped that votes at once instead of rebuilding.
+ * a node whose disk was wiped that votes at once instead of rebuilding (an
+ * operator restarting a replaced disk with --initial-cluster-state new).
  */
 export type Sabotage = 'none' | 'acceptor-forgets-on-restart' | 'wiped-node-votes-at-once';
 
@@ -32,6 +33,11 @@ export interface SimOptions {
   snapshotEvery?: number;
   /** Replaced disks per second during the fault phase; by default drawn from the seed. */
   wipesPerSecond?: number;
+  /**
+   * How every node first starts (on its empty disk): `new` votes at once,
+   * `existing` rebuilds first. A restart is always `existing`. Default: drawn from the seed.
+   */
+  initialClusterState?: InitialClusterState;
 }
 
 export interface SimStats {
@@ -140,6 +146,7 @@ export class Simulation {
   private readonly acknowledged: { key: string; slot: Slot }[] = [];
   private readonly stats: SimStats;
   private readonly snapshotEvery: number;
+  private readonly initialClusterState: InitialClusterState;
 
   constructor(options: SimOptions) {
     this.prng = new Prng(options.seed);
@@ -156,6 +163,7 @@ export class Simulation {
       wipesPerSecond: options.wipesPerSecond ?? this.prng.pick([0, 0, 0.2, 0.5]),
     };
     this.snapshotEvery = options.snapshotEvery ?? this.prng.pick([0, 5, 20, 100]);
+    this.initialClusterState = options.initialClusterState ?? this.prng.pick(['new', 'existing']);
     this.stats = {
       seed: options.seed,
       nodes: this.nodeCount,
@@ -283,14 +291,19 @@ export class Simulation {
     node.unsynced = [];
     node.fsyncing = false;
     const records = this.sabotage === 'acceptor-forgets-on-restart' ? node.disk.filter((r) => r.type === 'chosen') : node.disk;
-    const emptyDisk = node.disk.length === 0 && node.snapshot === null;
+    const emptyDataDir = node.disk.length === 0 && node.snapshot === null;
+    // The first start is of a brand-new cluster; a later one on an empty disk is a replaced disk,
+    // unless the sabotage restarts it as new (what the docs warn operators never to do).
+    const firstStart = node.incarnation === 1;
+    const wipedAsNew = this.sabotage === 'wiped-node-votes-at-once' && node.lostState;
+    const initialClusterState = firstStart ? this.initialClusterState : wipedAsNew ? 'new' : 'existing';
     node.core = new PaxosNode({
       id: node.id,
       members: [...Array(this.nodeCount).keys()].map((i) => i + 1),
       seed: this.prng.int(1, 2 ** 31),
       recovered: recoverState(records, node.snapshot?.slot ?? 0),
-      // As the runtime does: a node on an empty data dir may be a replaced disk.
-      rebuilding: emptyDisk && !(this.sabotage === 'wiped-node-votes-at-once' && node.lostState),
+      // As the runtime does (node start --initial-cluster-state).
+      rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),
     });
     node.service = node.snapshot === null
       ? new ReplicatedService(createKeyValueStore())

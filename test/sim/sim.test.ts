@@ -29,7 +29,15 @@ describe('deterministic simulation', () => {
     expect(runSimulation({ seed: 42 })).toEqual(runSimulation({ seed: 42 }));
   });
 
-  it('catches a node on a wiped disk that votes at once instead of rebuilding', () => {
+  it('starts brand-new clusters either way: new votes at once, existing rebuilds first', () => {
+    for (const initialClusterState of ['new', 'existing'] as const) {
+      let acknowledged = 0;
+      for (let seed = 1; seed <= 40; seed += 1) acknowledged += runSimulation({ seed, initialClusterState }).acknowledged;
+      expect(acknowledged).toBeGreaterThan(40 * 10);
+    }
+  });
+
+  it('catches a node on a wiped disk that votes at once instead of rebuilding (restarted with --initial-cluster-state new)', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 300 && failures.length === 0; seed += 1) {
       try {

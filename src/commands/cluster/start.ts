@@ -12,7 +12,9 @@ export default class ClusterStart extends Command {
 
   static override description = `Starts nodes 1..N on HOST:BASE-PORT, HOST:BASE-PORT+1, ..., each with its data dir under --dir (n1, n2, ...), and streams their logs with a node prefix. It prints each node's command line first ("[n1] command: ..."), so that a node killed with kill -9 can be restarted by hand; it restarts nothing by itself.
 
-Once every node answers a status request it prints "ready" and the export lines for clients (PAXOS_CLUSTER, and the secret and TLS files when used). A node that fails on its own (its port is taken, its data dir belongs to another cluster or is in use) stops the whole cluster, which exits 1 saying what to do; so does a node that does not serve within --ready-timeout. Ctrl-C or SIGTERM stops every node and exits 0.`;
+Once every node answers a status request it prints "ready" and the export lines for clients (PAXOS_CLUSTER, and the secret and TLS files when used). A node that fails on its own (its port is taken, its data dir belongs to another cluster or is in use) stops the whole cluster, which exits 1 saying what to do; so does a node that does not serve within --ready-timeout. Ctrl-C or SIGTERM stops every node and exits 0.
+
+When none of the data dirs exists yet, the nodes start with --initial-cluster-state new: a brand-new cluster elects a leader as soon as a majority is up. Otherwise a node on an empty data dir is taken for a replaced disk and rebuilds from its peers before it votes.`;
 
   static override examples = [
     '<%= config.bin %> cluster start',
@@ -68,6 +70,10 @@ Once every node answers a status request it prints "ready" and the export lines 
       flagsFor: (id) => (certificates === null ? [] : nodeTlsFlags(certificates, id)),
     });
     const write = (line: string) => process.stderr.write(`${line}\n`);
+    if (plan.fresh) {
+      write(`cluster: no data dir under ${dir} yet: a brand-new cluster, so every node starts with --initial-cluster-state new`);
+      write('cluster: (it counts only on an empty data dir; to restart a node whose data dir was emptied or replaced, leave it out of its command line)');
+    }
     // Exactly what is spawned, so that a node killed with kill -9 can be restarted by hand.
     for (const node of plan.nodes) write(`[n${node.id}] command: ${node.commandLine}`);
     const client = new PaxosClient({

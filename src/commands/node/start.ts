@@ -5,6 +5,7 @@ import { snapshotEveryDefault, startNode, tickMsDefault } from '../../node/runti
 import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
+import type { InitialClusterState } from '../../node/core/node.js';
 import { loadSecret } from '../../node/runtime/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';
@@ -44,6 +45,12 @@ loses no acknowledged write.`;
     'state-machine': Flags.string({
       description: 'ES module whose default export makes the deterministic state machine to replicate (default: the built-in key-value store); every node must run the same one',
       helpValue: 'path',
+    }),
+    'initial-cluster-state': Flags.string({
+      description:
+        'on an empty data dir: existing takes it for a replaced disk, which does not vote until it has heard from a majority of the other nodes and caught up; new votes at once, for the first start of a brand-new cluster only (never for a replaced disk: it could vote against promises it forgot). Ignored when the data dir holds state',
+      options: ['new', 'existing'],
+      default: 'existing',
     }),
     tick: Flags.string({ description: 'length of one core tick (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
@@ -126,6 +133,7 @@ loses no acknowledged write.`;
       // The broken mode writes late and never fsyncs: the WAL need not either.
       fsync: flags['unsafe-ack-before-fsync'] ? 'never' : (flags.fsync as FsyncPolicy),
       clusterToken: flags['cluster-token'],
+      initialClusterState: flags['initial-cluster-state'] as InitialClusterState,
       tickMs,
       snapshotEvery: flags['snapshot-every'],
       stateMachine: machine?.factory,

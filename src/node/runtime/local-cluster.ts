@@ -70,6 +70,7 @@ export function planLocalCluster(options: LocalClusterOptions): LocalClusterPlan
       peers,
       '--data-dir',
       dataDirs[i],
+      ...(fresh ? ['--initial-cluster-state', 'new'] : []),
       ...options.nodeFlags,
       ...(options.flagsFor?.(id) ?? []),
     ];

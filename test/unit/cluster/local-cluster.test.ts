@@ -1,5 +1,8 @@
 // The pure parts of `paxos cluster start`: the node command lines and how a
 // failed node's log line is turned into advice.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/node/runtime/log.js';
 import { planLocalCluster, readyHint, startFailure } from '../../../src/node/runtime/local-cluster.js';
@@ -26,13 +29,28 @@ describe('local cluster', () => {
     expect(plan.nodes.map((node) => node.dataDir)).toEqual(['/nonexistent/paxos-test/n1', '/nonexistent/paxos-test/n2', '/nonexistent/paxos-test/n3']);
     expect(plan.nodes[1].argv.slice(1)).toEqual([
       '/x/bin/run.js', 'node', 'start', '--id', '2', '--peers', '1=127.0.0.1:17401,2=127.0.0.1:17402,3=127.0.0.1:17403',
-      '--data-dir', '/nonexistent/paxos-test/n2', '--fsync', 'batch',
+      '--data-dir', '/nonexistent/paxos-test/n2', '--initial-cluster-state', 'new', '--fsync', 'batch',
     ]);
+  });
+
+  it('starts the nodes as a new cluster only when none of the data dirs exists (a missing one beside others is a replaced disk)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'paxos-plan-'));
+    try {
+      const plan = () => planLocalCluster({ nodes: 3, basePort: 17401, host: '127.0.0.1', dir, entry: 'x', nodeFlags: [] });
+      expect(plan().fresh).toBe(true);
+      expect(plan().nodes.every((node) => node.argv.join(' ').includes('--initial-cluster-state new'))).toBe(true);
+      mkdirSync(join(dir, 'n1'));
+      mkdirSync(join(dir, 'n2'));
+      expect(plan().fresh).toBe(false);
+      expect(plan().nodes.some((node) => node.argv.includes('--initial-cluster-state'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('quotes each command line for a POSIX shell', () => {
     const plan = planLocalCluster({ nodes: 1, basePort: 17401, host: '127.0.0.1', dir: "/tmp/it's a dir", entry: '/x/bin/run.js', nodeFlags: [] });
-    expect(plan.nodes[0].commandLine).toBe(`${process.execPath} /x/bin/run.js node start --id 1 --peers 1=127.0.0.1:17401 --data-dir '/tmp/it'\\''s a dir/n1'`);
+    expect(plan.nodes[0].commandLine).toBe(`${process.execPath} /x/bin/run.js node start --id 1 --peers 1=127.0.0.1:17401 --data-dir '/tmp/it'\\''s a dir/n1' --initial-cluster-state new`);
   });
 
   it('hints at commands with the real addresses, and with words that fit the state machine', () => {
