@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log.js';
-import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
+import { checkTickMs, parseEndpoint, parsePeers } from '../../node/runtime/config.js';
 import { snapshotEveryDefault, startNode, tickMsDefault } from '../../node/runtime/node.js';
 import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
@@ -52,7 +52,7 @@ loses no acknowledged write.`;
       options: ['new', 'existing'],
       default: 'existing',
     }),
-    tick: Flags.string({ description: 'length of one core tick (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
+    tick: Flags.string({ description: 'length of one core tick, 1ms to 1s (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'log-format': Flags.string({ options: ['json', 'pretty'], default: 'pretty' }),
     'metrics-port': Flags.integer({ description: 'also serve Prometheus metrics at http://<listen host>:PORT/metrics', min: 0, max: 65_535 }),
@@ -111,7 +111,7 @@ loses no acknowledged write.`;
     try {
       peers = parsePeers(flags.peers);
       listen = flags.listen === undefined ? undefined : parseEndpoint(flags.listen);
-      tickMs = parseDuration(flags.tick);
+      tickMs = checkTickMs(parseDuration(flags.tick));
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }

@@ -27,6 +27,7 @@ import { serveMetrics, type MetricsServer } from './metrics-http.js';
 import { answerFault, FaultInjector } from './faults.js';
 import { makeWritesBehind, readLocally, type UnsafeModes } from './unsafe.js';
 import type { NodeTls } from './tls.js';
+import { checkTickMs } from './config.js';
 
 /** How to run one replica node (`startNode`); `paxos node start` builds it from its flags. */
 export interface NodeConfig {
@@ -118,6 +119,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.log ?? silentLogger;
   const self = config.peers.get(config.id);
   if (self === undefined) throw new Error(`node ${config.id} is not in --peers (${[...config.peers.keys()].join(', ')})`);
+  checkTickMs(config.tickMs ?? tickMsDefault);
   const clusterId = clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
   const release = await lockDataDir(config.dataDir, {
     log: (message) => log.warn(message),
