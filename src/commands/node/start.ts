@@ -153,7 +153,7 @@ loses no acknowledged write.`;
       enableFaults: flags['enable-faults'],
       unsafe: { ackBeforeFsync: flags['unsafe-ack-before-fsync'], localReads: flags['unsafe-local-reads'] },
     }).catch((error: Error & { code?: string }) => {
-      log.error('could not start', { error: error.message, code: error.code });
+      log.error('could not start', { error: error.message, ...(error.code === undefined ? {} : { code: error.code }) });
       this.exit(1);
     });
     await new Promise<void>((resolve) => {

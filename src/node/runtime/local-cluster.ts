@@ -283,6 +283,8 @@ function advice(node: LocalNode, code: string | null, plan: LocalClusterPlan): s
       return `Port ${node.port} may not be used by this user: choose a --base-port above 1024.`;
     case 'DATA_DIR_LOCKED':
       return `Its data dir ${node.dataDir} is used by another running node (another cluster start on the same --dir?): stop that one, or use another --dir.`;
+    case 'DATA_DIR_INVALID':
+      return `Its data dir ${node.dataDir} cannot be used (see above): give --dir a directory this user may write.`;
     case 'WRONG_CLUSTER':
     case 'WRONG_NODE':
       return `Its data dir ${node.dataDir} belongs to another cluster: start with the same --nodes and --cluster-token as when --dir was made (this run has ${plan.nodes.length} nodes), or use another --dir.`;
