@@ -12,12 +12,11 @@ import { defaultTransportLimits } from '../../node/runtime/transport.js';
 import { clientCertPolicies, loadNodeTls } from '../../node/runtime/tls.js';
 
 export default class NodeStart extends Command {
-  static override description = `Run one replica node in the foreground.
+  static override summary = 'Run one replica node in the foreground.';
 
-The node locks --data-dir, recovers its write-ahead log (promised ballot, accepted
-values, chosen log), replays the chosen log into the state machine, then joins its
-peers. Logs go to stderr. SIGINT/SIGTERM stop it gracefully; kill -9 at any instant
-loses no acknowledged write.`;
+  static override description = `The node locks --data-dir, recovers its write-ahead log (promised ballot, accepted values, chosen log), replays the chosen log into the state machine, then joins its peers. Logs go to stderr. SIGINT/SIGTERM stop it gracefully; kill -9 at any instant loses no acknowledged write.
+
+On an empty data dir the node takes itself for a replaced disk and does not vote until it has heard from a majority of the other nodes; for the first start of a brand-new cluster give every node --initial-cluster-state new, so that a majority can elect a leader at once (never for a replaced disk).`;
 
   static override examples = [
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1',
