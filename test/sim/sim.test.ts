@@ -63,6 +63,20 @@ describe('deterministic simulation', () => {
     expect(installs).toBeGreaterThan(20);
   });
 
+  it('catches session de-duplication that forgets: a retry chosen twice runs twice, though every replica agrees', () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 200 && failures.length === 0; seed += 1) {
+      try {
+        runSimulation({ seed, sabotage: 'dedup-forgets-sessions' });
+      } catch (error) {
+        expect(error).toBeInstanceOf(SimulationFailure);
+        failures.push((error as Error).message);
+      }
+    }
+    expect(failures.length).toBe(1);
+    expect(failures[0]).toMatch(/node \d+ executed command c\d+#\d+ twice \(at slots \d+ and \d+\): a command must run at most once per replica/);
+  });
+
   it('catches an acceptor that forgets its promises and accepted values on restart', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 200 && failures.length === 0; seed += 1) {
