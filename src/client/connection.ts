@@ -31,6 +31,9 @@ export const requestsInFlightMaxDefault = 1024;
 /** Idle connections are probed this often, so a vanished node is noticed without traffic. */
 const keepAliveDelayMs = 10_000;
 
+/** Bytes of a non-paxos server's first answer kept to show what it is ("HTTP/1.1 400 ...", "SSH-2.0-..."). */
+const foreignBytesShownMax = 40;
+
 /** A request as the caller gives it; the connection assigns the id. */
 export type ClientRequestBody = { [T in ClientRequest['type']]: Omit<Extract<ClientRequest, { type: T }>, 'id'> }[ClientRequest['type']];
 
@@ -81,6 +84,8 @@ export class NodeConnection {
   private closeError: RequestFailedError | null = null;
   private nextRequestId = 1;
   private readonly auth: ConnectorAuth;
+  /** The first bytes received before the welcome, to tell the user what answered if it is not a paxos node. */
+  private firstBytes: Buffer = Buffer.alloc(0);
 
   /**
    * Connects and completes the handshake. Rejects with a RequestFailedError
@@ -168,7 +173,7 @@ export class NodeConnection {
   private handshake(timeoutMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => this.fail('connect_failed', `no welcome within ${timeoutMs}ms`),
+        () => this.fail('connect_failed', `no welcome within ${timeoutMs}ms${this.firstBytes.length === 0 ? ' (is a paxos node listening there?)' : `; it sent ${describeBytes(this.firstBytes)}, not a welcome`}`),
         timeoutMs,
       );
       this.handshakeWaiter = {
@@ -180,11 +185,16 @@ export class NodeConnection {
   }
 
   private onData(chunk: Buffer): void {
+    if (this.handshakeWaiter !== null && this.firstBytes.length < foreignBytesShownMax) {
+      this.firstBytes = Buffer.concat([this.firstBytes, chunk.subarray(0, foreignBytesShownMax - this.firstBytes.length)]);
+    }
     let messages: unknown[];
     try {
       messages = this.decoder.push(chunk);
     } catch (error) {
-      this.fail('protocol_violation', `unreadable frame: ${errorMessage(error)}`);
+      // Before the welcome, bytes that are no paxos frame mean something else listens there (HTTP, SSH, ...).
+      if (this.handshakeWaiter !== null) this.fail('connect_failed', this.notAPaxosNode('its first bytes are not a paxos frame'));
+      else this.fail('protocol_violation', `unreadable frame: ${errorMessage(error)}`);
       return;
     }
     for (const message of messages) {
@@ -200,7 +210,7 @@ export class NodeConnection {
     try {
       reply = parseHandshakeReply(message);
     } catch (error) {
-      this.fail('connect_failed', `bad handshake reply: ${errorMessage(error)}`);
+      this.fail('connect_failed', this.notAPaxosNode(`its first message is not a welcome (${errorMessage(error)})`));
       return;
     }
     if (reply.type === 'goodbye') {
@@ -298,6 +308,10 @@ export class NodeConnection {
     for (const listener of this.closeListeners.splice(0)) listener(this.closeError);
   }
 
+  private notAPaxosNode(why: string): string {
+    return `not a paxos node: ${why}; it sent ${describeBytes(this.firstBytes)}. Check the address (--cluster, PAXOS_CLUSTER): is it a paxos node's port?`;
+  }
+
   private rejectHandshake(code: ClientErrorCode): void {
     const waiter = this.handshakeWaiter;
     if (waiter === null) return;
@@ -351,6 +365,13 @@ const clientHello: HelloMessage = {
   role: 'client',
   nodeId: null,
 };
+
+/** Printable ASCII as a quoted string (HTTP and SSH greet in text), anything else as hex. */
+function describeBytes(bytes: Buffer): string {
+  const printable = bytes.every((byte) => byte === 0x0a || byte === 0x0d || byte === 0x09 || (byte >= 0x20 && byte < 0x7f));
+  if (printable) return JSON.stringify(bytes.toString('latin1'));
+  return `0x${bytes.toString('hex')}`;
+}
 
 function describeGoodbye(goodbye: GoodbyeMessage): string {
   return `the node closed the connection (${goodbye.code}): ${goodbye.reason}`;

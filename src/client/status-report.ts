@@ -44,7 +44,8 @@ function tableCells(row: StatusRow): string[] {
     String(row.id),
     row.address,
     'yes',
-    row.role,
+    // A rebuilding node does not vote, whatever its role: that is what an operator needs to see.
+    row.rebuilding === true ? 'rebuilding' : row.role,
     row.leader === null ? '-' : String(row.leader),
     row.ballot,
     String(row.commitIndex),

@@ -5,11 +5,9 @@ import { parseDuration, resolveCluster } from '../client/options.js';
 import { applyClientTlsFlags, clientTlsFlags } from '../client/tls-flags.js';
 
 export default class Bench extends Command {
-  static override description = `Closed-loop load against a running cluster.
+  static override summary = 'Closed-loop load against a running cluster.';
 
-Each client keeps one \`set\` in flight at a time (sequence-numbered, retried across
-leader changes) for --duration, on random keys among --keys. Prints throughput and
-latency percentiles from an HDR histogram; progress goes to stderr.`;
+  static override description = `Each client keeps one \`set\` in flight at a time (sequence-numbered, retried across leader changes) for --duration, on random keys among --keys. Prints throughput and latency percentiles from an HDR histogram; progress goes to stderr.`;
 
   static override examples = [
     '<%= config.bin %> bench',

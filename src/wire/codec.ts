@@ -1,7 +1,7 @@
 // msgpack <-> JavaScript values, with one shared msgpackr instance configured for
 // untrusted input. Shapes are checked later, in validate.ts; this file only
 // guarantees that a frame body is exactly one well-formed msgpack value.
-import { Packr, addExtension } from 'msgpackr';
+import { C1, Packr, addExtension } from 'msgpackr';
 import { WireError } from './errors.js';
 import type { WireMessage } from './protocol.js';
 
@@ -47,11 +47,32 @@ export function encodeMessage(message: WireMessage): Buffer {
 /** Decodes exactly one msgpack value; throws WireError('decode_failed') on anything else. */
 export function decodeMessage(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw new WireError('decode_failed', 'empty message');
+  let value: unknown;
   try {
-    return packr.unpack(asBuffer(bytes)) as unknown;
+    value = packr.unpack(asBuffer(bytes)) as unknown;
   } catch (error) {
     throw new WireError('decode_failed', describeDecodeFailure(error), { cause: error });
   }
+  if (containsNeverUsed(value)) throw new WireError('decode_failed', 'malformed msgpack: the never-used byte 0xc1');
+  return value;
+}
+
+/**
+ * msgpackr decodes the byte 0xc1, which msgpack reserves as "never used", to a
+ * placeholder object instead of failing. Such a frame is malformed msgpack
+ * (decode_failed), wherever the byte is, even in a field nobody reads. An
+ * explicit stack, not recursion: the walk is as deep as msgpackr let the value be.
+ */
+function containsNeverUsed(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === C1) return true;
+    if (typeof item !== 'object' || item === null || ArrayBuffer.isView(item)) continue;
+    // A loop, not push(...items): a 16 MiB frame can hold more items than a call takes arguments.
+    for (const child of Array.isArray(item) ? item : Object.values(item)) stack.push(child);
+  }
+  return false;
 }
 
 /**

@@ -149,6 +149,12 @@ export interface NodeStatus {
   id: NodeId;
   address: string;
   role: 'leader' | 'follower' | 'candidate';
+  /**
+   * True while the node does not vote yet: it started on an empty data dir
+   * (possibly a replaced disk) and waits to hear from a majority of the other
+   * nodes and catch up. Absent from older nodes.
+   */
+  rebuilding?: boolean;
   leader: NodeId | null;
   ballot: string;
   promised: string;

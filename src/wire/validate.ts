@@ -465,6 +465,7 @@ function nodeStatus(x: unknown, what: string): NodeStatus {
   // Optional so that older nodes still answer (our encoder writes an undefined field as nil);
   // when present it is checked like everything else.
   if (f.metrics !== undefined && f.metrics !== null) status.metrics = nodeMetrics(f.metrics, `${what}.metrics`);
+  if (f.rebuilding !== undefined && f.rebuilding !== null) status.rebuilding = boolean(f.rebuilding, what, 'rebuilding');
   const machine = optionalIdentity(f.stateMachine, what);
   if (machine !== undefined) status.stateMachine = machine;
   return status;

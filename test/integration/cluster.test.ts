@@ -41,7 +41,9 @@ describe('a three-node cluster', () => {
     const secondResults = await writeAll(cluster, second);
     second.forEach((pair, i) => secondResults[i].ok && acknowledged.set(...pair));
     expect(secondResults.every((r) => r.ok)).toBe(true);
-    const during = await cluster.status();
+    // A new leader, not just "not the old one" (which no leader at all would also pass).
+    const during = await cluster.waitFor((rows) => leaderOf(rows) !== undefined);
+    expect(leaderOf(during)).toBeDefined();
     expect(leaderOf(during)).not.toBe(oldLeader);
 
     // Restarted right after kill -9: it waits out the stale lock, recovers, and catches up.

@@ -24,6 +24,26 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
+/** Whether nothing listens on 127.0.0.1:port (we could bind it). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const server = net.createServer();
+    server.once('error', () => done(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => done(true)));
+  });
+}
+
+/** `count` consecutive free ports (for `cluster start --base-port`), tried at random bases. */
+export async function freeConsecutivePorts(count: number): Promise<number[]> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ports = Array.from({ length: count }, (_, i) => base + i);
+    const free = await Promise.all(ports.map(portIsFree));
+    if (free.every(Boolean)) return ports;
+  }
+  throw new Error(`found no ${count} consecutive free ports`);
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'paxos-it-'));
 }

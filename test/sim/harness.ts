@@ -4,21 +4,25 @@
 // reorders and partitions, simulated disks that keep only what was persisted,
 // crashes and restarts, and a virtual clock. Every choice comes from one seed,
 // so any failure reruns exactly with `SEED=<seed> npm run sim`.
-import { recoverState, PaxosNode } from '../../src/node/core/node.js';
+import { rebuildsOnStart, recoverState, PaxosNode, type InitialClusterState } from '../../src/node/core/node.js';
 import { Prng } from '../../src/node/core/prng.js';
 import { majority } from '../../src/node/core/quorum.js';
 import type { Command, NodeId, PeerMessage, Ready, Slot, Value, WalRecord } from '../../src/node/core/messages.js';
 import { ballotToString, needsDurableState } from '../../src/node/core/messages.js';
 import { createKeyValueStore } from '../../src/node/statemachine/kv.js';
-import { ReplicatedService } from '../../src/node/statemachine/sessions.js';
+import { ReplicatedService, type ReplicatedServiceOptions } from '../../src/node/statemachine/sessions.js';
+import type { StateMachine, StateMachineFactory } from '../../src/node/statemachine/types.js';
 import { EventHeap } from './heap.js';
 
 /**
  * A deliberately broken node, to show the harness catches what it should: an
- * acceptor that forgets its promises and accepted values when it restarts, or
- * a node whose disk was wiped that votes at once instead of rebuilding.
+ * acceptor that forgets its promises and accepted values when it restarts; a
+ * node whose disk was wiped that votes at once instead of rebuilding (an
+ * operator restarting a replaced disk with --initial-cluster-state new); or
+ * session de-duplication that forgets (a session table of one client, so a
+ * retry chosen in a second slot runs again; every replica agrees on it).
  */
-export type Sabotage = 'none' | 'acceptor-forgets-on-restart' | 'wiped-node-votes-at-once';
+export type Sabotage = 'none' | 'acceptor-forgets-on-restart' | 'wiped-node-votes-at-once' | 'dedup-forgets-sessions';
 
 export interface SimOptions {
   seed: number;
@@ -32,6 +36,11 @@ export interface SimOptions {
   snapshotEvery?: number;
   /** Replaced disks per second during the fault phase; by default drawn from the seed. */
   wipesPerSecond?: number;
+  /**
+   * How every node first starts (on its empty disk): `new` votes at once,
+   * `existing` rebuilds first. A restart is always `existing`. Default: drawn from the seed.
+   */
+  initialClusterState?: InitialClusterState;
 }
 
 export interface SimStats {
@@ -99,6 +108,36 @@ interface SimNode {
   /** Records (and the messages that wait for them) not yet fsynced: a crash loses them. */
   unsynced: { records: WalRecord[]; messages: PeerMessage[] }[];
   fsyncing: boolean;
+  /** (client, seq) of the commands its state machine ran while applying the current slot (see WatchedStore). */
+  executed: string[];
+}
+
+/**
+ * The key-value store, telling the simulation which client command it runs:
+ * the at-most-once check. A command is known by its op, the object its client
+ * made for that (client, seq) and reuses for every retry.
+ */
+class WatchedStore implements StateMachine {
+  private readonly store = createKeyValueStore();
+
+  constructor(
+    private readonly commandKeys: WeakMap<object, string>,
+    private readonly onExecute: (key: string) => void,
+  ) {}
+
+  apply(op: unknown): unknown {
+    const key = typeof op === 'object' && op !== null ? this.commandKeys.get(op) : undefined;
+    if (key !== undefined) this.onExecute(key);
+    return this.store.apply(op);
+  }
+
+  snapshot(): Uint8Array {
+    return this.store.snapshot();
+  }
+
+  restore(bytes: Uint8Array): void {
+    this.store.restore(bytes);
+  }
 }
 
 interface SimClient {
@@ -140,6 +179,17 @@ export class Simulation {
   private readonly acknowledged: { key: string; slot: Slot }[] = [];
   private readonly stats: SimStats;
   private readonly snapshotEvery: number;
+  private readonly initialClusterState: InitialClusterState;
+  /** (client, seq) of every command a sim client made, by its op object (see WatchedStore). */
+  private readonly commandKeys = new WeakMap<object, string>();
+  /**
+   * The slot at which each command was executed. Replicas apply the same slots
+   * (checked), so a command run at any other slot, by any replica, ran twice in
+   * that replica's history: its state either applied the first slot itself or
+   * came from a snapshot that had.
+   */
+  private readonly executedAt = new Map<string, Slot>();
+  private readonly serviceOptions: ReplicatedServiceOptions;
 
   constructor(options: SimOptions) {
     this.prng = new Prng(options.seed);
@@ -156,6 +206,8 @@ export class Simulation {
       wipesPerSecond: options.wipesPerSecond ?? this.prng.pick([0, 0, 0.2, 0.5]),
     };
     this.snapshotEvery = options.snapshotEvery ?? this.prng.pick([0, 5, 20, 100]);
+    this.initialClusterState = options.initialClusterState ?? this.prng.pick(['new', 'existing']);
+    this.serviceOptions = this.sabotage === 'dedup-forgets-sessions' ? { clientSessionsMax: 1 } : {};
     this.stats = {
       seed: options.seed,
       nodes: this.nodeCount,
@@ -266,12 +318,13 @@ export class Simulation {
       incarnation: 0,
       disk: [],
       snapshot: null,
-      service: new ReplicatedService(createKeyValueStore()),
+      service: new ReplicatedService(createKeyValueStore()), // replaced in start()
       appliedUpTo: 0,
       lostState: false,
       transferring: false,
       unsynced: [],
       fsyncing: false,
+      executed: [],
     };
     this.nodes.set(id, node);
     this.start(node);
@@ -283,21 +336,32 @@ export class Simulation {
     node.unsynced = [];
     node.fsyncing = false;
     const records = this.sabotage === 'acceptor-forgets-on-restart' ? node.disk.filter((r) => r.type === 'chosen') : node.disk;
-    const emptyDisk = node.disk.length === 0 && node.snapshot === null;
+    const emptyDataDir = node.disk.length === 0 && node.snapshot === null;
+    // The first start is of a brand-new cluster; a later one on an empty disk is a replaced disk,
+    // unless the sabotage restarts it as new (what the docs warn operators never to do).
+    const firstStart = node.incarnation === 1;
+    const wipedAsNew = this.sabotage === 'wiped-node-votes-at-once' && node.lostState;
+    const initialClusterState = firstStart ? this.initialClusterState : wipedAsNew ? 'new' : 'existing';
     node.core = new PaxosNode({
       id: node.id,
       members: [...Array(this.nodeCount).keys()].map((i) => i + 1),
       seed: this.prng.int(1, 2 ** 31),
       recovered: recoverState(records, node.snapshot?.slot ?? 0),
-      // As the runtime does: a node on an empty data dir may be a replaced disk.
-      rebuilding: emptyDisk && !(this.sabotage === 'wiped-node-votes-at-once' && node.lostState),
+      // As the runtime does (node start --initial-cluster-state).
+      rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),
     });
+    const factory = this.storeFor(node);
     node.service = node.snapshot === null
-      ? new ReplicatedService(createKeyValueStore())
-      : ReplicatedService.fromSnapshot(createKeyValueStore, node.snapshot.bytes);
+      ? new ReplicatedService(factory(), this.serviceOptions)
+      : ReplicatedService.fromSnapshot(factory, node.snapshot.bytes, this.serviceOptions);
     node.appliedUpTo = node.snapshot?.slot ?? 0;
     this.schedule(this.prng.int(1, tickMs + 1), { kind: 'tick', node: node.id, incarnation: node.incarnation });
     this.drive(node);
+  }
+
+  /** Makes the replica's state machine: the key-value store, reporting what it runs for this node. */
+  private storeFor(node: SimNode): StateMachineFactory {
+    return () => new WatchedStore(this.commandKeys, (key) => node.executed.push(key));
   }
 
   private crash(node: SimNode): void {
@@ -361,7 +425,7 @@ export class Simulation {
     if (records === null) return;
     node.snapshot = snapshot;
     node.disk = records;
-    node.service = ReplicatedService.fromSnapshot(createKeyValueStore, snapshot.bytes);
+    node.service = ReplicatedService.fromSnapshot(this.storeFor(node), snapshot.bytes, this.serviceOptions);
     node.appliedUpTo = snapshot.slot;
     this.stats.snapshotsInstalled += 1;
     this.drive(node);
@@ -382,6 +446,7 @@ export class Simulation {
     for (const event of ready.events) {
       if (trace) console.log(`${this.now}ms node ${node.id}: ${JSON.stringify(event)}`);
       if (event.kind === 'leader') this.stats.leaderChanges += 1;
+      if (event.kind === 'preempted') this.retryClientsOf(node);
       if (event.kind === 'rebuilt') node.lostState = false;
     }
     if (ready.snapshotNeeded !== null) this.requestSnapshot(node, ready.snapshotNeeded.from, ready.snapshotNeeded.slot);
@@ -469,7 +534,20 @@ export class Simulation {
     else if (known !== key) this.fail(`node ${node.id} applied [${key}] at slot ${slot}; another replica applied [${known}]`);
     this.stats.lastApplied = Math.max(this.stats.lastApplied, slot);
     const outcomes = node.service.applyValue(slot, value);
+    this.checkAtMostOnce(node, slot);
     for (const outcome of outcomes) this.completeClient(node, outcome.client, outcome.seq, outcome.slot);
+  }
+
+  /** A retried command chosen in a second slot (or twice in one) is answered from its session, never run again. */
+  private checkAtMostOnce(node: SimNode, slot: Slot): void {
+    const executed = node.executed.splice(0);
+    for (const [index, key] of executed.entries()) {
+      const first = this.executedAt.get(key) ?? slot;
+      if (first !== slot || executed.indexOf(key) !== index) {
+        this.fail(`node ${node.id} executed command ${key} twice (at slots ${first} and ${slot}): a command must run at most once per replica`);
+      }
+      this.executedAt.set(key, slot);
+    }
   }
 
   // ---- the network -------------------------------------------------------
@@ -540,7 +618,9 @@ export class Simulation {
     if (client.command === null) {
       if (this.calm) return; // no new work once the faults stop; in-flight commands must finish
       client.seq += 1;
-      client.command = { client: client.id, seq: client.seq, op: this.randomOp() };
+      const op = this.randomOp();
+      this.commandKeys.set(op, `${client.id}#${client.seq}`);
+      client.command = { client: client.id, seq: client.seq, op };
     } else if (this.now < client.deadline) {
       return;
     } else {
@@ -573,6 +653,20 @@ export class Simulation {
     client.target = hint ?? this.prng.int(1, this.nodeCount + 1);
     client.deadline = this.now;
     this.schedule(hint !== null ? 1 : 50, { kind: 'client', client: client.index });
+  }
+
+  /**
+   * The node lost its leadership: as the runtime answers its waiting clients
+   * (leader_changed, outcome unknown), they retry the same (client, seq)
+   * elsewhere at once; the command may still be chosen, and then twice.
+   */
+  private retryClientsOf(node: SimNode): void {
+    for (const client of this.clients) {
+      if (client.command === null || client.target !== node.id || client.deadline <= this.now) continue;
+      client.deadline = this.now;
+      client.target = this.prng.int(1, this.nodeCount + 1);
+      this.schedule(this.prng.int(1, 20), { kind: 'client', client: client.index });
+    }
   }
 
   /** A replica applied (client, seq): if that client waits for it at this node, it is acknowledged. */

@@ -29,7 +29,15 @@ describe('deterministic simulation', () => {
     expect(runSimulation({ seed: 42 })).toEqual(runSimulation({ seed: 42 }));
   });
 
-  it('catches a node on a wiped disk that votes at once instead of rebuilding', () => {
+  it('starts brand-new clusters either way: new votes at once, existing rebuilds first', () => {
+    for (const initialClusterState of ['new', 'existing'] as const) {
+      let acknowledged = 0;
+      for (let seed = 1; seed <= 40; seed += 1) acknowledged += runSimulation({ seed, initialClusterState }).acknowledged;
+      expect(acknowledged).toBeGreaterThan(40 * 10);
+    }
+  });
+
+  it('catches a node on a wiped disk that votes at once instead of rebuilding (restarted with --initial-cluster-state new)', () => {
     const failures: string[] = [];
     for (let seed = 1; seed <= 300 && failures.length === 0; seed += 1) {
       try {
@@ -53,6 +61,20 @@ describe('deterministic simulation', () => {
     }
     expect(wipes).toBeGreaterThan(20);
     expect(installs).toBeGreaterThan(20);
+  });
+
+  it('catches session de-duplication that forgets: a retry chosen twice runs twice, though every replica agrees', () => {
+    const failures: string[] = [];
+    for (let seed = 1; seed <= 200 && failures.length === 0; seed += 1) {
+      try {
+        runSimulation({ seed, sabotage: 'dedup-forgets-sessions' });
+      } catch (error) {
+        expect(error).toBeInstanceOf(SimulationFailure);
+        failures.push((error as Error).message);
+      }
+    }
+    expect(failures.length).toBe(1);
+    expect(failures[0]).toMatch(/node \d+ executed command c\d+#\d+ twice \(at slots \d+ and \d+\): a command must run at most once per replica/);
   });
 
   it('catches an acceptor that forgets its promises and accepted values on restart', () => {

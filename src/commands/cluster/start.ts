@@ -1,15 +1,20 @@
 import { Command, Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { startLocalCluster } from '../../node/runtime/local-cluster.js';
-import { clusterSecretFile } from '../../node/runtime/secret.js';
+import { localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
+import { clusterSecretFile, loadSecret } from '../../node/runtime/secret.js';
 import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, type ClusterCertificates } from '../../node/runtime/certs.js';
+import { loadClientTls } from '../../node/runtime/tls.js';
+import { PaxosClient } from '../../client/client.js';
+import { defaultCluster, parseClusterAddresses, parseDuration } from '../../client/options.js';
 
 export default class ClusterStart extends Command {
-  static override description = `Run a local cluster of N nodes in the foreground.
+  static override summary = 'Run a local cluster of N nodes in the foreground.';
 
-Starts nodes 1..N on HOST:BASE-PORT.., each with its data dir under --dir, streams
-their logs with a node prefix, and stops them all on Ctrl-C. It restarts nothing by
-itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
+  static override description = `Starts nodes 1..N on HOST:BASE-PORT, HOST:BASE-PORT+1, ..., each with its data dir under --dir (n1, n2, ...), and streams their logs with a node prefix. It prints each node's command line first ("[n1] command: ..."), so that a node killed with kill -9 can be restarted by hand; it restarts nothing by itself.
+
+Once every node answers a status request it prints "ready" and the export lines for clients (PAXOS_CLUSTER, and the secret and TLS files when used). A node that fails on its own (its port is taken, its data dir belongs to another cluster or is in use) stops the whole cluster, which exits 1 saying what to do; so does a node that does not serve within --ready-timeout. Ctrl-C or SIGTERM stops every node and exits 0.
+
+When none of the data dirs exists yet, the nodes start with --initial-cluster-state new: a brand-new cluster elects a leader as soon as a majority is up. Otherwise a node on an empty data dir is taken for a replaced disk and rebuilds from its peers before it votes.`;
 
   static override examples = [
     '<%= config.bin %> cluster start',
@@ -24,10 +29,12 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
     'base-port': Flags.integer({ description: 'port of node 1; node i listens on base-port + i - 1', default: 7401, min: 1, max: 65_000 }),
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
     dir: Flags.string({ description: 'parent of the nodes\' data dirs (n1, n2, ...)', default: './.paxos' }),
+    'cluster-token': Flags.string({ description: 'names the cluster (with the node ids), passed to every node; a data dir never joins another cluster', default: 'paxos' }),
     fsync: Flags.string({ options: ['always', 'batch', 'never'], default: 'always', description: 'passed to every node' }),
     'snapshot-every': Flags.integer({ description: 'applied slots between snapshots, passed to every node', min: 0 }),
     'state-machine': Flags.string({ description: 'ES module of the state machine every node runs (see node start)', helpValue: 'path' }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
+    'ready-timeout': Flags.string({ description: 'how long every node has to answer a status request before the cluster is stopped as failed', default: `${localClusterReadyMsDefault / 1000}s`, helpValue: 'duration' }),
     secret: Flags.boolean({ description: 'authenticate every connection with a shared secret generated into --dir/secret (kept across restarts)' }),
     'secret-file': Flags.string({ description: 'authenticate with this secret file, passed to every node (default $PAXOS_SECRET_FILE)', helpValue: 'path' }),
     tls: Flags.boolean({ description: 'serve TLS (mutual between nodes) with a throwaway CA and certificates made by openssl into --dir/tls (kept across restarts)' }),
@@ -35,17 +42,22 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
 
   async run(): Promise<void> {
     const { flags } = await this.parse(ClusterStart);
-    const secretFile = await clusterSecretFile({ dir: flags.dir, generate: flags.secret, file: flags['secret-file'] }).catch((error: Error) =>
+    // Absolute, so that every node's printed command line works from any directory.
+    const dir = resolve(flags.dir);
+    const readyTimeoutMs = this.duration(flags['ready-timeout'], '--ready-timeout');
+    const secretFile = await clusterSecretFile({ dir, generate: flags.secret, file: flags['secret-file'] }).catch((error: Error) =>
       this.error(error.message, { exit: 2 }),
     );
-    const certificates = flags.tls ? this.certificates(flags) : null;
-    const cluster = startLocalCluster({
+    const certificates = flags.tls ? this.certificates({ ...flags, dir }) : null;
+    const plan = planLocalCluster({
       nodes: flags.nodes,
       basePort: flags['base-port'],
       host: flags.host,
-      dir: flags.dir,
+      dir,
       entry: process.argv[1],
       nodeFlags: [
+        '--cluster-token',
+        flags['cluster-token'],
         '--fsync',
         flags.fsync,
         '--log-level',
@@ -56,22 +68,61 @@ itself. Point clients at it with the PAXOS_CLUSTER value it prints.`;
         ...(flags['state-machine'] === undefined ? [] : ['--state-machine', resolve(flags['state-machine'])]),
       ],
       flagsFor: (id) => (certificates === null ? [] : nodeTlsFlags(certificates, id)),
-      write: (line) => process.stderr.write(`${line}\n`),
     });
-    this.log(`export PAXOS_CLUSTER=${cluster.addresses}`);
-    if (secretFile !== null) this.log(`export PAXOS_SECRET_FILE=${secretFile}`);
-    for (const line of certificates === null ? [] : clientTlsExports(certificates)) this.log(line);
-    this.logToStderr(`started ${flags.nodes} nodes; try: npx paxos submit set x 1   (Ctrl-C stops them all)`);
+    const write = (line: string) => process.stderr.write(`${line}\n`);
+    if (plan.fresh) {
+      write(`cluster: no data dir under ${dir} yet: a brand-new cluster, so this first start adds --initial-cluster-state new to every node`);
+    }
+    // What is spawned (less that first-start flag), so that a node killed with kill -9 can be restarted by hand.
+    for (const node of plan.nodes) write(`[n${node.id}] command: ${node.commandLine}`);
+    const client = new PaxosClient({
+      addresses: parseClusterAddresses(plan.addresses),
+      timeoutMs: 1000,
+      statusTimeoutMs: 1000,
+      secret: secretFile === null ? null : await loadSecret(secretFile),
+      tls: certificates === null ? null : loadClientTls({ ca: certificates.ca, cert: certificates.client.cert, key: certificates.client.key }, {}),
+    });
+    const cluster = startLocalCluster(plan, {
+      probe: async (address) => (await client.status(address)).reachable,
+      readyTimeoutMs,
+      write,
+    });
     process.once('SIGINT', () => cluster.stop());
     process.once('SIGTERM', () => cluster.stop());
-    await cluster.exited;
+    if (await cluster.ready) {
+      this.log(`export PAXOS_CLUSTER=${plan.addresses}`);
+      if (secretFile !== null) this.log(`export PAXOS_SECRET_FILE=${secretFile}`);
+      for (const line of certificates === null ? [] : clientTlsExports(certificates)) this.log(line);
+      const hint = readyHint(plan, {
+        defaultAddresses: plan.addresses === defaultCluster,
+        stateMachine: flags['state-machine'],
+        needsExports: secretFile !== null || certificates !== null,
+      });
+      for (const line of hint) write(line);
+    }
+    client.close();
+    const end = await cluster.ended;
+    if (end.kind === 'stopped') return;
+    // Written as is: oclif's error box would hard-wrap the advice at 80 columns.
+    write(`error: ${end.message}`);
+    this.exit(1);
+  }
+
+  private duration(text: string, flag: string): number {
+    try {
+      const ms = parseDuration(text);
+      if (ms === 0) throw new Error(`${flag} must be more than 0`);
+      return ms;
+    } catch (error) {
+      this.error(`${flag}: ${(error as Error).message}`, { exit: 2 });
+    }
   }
 
   /** Makes (or reuses) the CA and certificates in --dir/tls, naming the hosts clients will dial. */
   private certificates(flags: { dir: string; nodes: number; host: string }): ClusterCertificates {
     try {
       const certificates = ensureClusterCertificates({ dir: join(flags.dir, 'tls'), nodes: flags.nodes, hosts: localHosts(flags.host) });
-      this.logToStderr(`${certificates.created ? 'made' : 'reusing'} TLS certificates in ${join(flags.dir, 'tls')} (a throwaway CA: for local use only)`);
+      process.stderr.write(`cluster: ${certificates.created ? 'made' : 'reusing'} TLS certificates in ${join(flags.dir, 'tls')} (a throwaway CA: for local use only)\n`);
       return certificates;
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });

@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log.js';
-import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
+import { checkTickMs, parseEndpoint, parsePeers } from '../../node/runtime/config.js';
 import {
   compactionHoldSlotsMaxDefault,
   snapshotChunkBytesDefault,
@@ -13,18 +13,18 @@ import {
 import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
+import type { InitialClusterState } from '../../node/core/node.js';
 import { loadSecret } from '../../node/runtime/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';
 import { clientCertPolicies, loadNodeTls } from '../../node/runtime/tls.js';
 
 export default class NodeStart extends Command {
-  static override description = `Run one replica node in the foreground.
+  static override summary = 'Run one replica node in the foreground.';
 
-The node locks --data-dir, recovers its write-ahead log (promised ballot, accepted
-values, chosen log), replays the chosen log into the state machine, then joins its
-peers. Logs go to stderr. SIGINT/SIGTERM stop it gracefully; kill -9 at any instant
-loses no acknowledged write.`;
+  static override description = `The node locks --data-dir, recovers its write-ahead log (promised ballot, accepted values, chosen log), replays the chosen log into the state machine, then joins its peers. Logs go to stderr. SIGINT/SIGTERM stop it gracefully; kill -9 at any instant loses no acknowledged write.
+
+On an empty data dir the node takes itself for a replaced disk and does not vote until it has heard from a majority of the other nodes; for the first start of a brand-new cluster give every node --initial-cluster-state new, so that a majority can elect a leader at once (never for a replaced disk).`;
 
   static override examples = [
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1',
@@ -69,7 +69,13 @@ loses no acknowledged write.`;
       description: 'ES module whose default export makes the deterministic state machine to replicate (default: the built-in key-value store); every node must run the same one',
       helpValue: 'path',
     }),
-    tick: Flags.string({ description: 'length of one core tick (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
+    'initial-cluster-state': Flags.string({
+      description:
+        'on an empty data dir: existing takes it for a replaced disk, which does not vote until it has heard from a majority of the other nodes and caught up; new votes at once, for the first start of a brand-new cluster only (never for a replaced disk: it could vote against promises it forgot). Ignored when the data dir holds state',
+      options: ['new', 'existing'],
+      default: 'existing',
+    }),
+    tick: Flags.string({ description: 'length of one core tick, 1ms to 1s (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'log-format': Flags.string({ options: ['json', 'pretty'], default: 'pretty' }),
     'metrics-port': Flags.integer({ description: 'also serve Prometheus metrics at http://<listen host>:PORT/metrics', min: 0, max: 65_535 }),
@@ -128,7 +134,7 @@ loses no acknowledged write.`;
     try {
       peers = parsePeers(flags.peers);
       listen = flags.listen === undefined ? undefined : parseEndpoint(flags.listen);
-      tickMs = parseDuration(flags.tick);
+      tickMs = checkTickMs(parseDuration(flags.tick));
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
@@ -150,6 +156,7 @@ loses no acknowledged write.`;
       // The broken mode writes late and never fsyncs: the WAL need not either.
       fsync: flags['unsafe-ack-before-fsync'] ? 'never' : (flags.fsync as FsyncPolicy),
       clusterToken: flags['cluster-token'],
+      initialClusterState: flags['initial-cluster-state'] as InitialClusterState,
       tickMs,
       snapshotEvery: flags['snapshot-every'],
       snapshotChunkBytes: flags['snapshot-chunk-bytes'],
@@ -172,7 +179,7 @@ loses no acknowledged write.`;
       enableFaults: flags['enable-faults'],
       unsafe: { ackBeforeFsync: flags['unsafe-ack-before-fsync'], localReads: flags['unsafe-local-reads'] },
     }).catch((error: Error & { code?: string }) => {
-      log.error('could not start', { error: error.message, code: error.code });
+      log.error('could not start', { error: error.message, ...(error.code === undefined ? {} : { code: error.code }) });
       this.exit(1);
     });
     await new Promise<void>((resolve) => {

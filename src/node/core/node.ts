@@ -59,11 +59,32 @@ export interface PaxosNodeOptions {
   limits?: Partial<CoreLimits>;
   recovered?: RecoveredState;
   /**
-   * The node starts on an empty data dir. It may be a replaced disk that forgot
-   * promises and accepted values, so it votes only after it has heard from a
-   * majority of its peers and learned everything it could have voted for.
+   * The node must rebuild before it votes (see rebuildsOnStart): it starts on an
+   * empty data dir that may be a replaced disk which forgot promises and
+   * accepted values, so it votes only after it has heard from a majority of its
+   * peers and learned everything it could have voted for.
    */
   rebuilding?: boolean;
+}
+
+/**
+ * What a node on an empty data dir may assume (etcd's --initial-cluster-state).
+ * `existing`: it may be a replaced disk that forgot promises and accepted
+ * values, so it rebuilds before it votes. `new`: it belongs to a brand-new
+ * cluster in which nothing was ever promised, so it votes at once. `new` on a
+ * replaced disk could let a slot be chosen twice (the simulation shows it).
+ */
+export type InitialClusterState = 'new' | 'existing';
+
+export const initialClusterStates: readonly InitialClusterState[] = ['new', 'existing'];
+
+/**
+ * Whether a node must rebuild before it votes. A data dir that holds anything
+ * (a snapshot, any record) says for itself what the node promised, and whether
+ * a rebuild is unfinished (recoverState), so the flag counts only when it is empty.
+ */
+export function rebuildsOnStart(options: { emptyDataDir: boolean; initialClusterState: InitialClusterState }): boolean {
+  return options.emptyDataDir && options.initialClusterState === 'existing';
 }
 
 export type ProposeOutcome =

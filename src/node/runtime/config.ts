@@ -31,6 +31,24 @@ export function parsePeers(text: string): Map<NodeId, Endpoint> {
   return peers;
 }
 
+/**
+ * Bounds of one core tick (--tick). Below 1 ms the ticker is a busy loop that
+ * starves the event loop of sockets and fsyncs; above 1 s a heartbeat (5 ticks)
+ * takes 5 s and an election (30-60 ticks) up to a minute: no longer a failover.
+ */
+export const tickMsMin = 1;
+export const tickMsMax = 1000;
+
+/** Checks a tick length in milliseconds (from --tick or NodeConfig.tickMs). */
+export function checkTickMs(tickMs: number): number {
+  if (!Number.isFinite(tickMs) || tickMs < tickMsMin || tickMs > tickMsMax) {
+    throw new ConfigError(
+      `tick ${tickMs}ms (--tick) is out of range: use ${tickMsMin}ms to ${tickMsMax / 1000}s (default 10ms; heartbeats are 5 ticks, election timeouts 30-60)`,
+    );
+  }
+  return tickMs;
+}
+
 export function parseEndpoint(text: string): Endpoint {
   try {
     return parseAddress(text);

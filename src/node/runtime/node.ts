@@ -4,7 +4,7 @@
 // answer clients. Readies are handled strictly in order, so a message is never
 // sent before every record of its own and every earlier Ready is durable.
 import { createHash } from 'node:crypto';
-import { PaxosNode, recoverState, type CoreStatus } from '../core/node.js';
+import { PaxosNode, rebuildsOnStart, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
 import { ballotToString, needsDurableState, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value, type WalRecord } from '../core/messages.js';
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
@@ -27,6 +27,7 @@ import { serveMetrics, type MetricsServer } from './metrics-http.js';
 import { answerFault, FaultInjector } from './faults.js';
 import { makeWritesBehind, readLocally, type UnsafeModes } from './unsafe.js';
 import type { NodeTls } from './tls.js';
+import { checkTickMs } from './config.js';
 
 /** How to run one replica node (`startNode`); `paxos node start` builds it from its flags. */
 export interface NodeConfig {
@@ -42,6 +43,12 @@ export interface NodeConfig {
   fsync?: FsyncPolicy;
   /** Names the cluster together with the member ids; a data dir never joins another cluster. */
   clusterToken?: string;
+  /**
+   * On an empty data dir: `existing` (default) takes it for a replaced disk
+   * that must rebuild from its peers before it votes; `new` votes at once, for
+   * the first start of a brand-new cluster only. Ignored when the data dir holds state.
+   */
+  initialClusterState?: InitialClusterState;
   /** One core tick; heartbeats and election timeouts are counted in ticks. */
   tickMs?: number;
   /** Overrides of the Paxos core's limits (window, batch sizes, tick counts). */
@@ -141,6 +148,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.log ?? silentLogger;
   const self = config.peers.get(config.id);
   if (self === undefined) throw new Error(`node ${config.id} is not in --peers (${[...config.peers.keys()].join(', ')})`);
+  checkTickMs(config.tickMs ?? tickMsDefault);
   const clusterId = clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
   checkTransferLimits(config);
   const release = await lockDataDir(config.dataDir, {
@@ -163,6 +171,12 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     if (config.unsafe?.ackBeforeFsync === true) makeWritesBehind(opened.wal, log);
     const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
     const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, metrics, records: opened.records.length, snapshot });
+    const emptyDataDir = snapshot === null && opened.records.length === 0;
+    const initialClusterState = config.initialClusterState ?? 'existing';
+    if (initialClusterState === 'new') {
+      if (emptyDataDir) log.info('empty data dir of a new cluster (--initial-cluster-state new): voting at once');
+      else log.debug('--initial-cluster-state new ignored: the data dir holds state, which says what this node promised');
+    }
     const core = new PaxosNode({
       id: config.id,
       members: [...config.peers.keys()],
@@ -170,7 +184,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       limits: checkedCoreLimits(config.coreLimits),
       recovered: recoverState(opened.records, snapshot?.slot ?? 0),
       // An empty data dir may be a replaced disk that forgot what it promised.
-      rebuilding: snapshot === null && opened.records.length === 0,
+      rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),
     });
     return await runtime.start(core, config.listen ?? self);
   } catch (error) {
@@ -340,6 +354,7 @@ class NodeRuntime implements RunningNode {
       id: this.id,
       address: `${this.address.host}:${this.address.port}`,
       role: core.role,
+      rebuilding: core.rebuilding,
       leader: core.leader,
       ballot: ballotToString(core.ballot),
       promised: ballotToString(core.promised),
@@ -629,9 +644,11 @@ class NodeRuntime implements RunningNode {
     }
     if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
     if (event.kind === 'rebuilding') {
-      this.log.warn('empty data dir: not voting until a majority of peers answer (a replaced disk may have forgotten promises)', {
-        peersNeeded: event.peersNeeded,
-      });
+      this.log.warn(
+        'empty data dir: not voting until a majority of the other nodes answer (a replaced disk may have forgotten promises); ' +
+          'for the first start of a brand-new cluster use --initial-cluster-state new',
+        { peersNeeded: event.peersNeeded },
+      );
     }
     if (event.kind === 'rebuilt') {
       this.log.info('rebuilt: voting again', { promised: ballotToString(event.promised), commitIndex: event.commitIndex });

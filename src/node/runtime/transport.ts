@@ -199,6 +199,20 @@ export class Transport {
   }
 }
 
+/** Why a dial failed, with what an operator can check. */
+function describeDialError(error: NodeJS.ErrnoException, peer: NodeId): string {
+  const code = error.code ?? 'unknown error';
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve the host (${code}): check node ${peer}'s address in --peers`;
+    case 'ECONNREFUSED':
+      return `connection refused (ECONNREFUSED): node ${peer} is not up yet, or not at this address`;
+    default:
+      return `${error.message} (${code})`;
+  }
+}
+
 /** Sends a goodbye that says why, then closes. */
 function closeWith(socket: net.Socket, code: CloseReason, reason: string): void {
   if (socket.destroyed) return;
@@ -389,6 +403,7 @@ class PeerLink {
   private queue: { frame: Buffer; atMs: number }[] = [];
   private counters = { framesOut: 0, bytesOut: 0, dropped: 0 };
   private lastRefusal = '';
+  private lastDialFailure = '';
 
   constructor(
     readonly id: NodeId,
@@ -474,10 +489,14 @@ class PeerLink {
         closeWith(socket, error.code, error.message);
       }
     });
-    // 'close' follows and schedules the retry; a TLS failure (wrong CA, expired) is a misconfiguration worth a log line.
+    let connected = false;
+    socket.once('connect', () => (connected = true));
+    // 'close' follows and schedules the retry. A TLS failure (wrong CA, expired) is a misconfiguration worth a
+    // log line, and so is a dial that fails (a typo'd host, a peer not up): a reset after connecting is routine.
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const tlsFailure = describeTlsError(error);
       if (tlsFailure !== null) this.refused(tlsFailure);
+      else if (!connected) this.dialFailed(error);
     });
     socket.on('close', () => this.onClose(socket));
   }
@@ -498,12 +517,27 @@ class PeerLink {
     this.ready = true;
     this.backoffMs = 0;
     this.lastRefusal = '';
+    this.lastDialFailure = '';
     this.options.log.info('connected to peer', { peer: this.id, address: `${this.endpoint.host}:${this.endpoint.port}` });
     const oldestMs = Date.now() - this.options.limits.peerQueueAgeMsMax;
     const fresh = this.queue.filter((entry) => entry.atMs >= oldestMs).map((entry) => entry.frame);
     this.counters.dropped += this.queue.length - fresh.length;
     this.queue = [];
     if (fresh.length > 0) this.write(fresh);
+  }
+
+  /**
+   * Logs a failed dial once per distinct reason until a connection succeeds
+   * (retries come every second). A refusal is what a peer that is down or not
+   * up yet gives, routine at info; anything else (a host that does not resolve,
+   * is unreachable or does not answer) is likely a wrong --peers entry: warn.
+   */
+  private dialFailed(error: NodeJS.ErrnoException): void {
+    const reason = describeDialError(error, this.id);
+    if (reason === this.lastDialFailure) return;
+    this.lastDialFailure = reason;
+    const level = error.code === 'ECONNREFUSED' ? 'info' : 'warn';
+    this.options.log[level]('cannot reach peer; retrying', { peer: this.id, address: `${this.endpoint.host}:${this.endpoint.port}`, reason });
   }
 
   /** Logs a refusal once per distinct reason, so a misconfigured peer does not flood the log. */

@@ -8,6 +8,7 @@ export type StorageErrorCode =
   | 'WAL_FAILED'
   | 'WAL_CLOSED'
   | 'DATA_DIR_LOCKED'
+  | 'DATA_DIR_INVALID'
   | 'WRONG_CLUSTER'
   | 'WRONG_NODE'
   | 'IDENTITY_INVALID';
@@ -79,6 +80,28 @@ export class DataDirLockedError extends StorageError {
     super('DATA_DIR_LOCKED', message);
     this.name = 'DataDirLockedError';
     this.holderPid = holderPid;
+  }
+}
+
+/** The data dir cannot be created or opened: a file is in its way, or it may not be written. */
+export class DataDirInvalidError extends StorageError {
+  constructor(dir: string, cause: unknown) {
+    super('DATA_DIR_INVALID', `data dir ${dir} cannot be used: ${whyUnusable(cause)}`, { cause });
+    this.name = 'DataDirInvalidError';
+  }
+}
+
+function whyUnusable(cause: unknown): string {
+  switch (errorCode(cause)) {
+    case 'ENOTDIR':
+      return `${describe(cause)}; give --data-dir a directory, or a path where one can be created`;
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${describe(cause)}); give --data-dir a directory this user may write`;
+    case 'EROFS':
+      return `the file system is read-only (${describe(cause)}); give --data-dir a writable directory`;
+    default:
+      return describe(cause);
   }
 }
 

@@ -40,7 +40,7 @@ export async function ensureDirectoryDurable(path: string): Promise<void> {
 async function isDirectory(path: string): Promise<boolean> {
   try {
     const stats = await stat(path);
-    if (!stats.isDirectory()) throw new Error(`${path} exists and is not a directory`);
+    if (!stats.isDirectory()) throw Object.assign(new Error(`${path} is a file, not a directory`), { code: 'ENOTDIR' });
     return true;
   } catch (error) {
     if (errorCode(error) === 'ENOENT') return false;

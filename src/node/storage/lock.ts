@@ -5,7 +5,7 @@
 import { readFile, realpath, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { DataDirLockedError, describe, errorCode } from './errors.js';
+import { DataDirInvalidError, DataDirLockedError, describe, errorCode } from './errors.js';
 import { ensureDirectoryDurable, writeFileAtomic } from './fsutil.js';
 
 export const lockFileName = 'paxos.lock';
@@ -49,7 +49,11 @@ const heldByThisProcess = new Set<string>();
  * it; waits (saying so) when the holder is gone but its lock is not yet stale.
  */
 export async function lockDataDir(dir: string, options: LockOptions): Promise<ReleaseLock> {
-  await ensureDirectoryDurable(dir);
+  try {
+    await ensureDirectoryDurable(dir);
+  } catch (error) {
+    throw new DataDirInvalidError(dir, error);
+  }
   const canonical = await realpath(dir);
   if (heldByThisProcess.has(canonical)) {
     throw new DataDirLockedError(`data dir ${dir} is already locked by this process (pid ${process.pid})`, process.pid);

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { NodeConnection } from '../../../src/client/connection.js';
 import { RequestFailedError } from '../../../src/client/errors.js';
 import { parseAddress } from '../../../src/client/options.js';
+import { encodeFrame } from '../../../src/wire/frame.js';
 import { applied, closeAll, refusedAddress, startFakeNode } from './fake-node.js';
 
 const connections: NodeConnection[] = [];
@@ -40,6 +41,46 @@ describe('NodeConnection', () => {
     const error = await failure(open(await refusedAddress()));
     expect(error).toMatchObject({ code: 'connect_failed', sent: false });
     expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  describe('says when the address is not a paxos node', () => {
+    /** A plain TCP server that greets or answers with `bytes` (HTTP answers a request, SSH greets first). */
+    async function foreignServer(bytes: Buffer, when: 'on-connect' | 'on-data'): Promise<{ address: string; close: () => void }> {
+      const server = net.createServer((socket) => {
+        socket.on('error', () => undefined);
+        if (when === 'on-connect') socket.end(bytes);
+        else socket.once('data', () => socket.end(bytes));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return { address: `127.0.0.1:${(server.address() as net.AddressInfo).port}`, close: () => server.close() };
+    }
+
+    it.each([
+      ['an HTTP server', Buffer.from('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'), 'on-data', '"HTTP/1.1 400 Bad Request'],
+      ['an SSH server', Buffer.from('SSH-2.0-OpenSSH_9.6\r\n'), 'on-connect', '"SSH-2.0-OpenSSH_9.6'],
+    ] as const)('%s: its first bytes are no paxos frame', async (_, bytes, when, shown) => {
+      const server = await foreignServer(bytes, when);
+      try {
+        const error = await failure(NodeConnection.open({ address: parseAddress(server.address), connectTimeoutMs: 1000 }));
+        expect(error).toMatchObject({ code: 'connect_failed', sent: false });
+        expect(error.message).toContain(`${server.address}: not a paxos node: its first bytes are not a paxos frame; it sent ${shown}`);
+        expect(error.message).toContain("is it a paxos node's port?");
+        expect(error.message).not.toMatch(/exceeds the limit/);
+      } finally {
+        server.close();
+      }
+    });
+
+    it('a server whose first frame is not a welcome', async () => {
+      const server = await foreignServer(encodeFrame({ type: 'result', id: 1, slot: 1, result: null }), 'on-data');
+      try {
+        const error = await failure(NodeConnection.open({ address: parseAddress(server.address), connectTimeoutMs: 1000 }));
+        expect(error).toMatchObject({ code: 'connect_failed', sent: false });
+        expect(error.message).toMatch(/not a paxos node: its first message is not a welcome/);
+      } finally {
+        server.close();
+      }
+    });
   });
 
   it('fails to open when the welcome does not come in time', async () => {

@@ -28,6 +28,16 @@ describe('renderStatusTable', () => {
   });
 });
 
+describe('a node that does not vote yet', () => {
+  it('shows as rebuilding in the ROLE column, and keeps its role and rebuilding in --json', () => {
+    const rebuilding: NodeStatusReport = { address: '127.0.0.1:7403', reachable: true, status: { ...statusOf(3, { leader: null }), rebuilding: true } };
+    const rows = statusRows([reports[0], rebuilding]);
+    expect(renderStatusTable(rows)[2].split(/\s{2,}/).slice(0, 4)).toEqual(['3', '127.0.0.1:7403', 'yes', 'rebuilding']);
+    expect(renderStatusTable(rows)[1].split(/\s{2,}/)[3]).toBe('leader');
+    expect(rows[1]).toMatchObject({ role: 'follower', rebuilding: true });
+  });
+});
+
 describe('human units', () => {
   it.each([[0, '0 B'], [1023, '1023 B'], [1536, '1.5 KiB'], [5 * 1024 ** 3, '5.0 GiB']])('%i bytes is %s', (bytes, text) => {
     expect(formatBytes(bytes)).toBe(text);

@@ -2,7 +2,7 @@
 // message is delivered when, which is dropped and which is held back. Every Ready
 // is acted on the way the runtime must: persist records, then queue messages,
 // then apply. The helper also watches the rules a test may want to check.
-import { PaxosNode, recoverState } from '../../../src/node/core/node.js';
+import { PaxosNode, rebuildsOnStart, recoverState, type InitialClusterState } from '../../../src/node/core/node.js';
 import type { CoreLimits } from '../../../src/node/core/limits.js';
 import { majority } from '../../../src/node/core/quorum.js';
 import {
@@ -79,6 +79,12 @@ export interface ClusterOptions {
   seed?: number;
   /** Records already on a node's disk when it starts (rebuilt with recoverState). */
   disks?: Record<NodeId, WalRecord[]>;
+  /**
+   * How a node on an empty disk starts, as `node start --initial-cluster-state`
+   * says (see rebuildsOnStart). Default `new`: most scenarios start a brand-new
+   * cluster and want it to vote at once.
+   */
+  initialClusterState?: InitialClusterState;
 }
 
 export class Cluster {
@@ -96,11 +102,13 @@ export class Cluster {
   private readonly cores = new Map<NodeId, PaxosNode>();
   private readonly limits: Partial<CoreLimits>;
   private readonly seed: number;
+  private readonly initialClusterState: InitialClusterState;
 
   constructor(options: ClusterOptions) {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
     this.limits = options.limits ?? testLimits;
     this.seed = options.seed ?? 1;
+    this.initialClusterState = options.initialClusterState ?? 'new';
     for (const id of this.ids) {
       this.disks.set(id, [...(options.disks?.[id] ?? [])]);
       this.start(id);
@@ -275,9 +283,10 @@ export class Cluster {
 
   private start(id: NodeId): void {
     const disk = this.disks.get(id) ?? [];
+    const rebuilding = rebuildsOnStart({ emptyDataDir: disk.length === 0, initialClusterState: this.initialClusterState });
     this.cores.set(
       id,
-      new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk) }),
+      new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk), rebuilding }),
     );
     this.applied.set(id, []);
   }
@@ -298,7 +307,7 @@ export class Cluster {
     const thisReady = disk.slice(before);
     let promised: Ballot = { round: 0, node: 0 };
     for (const record of disk) {
-      if (record.type !== 'chosen' && compareBallots(record.ballot, promised) > 0) promised = record.ballot;
+      if ((record.type === 'promise' || record.type === 'accept') && compareBallots(record.ballot, promised) > 0) promised = record.ballot;
     }
     for (const message of ready.messages) {
       if (message.type === 'accepted') {

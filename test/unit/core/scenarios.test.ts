@@ -4,9 +4,9 @@
 // and drives a few PaxosNode instances by hand, delivering, dropping and
 // reordering messages on purpose.
 import { describe, expect, it } from 'vitest';
-import { PaxosNode, recoverState } from '../../../src/node/core/node.js';
+import { PaxosNode, rebuildsOnStart, recoverState } from '../../../src/node/core/node.js';
 import { Prng } from '../../../src/node/core/prng.js';
-import { compareBallots, noopValue, type PeerMessage, type Ready, type WalRecord } from '../../../src/node/core/messages.js';
+import { compareBallots, noopValue, type NodeId, type PeerMessage, type Ready, type WalRecord } from '../../../src/node/core/messages.js';
 import { ballot, Cluster, command, not, testLimits, valueKey, valueOf, where } from './cluster.js';
 
 const x = command('a', 1);
@@ -372,6 +372,55 @@ describe('the leader\'s window and queue (PMMC WINDOW, limits)', () => {
     expect(leader.propose(command('q', 3))).toEqual({ status: 'busy', pendingCommandsMax: 2 });
     cluster.collect([1]); // the queue moves into a slot
     expect(leader.propose(command('q', 3))).toEqual({ status: 'queued' });
+  });
+});
+
+describe('starting a brand-new cluster (etcd\'s --initial-cluster-state; Paxos Made Live 5.1 for the rest)', () => {
+  /** Ticks the nodes that are up and delivers everything, until one of them leads. */
+  function runUntilLeader(cluster: Cluster, ids: NodeId[], ticksMax = 400): NodeId | undefined {
+    for (let tick = 0; tick < ticksMax; tick += 1) {
+      for (const id of ids) cluster.tick(id);
+      cluster.deliverAll();
+      const leader = ids.find((id) => cluster.node(id).status().role === 'leader');
+      if (leader !== undefined) return leader;
+    }
+    return undefined;
+  }
+
+  it('new: a node on an empty disk votes at once, so two of three fresh nodes elect a leader and choose a command', () => {
+    const cluster = new Cluster({ size: 3, initialClusterState: 'new' });
+    cluster.crash(3);
+    expect(cluster.node(1).status().rebuilding).toBe(false);
+    const leader = runUntilLeader(cluster, [1, 2]);
+    expect(leader).toBeDefined();
+    cluster.propose(leader!, x);
+    cluster.deliverAll();
+    cluster.spreadCommitIndex(leader!);
+    expect(cluster.chosen().get(1)).toBe(valueKey(valueOf(x)));
+    expect(cluster.appliedKeys(1)).toEqual(cluster.appliedKeys(2));
+    expect(cluster.appliedKeys(1)).toContain(`1:${valueKey(valueOf(x))}`);
+  });
+
+  it('existing: a node on an empty disk may be a replaced disk, so it does not vote until it has heard from a majority of the OTHER nodes', () => {
+    const cluster = new Cluster({ size: 3, initialClusterState: 'existing' });
+    cluster.crash(3);
+    // Nodes 1 and 2 are a majority, but each has heard from only one other node: no leader, ever.
+    expect(runUntilLeader(cluster, [1, 2])).toBeUndefined();
+    expect([cluster.node(1).status().rebuilding, cluster.node(2).status().rebuilding]).toEqual([true, true]);
+    // With the third up, every node hears from both others; nothing was promised anywhere, so they vote.
+    cluster.restart(3);
+    expect(runUntilLeader(cluster, [1, 2, 3])).toBeDefined();
+    expect(cluster.ids.map((id) => cluster.node(id).status().rebuilding)).toEqual([false, false, false]);
+  });
+
+  it('the flag counts only on an empty disk: a disk that holds records says for itself whether a rebuild is unfinished', () => {
+    expect(rebuildsOnStart({ emptyDataDir: true, initialClusterState: 'existing' })).toBe(true);
+    expect(rebuildsOnStart({ emptyDataDir: true, initialClusterState: 'new' })).toBe(false);
+    expect(rebuildsOnStart({ emptyDataDir: false, initialClusterState: 'existing' })).toBe(false);
+    expect(rebuildsOnStart({ emptyDataDir: false, initialClusterState: 'new' })).toBe(false);
+    const unfinished = recoverState([{ type: 'rebuild', done: false }]);
+    const node = new PaxosNode({ id: 1, members: [1, 2, 3], seed: 1, recovered: unfinished, rebuilding: rebuildsOnStart({ emptyDataDir: false, initialClusterState: 'new' }) });
+    expect(node.status().rebuilding).toBe(true);
   });
 });
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DataDirLockedError } from '../../../src/node/storage/errors.js';
+import { DataDirInvalidError, DataDirLockedError } from '../../../src/node/storage/errors.js';
 import { lockDataDir } from '../../../src/node/storage/lock.js';
 import { temporaryDirectory } from './helpers.js';
 
@@ -124,5 +124,19 @@ describe('lockDataDir', () => {
     expect((error as Error).message).toMatch(/still locked after waiting 1500 ms/);
     expect(lines).toHaveLength(1);
     await killHard(child);
+  });
+});
+
+describe('a data dir that cannot be one', () => {
+  it('refuses a file in its place, or in the way of its parent, with DATA_DIR_INVALID and what to do, and leaves the file alone', async () => {
+    const file = join(scratch.dir, 'a-file');
+    fs.writeFileSync(file, 'not a dir');
+    for (const dir of [file, join(file, 'n1')]) {
+      const error = await lockDataDir(dir, { log: () => undefined }).then(() => null, (caught: unknown) => caught);
+      expect(error).toBeInstanceOf(DataDirInvalidError);
+      expect(error).toMatchObject({ code: 'DATA_DIR_INVALID' });
+      expect((error as Error).message).toMatch(new RegExp(`^data dir ${dir} cannot be used: .*not a directory.*; give --data-dir a directory, or a path where one can be created$`));
+    }
+    expect(fs.readFileSync(file, 'utf8')).toBe('not a dir');
   });
 });

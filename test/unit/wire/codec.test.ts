@@ -88,6 +88,17 @@ describe('codec', () => {
     decodeFailure(bundling.pack({ text: 'a fairly long string that msgpackr would bundle' }));
   });
 
+  it('refuses the never-used byte 0xc1 wherever it is (msgpackr would decode it to a placeholder object)', () => {
+    const status = encodeMessage({ type: 'status', id: 1 });
+    const map = Buffer.from([0x81, 0xa4, ...Buffer.from('junk'), 0xc1]); // {junk: 0xc1}
+    for (const bytes of [Buffer.from([0xc1]), Buffer.from([0x93, 0x01, 0x02, 0xc1]), map, Buffer.from([0x91, ...map])]) {
+      expect(decodeFailure(bytes).message).toBe('malformed msgpack: the never-used byte 0xc1');
+    }
+    // In a string or binary value it is just a byte.
+    expect(decodeMessage(Buffer.from([0xc4, 0x01, 0xc1]))).toEqual(Buffer.from([0xc1]));
+    expect(decodeMessage(status)).toEqual({ type: 'status', id: 1 });
+  });
+
   it('turns every msgpackr error into a WireError for a sample of malformed inputs', () => {
     const malformed = [
       [0xc1], // never used

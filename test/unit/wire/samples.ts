@@ -110,6 +110,8 @@ export const variantSamples: WireMessage[] = [
   { type: 'fault', id: 10, action: 'heal', nodes: [], delayMs: 0, rate: 0 },
   { type: 'fault', id: 11, action: 'drop', nodes: [], delayMs: 0, rate: 1 },
   { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
+  // A node that does not vote yet (a replaced disk rebuilding).
+  { type: 'status_reply', id: 9, status: { ...samples.status_reply.status, role: 'follower', leader: null, rebuilding: true } },
   // A node older than the metrics object: it is optional.
   { type: 'status_reply', id: 8, status: withoutMetrics(samples.status_reply.status) },
   // A node older than the fsync percentiles and histogram: they are optional.

@@ -230,6 +230,10 @@ describe('limits', () => {
     expectRejected({ ...samples.status_reply, status: { ...samples.status_reply.status, metrics: { ...metrics, peers: nils(statusPeersMax + 1) } } });
   });
 
+  it('refuses a status whose rebuilding is not a boolean', () => {
+    expectRejected({ ...samples.status_reply, status: { ...samples.status_reply.status, rebuilding: 'yes' } });
+  });
+
   it('refuses a latency histogram whose bounds and counts differ in number', () => {
     const { metrics } = samples.status_reply.status;
     const histogram = { ...metrics.commitLatencyHistogram, counts: [1] };
