@@ -8,7 +8,7 @@ import type { FsyncPolicy } from '../../node/storage/wal.js';
 import { loadSecret } from '../../node/runtime/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';
-import { clientCertPolicies, loadNodeTls } from '../../node/runtime/tls.js';
+import { clientCertPolicies, loadNodeTls, peerNamePatternDefault } from '../../node/runtime/tls.js';
 
 export default class NodeStart extends Command {
   static override description = `Run one replica node in the foreground.
@@ -59,6 +59,10 @@ loses no acknowledged write.`;
     'tls-client-certs': Flags.string({
       description: 'whether clients must present a certificate signed by --tls-ca (default optional; peers always must)',
       options: [...clientCertPolicies],
+    }),
+    'tls-peer-name-pattern': Flags.string({
+      description: `the name (CN or DNS subjectAltName) a peer's certificate must carry for the node id it claims, {id} standing for the id (default ${peerNamePatternDefault}); checked on both sides, so a client's certificate or another node's cannot pose as a node`,
+      helpValue: 'pattern',
     }),
     'connections-per-address': Flags.integer({
       description: 'open connections allowed from one remote address (peers and clients together)',
@@ -113,7 +117,10 @@ loses no acknowledged write.`;
     const machine = machinePath === undefined ? undefined : await loadStateMachine(machinePath).catch((error: Error) => this.error(error.message, { exit: 2 }));
     let tls;
     try {
-      tls = loadNodeTls({ cert: flags['tls-cert'], key: flags['tls-key'], ca: flags['tls-ca'] }, flags['tls-client-certs']);
+      tls = loadNodeTls(
+        { cert: flags['tls-cert'], key: flags['tls-key'], ca: flags['tls-ca'] },
+        { clientCerts: flags['tls-client-certs'], peerNamePattern: flags['tls-peer-name-pattern'] },
+      );
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }

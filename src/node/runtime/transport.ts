@@ -13,7 +13,7 @@ import type { FaultInjector } from './faults.js';
 import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from '../../wire/auth.js';
 import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
 import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
-import { createListener, describeTlsError, dial, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
+import { createListener, describeTlsError, dial, dialledPeerRefusal, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
 
 export interface Endpoint {
   host: string;
@@ -312,8 +312,10 @@ class InboundConnection implements ClientLink {
 
   private onHello(frame: unknown): void {
     const hello = parseHello(frame);
-    const badCertificate = peerCertificateRefusal(this.socket, hello.role);
-    if (badCertificate !== null) throw new WireError('auth_failed', badCertificate);
+    if (this.options.tls != null) {
+      const badCertificate = peerCertificateRefusal(this.socket, hello, this.options.tls.peerNamePattern);
+      if (badCertificate !== null) throw new WireError('auth_failed', badCertificate);
+    }
     clearTimeout(this.handshakeTimer);
     if (hello.protocol !== protocolVersion) {
       throw new WireError('wrong_protocol', `protocol ${hello.protocol} is not ${protocolVersion}; upgrade the older side`);
@@ -448,6 +450,12 @@ class PeerLink {
     const decoder = new FrameDecoder({ frameBytesMax: this.options.limits.frameBytesMax });
     const auth = new ConnectorAuth(this.options.secret ?? null, { role: 'node', nodeId: this.options.self });
     socket.on(readyEvent(socket), () => {
+      // With TLS, the certificate that answered must be the one of the node we dialled.
+      const impostor = this.options.tls == null ? null : dialledPeerRefusal(socket, this.id, this.options.tls.peerNamePattern);
+      if (impostor !== null) {
+        this.refused(`auth_failed: ${impostor}`);
+        return closeWith(socket, 'auth_failed', impostor);
+      }
       socket.write(
         encodeFrame({
           type: 'hello',
