@@ -88,6 +88,12 @@ export const snapshotChunkBytes = 1024 * 1024;
 /** A snapshot transfer that hears nothing for this long is abandoned and asked for again. */
 export const snapshotTransferIdleMsMax = 5_000;
 export const clientsWaitingMaxDefault = 65_536;
+/**
+ * After a peer's snapshot could not be restored, the next fetch waits this
+ * long: a state machine whose restore() keeps throwing costs one transfer
+ * and one log line per interval, not a tight loop of transfers.
+ */
+export const snapshotRefetchMsMin = 5_000;
 
 /** A node started by `startNode`, serving peers and clients until `stop`. */
 export interface RunningNode {
@@ -177,6 +183,14 @@ class NodeRuntime implements RunningNode {
   /** The newest durable snapshot, kept in memory to serve transfers. */
   private heldSnapshot: HeldSnapshot | null;
   private snapshotting = false;
+  /**
+   * The slot of the last snapshot the state machine failed to take (its
+   * snapshot() threw), so the next attempt waits a whole interval, like after
+   * a success; 0 when the last attempt succeeded.
+   */
+  private snapshotFailedSlot: Slot = 0;
+  /** A peer's snapshot this state machine could not restore is not fetched again before this time. */
+  private snapshotFetchNotBeforeMs = 0;
   private transfer!: SnapshotTransfer;
   /** Non-null only under --enable-faults. */
   private faults: FaultInjector | null = null;
@@ -208,12 +222,24 @@ class NodeRuntime implements RunningNode {
     this.release = parts.release;
     const factory = config.stateMachine ?? createKeyValueStore;
     const snapshot = parts.snapshot;
-    this.service = snapshot === null ? new ReplicatedService(factory()) : ReplicatedService.fromSnapshot(factory, snapshot.state);
+    this.stateMachineIdentity = stateMachineIdentityFor(config);
+    this.service = snapshot === null ? new ReplicatedService(factory()) : this.restoreOwnSnapshot(factory, snapshot);
     this.appliedDigest = snapshot?.appliedDigest ?? '';
     this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: snapshot.bytes };
     this.clientsWaitingMax = config.clientsWaitingMax ?? clientsWaitingMaxDefault;
-    this.stateMachineIdentity = stateMachineIdentityFor(config);
     this.log.info('recovered write-ahead log', { records: parts.records, snapshotSlot: snapshot?.slot ?? 0 });
+  }
+
+  /** This node's own latest snapshot; a state machine that cannot restore it stops start-up with a message that says so. */
+  private restoreOwnSnapshot(factory: StateMachineFactory, snapshot: Snapshot): ReplicatedService {
+    try {
+      return ReplicatedService.fromSnapshot(factory, snapshot.state);
+    } catch (thrown) {
+      throw new Error(
+        `state machine ${this.stateMachineIdentity} could not restore this node's own snapshot at slot ${snapshot.slot} in ${this.config.dataDir}: ` +
+          `${describeThrown(thrown)}; start the node with the state machine that wrote it, or fix its restore()`,
+      );
+    }
   }
 
   async start(core: PaxosNode, listen: Endpoint): Promise<RunningNode> {
@@ -445,7 +471,7 @@ class NodeRuntime implements RunningNode {
       for (const outcome of this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value))) this.resolveWaiter(outcome);
     }
     for (const event of ready.events) this.onCoreEvent(event);
-    if (ready.snapshotNeeded !== null) this.transfer.fetch(ready.snapshotNeeded.from);
+    if (ready.snapshotNeeded !== null && Date.now() >= this.snapshotFetchNotBeforeMs) this.transfer.fetch(ready.snapshotNeeded.from);
     this.maybeSnapshot();
     if (this.core.status().role !== 'leader' && this.waiters.size > 0) {
       this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
@@ -456,14 +482,24 @@ class NodeRuntime implements RunningNode {
 
   /**
    * Every snapshotEvery applied slots: write a snapshot durably, then let the core
-   * forget what it covers and compact the log down to a checkpoint segment.
+   * forget what it covers and compact the log down to a checkpoint segment. A
+   * state machine whose snapshot() throws does not stop the node (every replica
+   * would throw at the same slot, and again on replay): that snapshot is
+   * skipped, logged, and tried again an interval later; the log grows meanwhile.
    */
   private maybeSnapshot(): void {
     const every = this.config.snapshotEvery ?? snapshotEveryDefault;
     const slot = this.service.lastAppliedSlot;
-    if (every === 0 || this.snapshotting || this.stopping !== null || slot - (this.heldSnapshot?.slot ?? 0) < every) return;
+    const since = Math.max(this.heldSnapshot?.slot ?? 0, this.snapshotFailedSlot);
+    if (every === 0 || this.snapshotting || this.stopping !== null || slot - since < every) return;
+    let bytes: Buffer;
+    try {
+      bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
+    } catch (thrown) {
+      return this.snapshotFailed(slot, every, thrown);
+    }
+    this.snapshotFailedSlot = 0;
     this.snapshotting = true;
-    const bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
     void this.persistSnapshot(slot, bytes)
       .then(() => this.wal.checkpoint(this.core.compact(slot)))
       .then(() => pruneSnapshots(this.config.dataDir))
@@ -472,6 +508,20 @@ class NodeRuntime implements RunningNode {
       .finally(() => {
         this.snapshotting = false;
       });
+  }
+
+  private snapshotFailed(slot: Slot, every: number, thrown: unknown): void {
+    this.snapshotFailedSlot = slot;
+    this.log.error(`state machine ${this.stateMachineIdentity} failed to take a snapshot at slot ${slot}; skipped it`, {
+      stateMachine: this.stateMachineIdentity,
+      slot,
+      error: describeThrown(thrown),
+      retryAtSlot: slot + every,
+    });
+    this.log.warn('the write-ahead log is not compacted until a snapshot succeeds, so it keeps growing (and so does restart time); fix the state machine\'s snapshot()', {
+      walBytes: this.wal.sizeBytes(),
+      lastSnapshot: this.heldSnapshot?.slot ?? 0,
+    });
   }
 
   private async persistSnapshot(slot: Slot, bytes: Buffer): Promise<void> {
@@ -491,9 +541,22 @@ class NodeRuntime implements RunningNode {
     let service: ReplicatedService;
     try {
       snapshot = decodeSnapshot(bytes, `snapshot from node ${from}`);
-      service = ReplicatedService.fromSnapshot(this.config.stateMachine ?? createKeyValueStore, snapshot.state);
     } catch (error) {
-      this.log.error('refused a damaged snapshot from a peer', { peer: from, error: (error as Error).message });
+      this.log.error('refused a damaged snapshot from a peer', { peer: from, error: describeThrown(error) });
+      return;
+    }
+    try {
+      service = ReplicatedService.fromSnapshot(this.config.stateMachine ?? createKeyValueStore, snapshot.state);
+    } catch (thrown) {
+      // Asking again at once would fetch the same bytes and fail the same way, in a loop.
+      this.snapshotFetchNotBeforeMs = Date.now() + snapshotRefetchMsMin;
+      this.log.error(`state machine ${this.stateMachineIdentity} could not restore a snapshot from a peer; refused it, and this node stays behind until one restores`, {
+        peer: from,
+        stateMachine: this.stateMachineIdentity,
+        slot: snapshot.slot,
+        error: describeThrown(thrown),
+        retryInMs: snapshotRefetchMsMin,
+      });
       return;
     }
     if (snapshot.slot <= this.core.status().lastApplied) return;
@@ -565,6 +628,16 @@ class NodeRuntime implements RunningNode {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.failWaiters('node_failed', error.message);
     this.config.onFatal?.(error);
+  }
+}
+
+/** What a user's code threw, as text: an Error's name and message, else the value itself (`throw 42`). */
+function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`;
+  try {
+    return `threw ${typeof thrown === 'string' ? JSON.stringify(thrown) : String(thrown)}`;
+  } catch {
+    return `threw a ${typeof thrown}`;
   }
 }
 
