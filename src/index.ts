@@ -64,7 +64,7 @@ export {
 } from './node/statemachine/loader.js';
 
 // Talking to a cluster.
-export { connect, submitTimeoutMsDefault, type ClusterClient, type ConnectOptions, type SubmitOptions, type SubmitResult } from './client/api.js';
+export { connect, submitTimeoutMsDefault, type ClusterClient, type ClusterProbe, type ConnectOptions, type SubmitOptions, type SubmitResult } from './client/api.js';
 export type { NodeStatusReport, NotAppliedCode, SubmitOutcome } from './client/client.js';
 export type { ClusterAddress } from './client/options.js';
 export { verifyWaitMsDefault, type ReplicaVote, type Verification } from './client/verify.js';

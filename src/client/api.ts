@@ -47,6 +47,9 @@ export interface SubmitOptions {
  */
 export type SubmitResult = SubmitOutcome & { verification?: Verification };
 
+/** What {@link ClusterClient.probe} found: the cluster's state machine, or why no node answered. */
+export type ClusterProbe = { reached: true; stateMachine: string } | { reached: false; outcome: SubmitOutcome };
+
 /**
  * A client of one cluster. Commands run one at a time, in call order, each
  * with this client's id and the next sequence number, so a command retried
@@ -70,9 +73,17 @@ export interface ClusterClient {
   /**
    * The identity of the state machine the cluster runs (`builtin:kv@1` for
    * the built-in key-value store), from the first node that answers; null
-   * when none does. Learned once, then remembered.
+   * when none does (see {@link ClusterClient.probe} for why). Learned once,
+   * then remembered.
    */
   stateMachine(): Promise<string | null>;
+  /**
+   * Reaches a node (retrying as `submit` does) and says which state machine
+   * the cluster runs; or, when no node answers, the `not_applied` outcome a
+   * submit would have had (`no_node_reachable`, the addresses tried, the last
+   * reason: refused, TLS, secret, connection limit). Never rejects.
+   */
+  probe(): Promise<ClusterProbe>;
   /** Asks every node for its status, in parallel; one report per address. */
   status(): Promise<NodeStatusReport[]>;
   /** Closes every connection. */
@@ -140,16 +151,17 @@ class Client implements ClusterClient {
   }
 
   /** Tries the addresses in order, so the connection it opens is the one submit tries first. */
+  async probe(): Promise<ClusterProbe> {
+    if (this.learnedStateMachine !== null) return { reached: true, stateMachine: this.learnedStateMachine };
+    const reached = await this.paxos.reach();
+    if ('outcome' in reached) return { reached: false, outcome: reached.outcome };
+    this.learnedStateMachine = reached.connection.stateMachine;
+    return { reached: true, stateMachine: this.learnedStateMachine };
+  }
+
   async stateMachine(): Promise<string | null> {
-    for (const address of this.addresses) {
-      if (this.learnedStateMachine !== null) break;
-      try {
-        this.learnedStateMachine = (await this.paxos.connect(address, this.connectTimeoutMs)).stateMachine;
-      } catch {
-        // Unreachable or another cluster: ask the next one.
-      }
-    }
-    return this.learnedStateMachine;
+    const probe = await this.probe();
+    return probe.reached ? probe.stateMachine : null;
   }
 
   status(): Promise<NodeStatusReport[]> {

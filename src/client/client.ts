@@ -165,6 +165,35 @@ export class PaxosClient {
   }
 
   /**
+   * A welcomed connection to some node of the cluster: the last known leader
+   * first, then the addresses in order, retried like `submit` (backoff, and
+   * giving up after `unreachableGiveUpMs` when no node accepts at all, or at
+   * `timeoutMs`). When none answers, the `not_applied` outcome a submit would
+   * have had instead: `no_node_reachable` with the addresses tried and the
+   * last reason (refused, TLS, secret, connection limit). Never rejects.
+   */
+  async reach(): Promise<{ connection: NodeConnection } | { outcome: SubmitOutcome }> {
+    const ledger = new AttemptLedger(this.settings.timeoutMs);
+    let backoffMs = this.settings.backoffMsMin;
+    for (;;) {
+      const order = this.leaderAddress === null ? this.addresses : [this.leaderAddress, ...this.addresses.filter((address) => address !== this.leaderAddress)];
+      for (const address of order) {
+        if (this.closed || ledger.remainingMs() <= 0) break;
+        ledger.contacted(address);
+        try {
+          return { connection: await this.connect(address, Math.min(this.settings.connectTimeoutMs, ledger.remainingMs())) };
+        } catch (error) {
+          ledger.connectFailed(errorMessage(error));
+        }
+      }
+      if (this.closed) return { outcome: ledger.outcome('client_closed') };
+      if (ledger.remainingMs() <= 0 || ledger.elapsedMs() >= this.settings.unreachableGiveUpMs) return { outcome: ledger.outcome() };
+      await sleep(Math.min(backoffMs, ledger.remainingMs()));
+      backoffMs = Math.min(backoffMs * 2, this.settings.backoffMsMax);
+    }
+  }
+
+  /**
    * Asks one node for its status: one round trip within `timeoutMs` (connect
    * included). Never rejects: an unreachable node is reported as such.
    */

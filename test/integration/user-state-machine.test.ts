@@ -279,3 +279,43 @@ describe('the library API', () => {
     }
   }, 60_000);
 });
+
+describe('paxos submit when no node answers', () => {
+  it('reports the real reason, exit 4, not a usage error about the words (nothing listening)', async () => {
+    const [port] = await freePorts(1);
+    const one = await runCli(['submit', '-c', `127.0.0.1:${port}`, 'deposit', 'alice', '1']);
+    expect(one.code).toBe(4);
+    expect(one.stderr).toMatch(new RegExp(`error: no node reachable \\(tried 127\\.0\\.0\\.1:${port}\\): .*ECONNREFUSED`));
+    expect(one.stderr).toMatch(/hint: Is the cluster running\? Start a local one with `npx paxos cluster start`/);
+    expect(one.stderr).not.toMatch(/unknown command/);
+
+    const lines = await runCli(['submit', '-c', `127.0.0.1:${port}`, '--stdin', '--json'], { input: 'deposit alice 1\nbalance alice\n' });
+    expect(lines.code).toBe(0);
+    const parsed = lines.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(parsed).toHaveLength(2);
+    for (const line of parsed) {
+      expect(line).toMatchObject({ ok: false, indeterminate: false, code: 'no_node_reachable', tried: [`127.0.0.1:${port}`] });
+      expect(line.error).toMatch(/no node reachable/);
+    }
+  }, 60_000);
+
+  it('reports a node that refuses the handshake (no secret) as not applied, exit 4, naming the cause', async () => {
+    const root = tempDir();
+    const secretFile = join(root, 'secret');
+    writeFileSync(secretFile, 'a-secret-of-at-least-sixteen-bytes\n', { mode: 0o600 });
+    const machine = join(root, 'machine.mjs');
+    writeFileSync(machine, listMachineSource);
+    const cluster = new TestCluster(await freePorts(1), root, ['--state-machine', machine, '--secret-file', secretFile]);
+    clusters.push(cluster);
+    await cluster.start(1);
+    const refused = await runCli(['submit', '-c', cluster.addresses, 'push', 'a']);
+    expect(refused.code).toBe(4);
+    expect(unwrapped(refused.stderr)).toMatch(/no node reachable .*requires a shared secret and this side has none/);
+    const json = await runCli(['submit', '-c', cluster.addresses, '--json', 'push', 'a']);
+    expect(json.code).toBe(4);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, code: 'no_node_reachable', indeterminate: false });
+    // With the secret the same words reach the user's machine.
+    const ok = await runCli(['submit', '-c', cluster.addresses, '--secret-file', secretFile, 'push', 'a']);
+    expect(ok.stdout.trim()).toBe('1');
+  }, 60_000);
+});
