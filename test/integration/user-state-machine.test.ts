@@ -161,7 +161,7 @@ describe('a user state machine on three node processes', () => {
     expect(unwrapped(misuse.stderr)).toMatch(/--json-value applies to the built-in key-value store, but the cluster runs sha256:[0-9a-f]{16}: use --json-command/);
   }, 60_000);
 
-  it('refuses a node restarted with a different state machine, naming both on both sides', async () => {
+  it('refuses a node restarted with a different state machine: at start-up on its data dir, and by its peers, naming both', async () => {
     const same = await userCluster();
     await same.startAll();
     expect((await submitLines(same, ['push a'])).map((line) => line.result)).toEqual([1]);
@@ -171,7 +171,16 @@ describe('a user state machine on three node processes', () => {
 
     const otherPath = join(same.root, 'other.mjs');
     writeFileSync(otherPath, listMachineSource.replace("name = 'test-list'", "name = 'other-list'"));
-    const odd = new TestCluster(same.ports, same.root, ['--state-machine', otherPath]);
+    // On its own data dir, node 3 refuses at start-up: its log was applied to test-list@1.
+    const onOwnDir = await runCli(['node', 'start', '--id', '3', '--peers', same.peers, '--data-dir', same.dataDir(3), '--state-machine', otherPath, '--log-format', 'json']);
+    expect(onOwnDir.code).toBe(1);
+    expect(onOwnDir.stderr).toMatch(/"code":"WRONG_STATE_MACHINE"/);
+    expect(onOwnDir.stderr).toMatch(/holds a log applied to state machine test-list@1, but this node was started with state machine other-list@1/);
+    expect(onOwnDir.stderr).toMatch(/Start it with the state machine it was created with/);
+    expect(onOwnDir.stderr).not.toMatch(/node started/);
+
+    // On an empty data dir it starts, and its peers refuse it.
+    const odd = new TestCluster(same.ports, tempDir(), ['--state-machine', otherPath]);
     clusters.push(odd);
     await odd.start(3);
     await odd.waitForLog(3, /peer refused our connection.*wrong_state_machine/);

@@ -124,7 +124,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     onCompromised: (error) => config.onFatal?.(error),
   });
   try {
-    await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId });
+    await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config) });
     const latest = await readLatestSnapshot(config.dataDir);
     const opened = await WriteAheadLog.open(config.dataDir, {
       fsync: config.fsync ?? 'always',

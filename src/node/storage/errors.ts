@@ -10,6 +10,7 @@ export type StorageErrorCode =
   | 'DATA_DIR_LOCKED'
   | 'WRONG_CLUSTER'
   | 'WRONG_NODE'
+  | 'WRONG_STATE_MACHINE'
   | 'IDENTITY_INVALID';
 
 export class StorageError extends Error {
@@ -83,7 +84,7 @@ export class DataDirLockedError extends StorageError {
 }
 
 export class IdentityError extends StorageError {
-  constructor(code: 'WRONG_CLUSTER' | 'WRONG_NODE' | 'IDENTITY_INVALID', message: string, options?: ErrorOptions) {
+  constructor(code: 'WRONG_CLUSTER' | 'WRONG_NODE' | 'WRONG_STATE_MACHINE' | 'IDENTITY_INVALID', message: string, options?: ErrorOptions) {
     super(code, message, options);
     this.name = 'IdentityError';
   }
