@@ -5,7 +5,7 @@
 // Used by `paxos submit`, `paxos status`, `paxos bench` and `paxos top`.
 import { randomBytes } from 'node:crypto';
 import type { NodeId, Slot } from '../node/core/messages.js';
-import type { ClientResponse, ErrorResponse, NodeStatus } from '../wire/protocol.js';
+import { finalErrorCodes, type ClientResponse, type ErrorResponse, type NodeStatus } from '../wire/protocol.js';
 import { clientIdCharsMax } from '../wire/validate.js';
 import { NodeConnection, errorMessage } from './connection.js';
 import { ClientClosedError, ClientError, InvalidOptionError, RequestFailedError, type ClientErrorCode } from './errors.js';
@@ -301,6 +301,10 @@ export class PaxosClient {
         return this.followRedirect(address, response.leader, response.address, ledger);
       case 'error':
         ledger.nodeError(address, response);
+        // Too large, or this session's own backlog: another node (or waiting) would only say it again.
+        if (!response.indeterminate && finalErrorCodes.has(response.code)) {
+          return { kind: 'done', outcome: ledger.outcome(response.code === 'session_busy' ? 'rejected' : 'request_too_large') };
+        }
         return { kind: 'next' };
       default:
         // A wrong answer to a sent submit tells nothing about whether it was proposed.

@@ -145,6 +145,20 @@ export interface ErrorResponse {
   indeterminate: boolean;
 }
 
+/**
+ * Codes of an error answer (never indeterminate) that retrying elsewhere
+ * cannot change: every node refuses the command alike, or the client's own
+ * session is the cause. A client reports them at once as not applied.
+ */
+export const finalErrorCodes: ReadonlySet<string> = new Set([
+  /** The command is larger than the leader's --command-bytes-max. */
+  'command_too_large',
+  /** A value for the built-in store is larger than the leader's --value-bytes-max. */
+  'value_too_large',
+  /** The client id already has --session-commands-in-flight commands waiting. */
+  'session_busy',
+]);
+
 export interface NodeStatus {
   id: NodeId;
   address: string;

@@ -18,6 +18,9 @@ import { stateMachineIdentityFor } from '../statemachine/loader.js';
 import { SlotOutcomes } from './outcomes.js';
 import type { ClientRequest, NodeStatus, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
 import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
+import { encodedBytes } from '../../wire/codec.js';
+import { builtinStateMachineIdentity } from '../../wire/protocol.js';
+import { storedValueRefusal, valueBytesMax } from '../statemachine/verbs.js';
 import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
 import { defaultTransportLimits, Transport, type ClientLink, type Endpoint, type TransportLimits } from './transport.js';
 import { checkAdmissionLimits, defaultAdmissionLimits, exposureWarning, type AdmissionLimits } from './admission.js';
@@ -57,6 +60,25 @@ export interface NodeConfig {
   /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
   clientsWaitingMax?: number;
   /**
+   * Commands one client id (session) may have waiting for their slot; beyond
+   * it the leader refuses the next with `session_busy`, not proposed.
+   * Default {@link sessionCommandsInFlightMaxDefault}.
+   */
+  sessionCommandsInFlightMax?: number;
+  /**
+   * Largest command (its `op`, msgpack bytes) the leader proposes; a larger one
+   * is refused with `command_too_large`, not proposed. Default
+   * {@link commandBytesMaxDefault}, or less when the frame limit is smaller.
+   */
+  commandBytesMax?: number;
+  /**
+   * For the built-in key-value store: the largest value a set, cas or append
+   * may store, checked by the leader before proposing (`value_too_large`). At
+   * most the store's own ceiling, {@link valueBytesMax} (checked in apply on
+   * every replica), which is also the default.
+   */
+  valueBytesMax?: number;
+  /**
    * Applied slots between snapshots. Each snapshot lets the log before it be
    * deleted, which bounds memory, disk and restart time; 0 never snapshots.
    */
@@ -88,6 +110,21 @@ export const snapshotChunkBytes = 1024 * 1024;
 /** A snapshot transfer that hears nothing for this long is abandoned and asked for again. */
 export const snapshotTransferIdleMsMax = 5_000;
 export const clientsWaitingMaxDefault = 65_536;
+/**
+ * A PaxosClient has one command in flight per client id (a later seq
+ * overtaking an earlier one would make it look stale), so an honest session
+ * never comes near this; it stops one client id from filling the node's
+ * whole waiting table.
+ */
+export const sessionCommandsInFlightMaxDefault = 64;
+/**
+ * A command is carried whole in an accept and in every replica's log. Room
+ * for a key-value cas with a 1 MiB expected and a 1 MiB new value, far under
+ * the 16 MiB frame limit.
+ */
+export const commandBytesMaxDefault = 4 * 1024 * 1024;
+/** What a submit and an accept add around a command: a command must leave this much of the frame limit free. */
+export const commandEnvelopeBytesMax = 64 * 1024;
 /**
  * After a peer's snapshot could not be restored, the next fetch waits this
  * long: a state machine whose restore() keeps throwing costs one transfer
@@ -149,6 +186,41 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
 }
 
+/**
+ * The command limits, checked against each other and the frame limit at
+ * start: a command the leader accepts must fit in a frame with its envelope.
+ */
+function checkedCommandLimits(
+  config: NodeConfig,
+  stateMachine: string,
+): { clientsWaitingMax: number; sessionCommandsInFlightMax: number; commandBytesMax: number; valueBytesMax: number | null } {
+  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
+  const commandRoom = frameBytesMax - commandEnvelopeBytesMax;
+  const commandBytesMax = config.commandBytesMax ?? Math.min(commandBytesMaxDefault, commandRoom);
+  const positive = (name: string, value: number): number => {
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
+    return value;
+  };
+  positive('commandBytesMax (--command-bytes-max)', commandBytesMax);
+  if (commandBytesMax > commandRoom) {
+    throw new Error(`--command-bytes-max ${commandBytesMax} leaves no room in a frame of --max-frame-bytes ${frameBytesMax}: it must be at most ${commandRoom}`);
+  }
+  const builtin = stateMachine === builtinStateMachineIdentity && (config.stateMachine === undefined || config.stateMachine === createKeyValueStore);
+  if (!builtin && config.valueBytesMax !== undefined) throw new Error('--value-bytes-max applies to the built-in key-value store only; a user state machine checks its own values');
+  const valueLimit = builtin ? positive('valueBytesMax (--value-bytes-max)', config.valueBytesMax ?? valueBytesMax) : null;
+  if (valueLimit !== null && valueLimit > valueBytesMax) {
+    throw new Error(
+      `--value-bytes-max ${valueLimit} is above the built-in store's ceiling of ${valueBytesMax} bytes, which every replica checks when it applies a command (it is part of builtin:kv@1) and so cannot be raised per node`,
+    );
+  }
+  return {
+    clientsWaitingMax: positive('clientsWaitingMax (--commands-waiting-max)', config.clientsWaitingMax ?? clientsWaitingMaxDefault),
+    sessionCommandsInFlightMax: positive('sessionCommandsInFlightMax (--session-commands-in-flight)', config.sessionCommandsInFlightMax ?? sessionCommandsInFlightMaxDefault),
+    commandBytesMax,
+    valueBytesMax: valueLimit,
+  };
+}
+
 /** The core's batches must fit the wire's ceilings, or a peer would refuse them. */
 function checkedCoreLimits(limits: Partial<CoreLimits> | undefined): Partial<CoreLimits> | undefined {
   if ((limits?.batchCommandsMax ?? 0) > commandsPerValueMax) throw new Error(`batchCommandsMax must be at most ${commandsPerValueMax}`);
@@ -172,7 +244,13 @@ class NodeRuntime implements RunningNode {
   private readonly release: ReleaseLock;
   private service: ReplicatedService;
   private readonly waiters = new Map<string, Waiter>();
+  /** How many of the waiters belong to each client id (session). */
+  private readonly waitingPerClient = new Map<string, number>();
   private readonly clientsWaitingMax: number;
+  private readonly sessionCommandsInFlightMax: number;
+  private readonly commandBytesMax: number;
+  /** Checks a command before the leader proposes it (the built-in store's --value-bytes-max); null when it may go. */
+  private readonly commandRefusal: (op: unknown) => string | null;
   private readonly stateMachineIdentity: string;
   /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
   private readonly outcomes = new SlotOutcomes();
@@ -226,7 +304,11 @@ class NodeRuntime implements RunningNode {
     this.service = snapshot === null ? new ReplicatedService(factory()) : this.restoreOwnSnapshot(factory, snapshot);
     this.appliedDigest = snapshot?.appliedDigest ?? '';
     this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: snapshot.bytes };
-    this.clientsWaitingMax = config.clientsWaitingMax ?? clientsWaitingMaxDefault;
+    const limits = checkedCommandLimits(config, this.stateMachineIdentity);
+    this.clientsWaitingMax = limits.clientsWaitingMax;
+    this.sessionCommandsInFlightMax = limits.sessionCommandsInFlightMax;
+    this.commandBytesMax = limits.commandBytesMax;
+    this.commandRefusal = limits.valueBytesMax === null ? () => null : (op) => storedValueRefusal(op, limits.valueBytesMax as number);
     this.log.info('recovered write-ahead log', { records: parts.records, snapshotSlot: snapshot?.slot ?? 0 });
   }
 
@@ -373,9 +455,12 @@ class NodeRuntime implements RunningNode {
       if (local !== null) return this.answer({ link, requestId: request.id }, local);
     }
     const key = waiterKey(request.client, request.seq);
-    if (!this.waiters.has(key) && this.waiters.size >= this.clientsWaitingMax) {
-      return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting; retry later`);
+    const alreadyWaiting = this.waiters.has(key);
+    if (!alreadyWaiting && this.waiters.size >= this.clientsWaitingMax) {
+      return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting (--commands-waiting-max); retry later`);
     }
+    const refusal = this.core.status().role === 'leader' ? this.admission(request, alreadyWaiting) : null;
+    if (refusal !== null) return refuse(refusal.code, refusal.message);
     const command: Command = { client: request.client, seq: request.seq, op: request.op };
     const outcome = this.core.propose(command);
     if (outcome.status === 'redirect') {
@@ -389,9 +474,33 @@ class NodeRuntime implements RunningNode {
       return;
     }
     if (outcome.status === 'busy') return refuse('overloaded', `${outcome.pendingCommandsMax} commands are queued; retry later`);
+    if (!alreadyWaiting) this.waitingPerClient.set(request.client, (this.waitingPerClient.get(request.client) ?? 0) + 1);
     this.waiters.set(key, { link, requestId: request.id });
     this.metrics.onCommandProposed(key);
     this.scheduleFlush();
+  }
+
+  /**
+   * The leader's checks before it proposes: limits an operator sets per node.
+   * They are safe to differ between nodes (unlike anything apply checks),
+   * because a refused command never reaches the log.
+   */
+  private admission(request: SubmitRequest, alreadyWaiting: boolean): { code: string; message: string } | null {
+    const waiting = this.waitingPerClient.get(request.client) ?? 0;
+    if (!alreadyWaiting && waiting >= this.sessionCommandsInFlightMax) {
+      return {
+        code: 'session_busy',
+        message:
+          `client ${request.client} already has ${waiting} commands waiting for their slot (--session-commands-in-flight ${this.sessionCommandsInFlightMax}); ` +
+          'this one was not proposed: wait for their answers (a session applies its commands in seq order)',
+      };
+    }
+    const bytes = encodedBytes(request.op);
+    if (bytes > this.commandBytesMax) {
+      return { code: 'command_too_large', message: `the command is ${bytes} bytes, more than this node's limit of ${this.commandBytesMax} bytes (--command-bytes-max); it was not proposed` };
+    }
+    const valueRefusal = this.commandRefusal(request.op);
+    return valueRefusal === null ? null : { code: 'value_too_large', message: valueRefusal };
   }
 
   // ---- acting on Ready ---------------------------------------------------
@@ -584,6 +693,9 @@ class NodeRuntime implements RunningNode {
     const waiter = this.waiters.get(key);
     if (waiter === undefined) return;
     this.waiters.delete(key);
+    const waiting = (this.waitingPerClient.get(outcome.client) ?? 1) - 1;
+    if (waiting <= 0) this.waitingPerClient.delete(outcome.client);
+    else this.waitingPerClient.set(outcome.client, waiting);
     this.metrics.onCommandApplied(key);
     this.answer(waiter, outcome);
   }
@@ -599,6 +711,7 @@ class NodeRuntime implements RunningNode {
       waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: true });
     }
     this.waiters.clear();
+    this.waitingPerClient.clear();
     this.metrics.onCommandsAbandoned();
   }
 

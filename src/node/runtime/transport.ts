@@ -32,9 +32,9 @@ export interface TransportLimits {
    * peer that was down for long needs catch-up, not a flood of stale accepts.
    */
   peerQueueAgeMsMax: number;
-  /** Inbound connections, peers and clients together. */
+  /** Inbound connections, peers and clients together; beyond it a new one is refused with `too_many_connections` (--connections-max). */
   connectionsMax: number;
-  /** A connection that has not said hello by then is closed. */
+  /** A connection that has not finished its handshake (TLS, hello, proof) by then is closed (--handshake-timeout). */
   handshakeMsMax: number;
 }
 
@@ -46,6 +46,12 @@ export const defaultTransportLimits: TransportLimits = Object.freeze({
   connectionsMax: 1024,
   handshakeMsMax: 5_000,
 });
+
+/**
+ * Connections over connectionsMax that may be open at once while the node
+ * tells them why it refuses them (a goodbye, then close within a second).
+ */
+const connectionsRefusingMax = 64;
 
 /** One connected client, to answer its requests. */
 export interface ClientLink {
@@ -103,7 +109,8 @@ export class Transport {
     const tlsOptions = options.tls == null ? null : nodeServerOptions(options.tls, options.limits.handshakeMsMax);
     this.server = createListener(tlsOptions, (socket) => this.accept(socket));
     logHandshakeFailures(this.server, (fields) => this.logRefusal({ ...fields, code: 'auth_failed' }));
-    this.server.maxConnections = options.limits.connectionsMax;
+    // Past connectionsMax a connection is still accepted, to be told why in a goodbye; past this many more, Node drops it unheard.
+    this.server.maxConnections = options.limits.connectionsMax + connectionsRefusingMax;
     this.admission = options.admission ?? defaultAdmissionLimits;
     this.perAddress = new ConnectionsPerAddress(this.admission.connectionsPerAddressMax);
     this.refusalLog = new LogThrottle(this.admission.refusalLogLinesPerSecondMax);
@@ -161,6 +168,11 @@ export class Transport {
     if (this.stopped) return void socket.destroy();
     socket.on('error', () => undefined); // a reset by the other side is routine; 'close' follows
     const address = socket.remoteAddress ?? '?';
+    if (this.inbound.size >= this.options.limits.connectionsMax) {
+      const reason = `${this.options.limits.connectionsMax} connections are open already (--connections-max); retry later`;
+      this.logRefusal({ remote: remoteOf(socket), code: 'too_many_connections', reason });
+      return closeWith(socket, 'too_many_connections', reason);
+    }
     if (!this.perAddress.admit(address)) {
       const reason = `${this.admission.connectionsPerAddressMax} connections from ${address} are open already (--connections-per-address)`;
       this.logRefusal({ remote: remoteOf(socket), code: 'too_many_connections', reason });
