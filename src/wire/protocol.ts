@@ -39,6 +39,12 @@ export interface WelcomeMessage {
   nodeId: NodeId;
   /** The state machine the listener runs; tells a client whether the built-in store's verbs apply. */
   stateMachine?: string;
+  /**
+   * The largest frame body the listener reads (--max-frame-bytes). A bigger
+   * one closes the connection at its header, so a client refuses to send it
+   * instead: the command is then certainly not applied. Absent from older nodes.
+   */
+  frameBytesMax?: number;
 }
 
 /** Sent just before a connection is closed on purpose, so the other side can say why. */

@@ -6,6 +6,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../../src/wire/frame.js';
 import type { WireMessage } from '../../src/wire/protocol.js';
+import { connect } from '../../src/index.js';
 import { freePorts, runCli, tempDir, TestCluster } from './support.js';
 
 interface Frame {
@@ -191,5 +192,42 @@ describe('limits on commands waiting, connections and handshake time', () => {
     expect(elapsed).toBeGreaterThanOrEqual(250);
     // The default is 5 s: the flag took effect.
     expect(elapsed).toBeLessThan(3_000);
+  });
+});
+
+describe('a command over the node\'s frame limit', () => {
+  let cluster: TestCluster;
+  const frameLimit = 2 * 1024 * 1024;
+  const huge = 'e'.repeat(3 * 1024 * 1024);
+
+  beforeAll(async () => {
+    cluster = await singleNode(['--max-frame-bytes', String(frameLimit)]);
+  }, 30_000);
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+  });
+
+  it('is reported as not applied (request_too_large), at once, never sent', async () => {
+    // 3 MiB does not fit in an argv string: one --stdin line.
+    const started = Date.now();
+    const result = await runCli(['submit', '--cluster', cluster.addresses, '--stdin', '--json'], { input: `cas k ${huge} v\nincr n\n` });
+    expect(Date.now() - started).toBeLessThan(8_000);
+    const [big, small] = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(big).toMatchObject({ ok: false, indeterminate: false, code: 'request_too_large' });
+    expect(big.error).toMatch(new RegExp(`node 1 reads frames up to ${frameLimit} bytes: its --max-frame-bytes`));
+    expect(small).toMatchObject({ ok: true, result: 1 });
+    expect(cluster.nodes.get(1)!.log.join('\n')).not.toMatch(/frame_too_large/);
+  });
+
+  it('is not_applied through the library too, exit-4 material, and the node serves on', async () => {
+    const client = connect(cluster.addresses, { timeoutMs: 10_000 });
+    try {
+      const outcome = await client.submit(['cas', 'k', huge, 'v']);
+      expect(outcome).toMatchObject({ status: 'not_applied', code: 'request_too_large' });
+      expect(await client.submit(['incr', 'n'])).toMatchObject({ status: 'applied', result: 2 });
+    } finally {
+      client.close();
+    }
   });
 });

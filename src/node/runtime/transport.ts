@@ -339,7 +339,7 @@ class InboundConnection implements ClientLink {
     const admit = (): void => {
       if (hello.role === 'node') this.acceptPeer(hello.nodeId, hello.clusterId, hello.stateMachine ?? builtinStateMachineIdentity);
       else this.role = 'client';
-      this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self, stateMachine });
+      this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self, stateMachine, frameBytesMax: this.options.limits.frameBytesMax });
     };
     if (this.options.secret == null) return admit();
     this.challenge(this.options.secret, { role: hello.role, nodeId: hello.nodeId, nonce: helloNonce(frame) }, admit);
