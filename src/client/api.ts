@@ -6,6 +6,7 @@ import { builtinStateMachineIdentity } from '../wire/protocol.js';
 import { PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
 import { formatAddress, parseAddress, parseClusterAddresses, resolveCluster, type ClusterAddress } from './options.js';
 import { verifySlot, verifyWaitMsDefault, type Verification } from './verify.js';
+import type { ClientTls } from '../node/runtime/tls.js';
 
 /** How long `submit` waits, retries included, unless told otherwise. */
 export const submitTimeoutMsDefault = 10_000;
@@ -27,8 +28,23 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Limit for one request to one node before trying another; default 3 s. */
   attemptTimeoutMs?: number;
-  /** The cluster's shared secret, when its nodes were started with one (`--secret-file`). */
+  /**
+   * The cluster's shared secret, when its nodes were started with one
+   * (`--secret-file`): the same bytes the nodes use (`secretFromBytes` of the
+   * file, as the CLI reads it, drops its trailing newline). Absent: the
+   * process's (`PAXOS_SECRET_FILE` under the CLI, else none); null: none.
+   */
   secret?: Uint8Array | null;
+  /**
+   * TLS to the nodes, when they were started with `--tls-*`: from
+   * `loadClientTls` (the CA that signed the nodes' certificates, and
+   * optionally a client certificate). Absent: the process's (`PAXOS_TLS_*`
+   * under the CLI, else plain TCP); null: plain TCP.
+   *
+   * @example
+   * const client = connect('10.0.0.1:7401', { tls: loadClientTls({ ca: 'ca.crt' }) });
+   */
+  tls?: ClientTls | null;
 }
 
 /** Options of one {@link ClusterClient.submit}. */
@@ -127,6 +143,7 @@ class Client implements ClusterClient {
       connectTimeoutMs: options.connectTimeoutMs,
       attemptTimeoutMs: options.attemptTimeoutMs,
       secret: options.secret,
+      tls: options.tls,
     };
     this.paxos = new PaxosClient(clientOptions);
     this.addresses = addresses.map(formatAddress);

@@ -9,7 +9,8 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClusterCertificates, issueCertificate, makeCa, namesOf, type ClusterCertificates, type KeyPair } from '../../src/node/runtime/certs.js';
 import { encodeFrame, FrameDecoder } from '../../src/wire/frame.js';
-import { runCli, tempDir, TestCluster, type CliResult } from './support.js';
+import { connect, loadClientTls, loadNodeTls, startNode } from '../../src/index.js';
+import { freePorts, runCli, tempDir, TestCluster, type CliResult } from './support.js';
 
 const day = 24 * 60 * 60 * 1000;
 
@@ -69,6 +70,34 @@ describe('TLS', () => {
     const status = await runCli(['status', '--cluster', cluster.addresses, '--json', '--tls-ca', certs.ca]);
     const rows = JSON.parse(status.stdout) as { reachable: boolean }[];
     expect(rows.filter((row) => row.reachable)).toHaveLength(3);
+  });
+
+  it('lets a library client reach the TLS nodes with ConnectOptions.tls from loadClientTls', async () => {
+    const client = connect(cluster.addresses, { tls: loadClientTls({ ca: certs.ca, cert: certs.client.cert, key: certs.client.key }, {}), timeoutMs: 5_000 });
+    const plain = connect(cluster.addresses, { tls: null, timeoutMs: 2_000 });
+    try {
+      expect(await client.submit(['get', 'x'])).toMatchObject({ status: 'applied', result: '1' });
+      const refused = await plain.submit(['get', 'x']);
+      expect(refused).toMatchObject({ status: 'not_applied', code: 'no_node_reachable' });
+    } finally {
+      client.close();
+      plain.close();
+    }
+  });
+
+  it('starts a TLS node in-process with NodeConfig.tls from loadNodeTls', async () => {
+    const [port] = await freePorts(1);
+    const root = tempDir();
+    const pair = certs.nodes.get(1)!;
+    const node = await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port }]]), dataDir: join(root, 'n1'), tls: loadNodeTls({ cert: pair.cert, key: pair.key, ca: certs.ca }) });
+    const client = connect(`127.0.0.1:${port}`, { tls: loadClientTls({ ca: certs.ca }, {}), timeoutMs: 10_000 });
+    try {
+      expect(await client.submit(['set', 'y', '2'])).toMatchObject({ status: 'applied', result: 'OK' });
+    } finally {
+      client.close();
+      await node.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it('refuses a client without the CA, with a message that says TLS', async () => {

@@ -134,6 +134,7 @@ export const snapshotRefetchMsMin = 5_000;
 
 /** A node started by `startNode`, serving peers and clients until `stop`. */
 export interface RunningNode {
+  /** This node's id in the cluster (NodeConfig.id). */
   readonly id: NodeId;
   /** Derived from the cluster token and the member ids. */
   readonly clusterId: string;

@@ -13,6 +13,7 @@ import tls from 'node:tls';
 export const tlsEnvironmentVariables = Object.freeze({ ca: 'PAXOS_TLS_CA', cert: 'PAXOS_TLS_CERT', key: 'PAXOS_TLS_KEY' });
 
 export const clientCertPolicies = ['optional', 'required'] as const;
+/** Whether a node requires clients to present a certificate signed by its CA (`--tls-client-certs`). */
 export type ClientCertPolicy = (typeof clientCertPolicies)[number];
 
 /** Oldest protocol accepted: TLS 1.0 and 1.1 are broken and nothing here needs them. */
@@ -30,7 +31,9 @@ export const peerNamePatternDefault = 'paxos-node-{id}';
 /** Where `{id}` goes in a peer name pattern. */
 const peerNameIdPlaceholder = '{id}';
 
+/** TLS files or options that cannot be used (missing, unreadable, not PEM, a key that does not match); the message says which. */
 export class TlsConfigError extends Error {
+  /** Stable code for logs and `--json` output. */
   readonly code = 'TLS_CONFIG';
   constructor(message: string) {
     super(message);
@@ -38,17 +41,23 @@ export class TlsConfigError extends Error {
   }
 }
 
-/** Paths as given on the command line; absent means not given. */
+/** Paths of PEM files, as given on the command line; absent means not given. */
 export interface TlsFiles {
+  /** The certificate to present (a node's own, or a client's). */
   cert?: string;
+  /** The private key of `cert`. */
   key?: string;
+  /** The CA certificate that signed the nodes' certificates (and the clients', if any). */
   ca?: string;
 }
 
-/** A node's TLS material, read once at start (PEM). */
+/** A node's TLS material, read once at start (PEM); make it with {@link loadNodeTls}. */
 export interface NodeTls {
+  /** The node's certificate, presented to peers and clients; it must name the node (see peerNamePattern). */
   cert: Buffer;
+  /** Its private key. */
   key: Buffer;
+  /** The cluster's CA: peers must present a certificate it signed. */
   ca: Buffer;
   /** Whether a client must present a certificate signed by the CA (peers always must). */
   clientCerts: ClientCertPolicy;
@@ -68,10 +77,13 @@ export interface NodeTlsOptions {
   peerNamePattern?: string;
 }
 
-/** A client's TLS material: the CA that signed the nodes' certificates, and optionally its own. */
+/** A client's TLS material: the CA that signed the nodes' certificates, and optionally its own; make it with {@link loadClientTls}. */
 export interface ClientTls {
+  /** The CA the nodes' certificates must chain to (and name the address dialled). */
   ca: Buffer;
+  /** A client certificate to present (needed when nodes run with --tls-client-certs required). */
   cert?: Buffer;
+  /** Its private key. */
   key?: Buffer;
 }
 
@@ -151,7 +163,12 @@ export function peerNameRefusal(certificate: CertificateNames, id: number, patte
 
 /**
  * A client's TLS: each of --tls-ca/--tls-cert/--tls-key from its flag, else
- * its PAXOS_TLS_* variable (empty ones ignored). Null when none is set: plain TCP.
+ * its PAXOS_TLS_* variable (empty ones ignored). Null when none is set: plain
+ * TCP. Pass `{}` as `env` to read the files given and nothing else. Throws
+ * {@link TlsConfigError} with a message fit for the user.
+ *
+ * @example
+ * const client = connect('10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401', { tls: loadClientTls({ ca: 'ca.crt' }, {}) });
  */
 export function loadClientTls(files: TlsFiles = {}, env: NodeJS.ProcessEnv = process.env): ClientTls | null {
   const ca = pickSource(files, env, 'ca');
