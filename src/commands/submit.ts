@@ -16,10 +16,7 @@ import {
 } from '../client/submit-report.js';
 import { verificationLines } from '../client/verify.js';
 import { UsageError, parseKeyValueWords, renderResult } from '../node/statemachine/parse.js';
-
-import { setProcessSecret } from '../client/connection.js';
-import { loadSecret } from '../node/runtime/secret.js';
-import { applyClientTlsFlags, clientTlsFlags } from '../client/tls-flags.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 
 interface SubmitFlags {
   cluster?: string;
@@ -88,8 +85,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       helpValue: 'json',
     }),
     stdin: Flags.boolean({ summary: 'Read one command per line from stdin (a line may be a JSON array of words).' }),
-    'secret-file': Flags.string({ summary: "File holding the cluster's shared secret; default $PAXOS_SECRET_FILE.", helpValue: 'file' }),
-    ...clientTlsFlags,
+    ...clientAuthFlags,
     verify: Flags.boolean({ summary: 'After the command is applied, ask every replica for the outcome it computed and report how many agree (exit 6 if they disagree).' }),
     history: Flags.string({ summary: 'Append each get, set and cas and its outcome to this file, for `paxos check`.', helpValue: 'file' }),
     'history-process': Flags.integer({
@@ -102,14 +98,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Submit);
-    if (flags['secret-file'] !== undefined) {
-      setProcessSecret(await loadSecret(flags['secret-file']).catch((error: Error) => this.usageFailure(error.message, flags.json)));
-    }
-    try {
-      applyClientTlsFlags(flags);
-    } catch (error) {
-      this.usageFailure((error as Error).message, flags.json);
-    }
+    await applyClientAuthFlags(flags).catch((error: Error) => this.usageFailure(error.message, flags.json));
     const words = argv.map(String);
     const { addresses, timeoutMs } = this.clientSettings(flags);
     const recorder = this.openHistory(flags);
