@@ -63,8 +63,22 @@ export {
   type LoadedStateMachine,
 } from './node/statemachine/loader.js';
 
+// TLS and the shared secret, for nodes and clients (what --tls-* and --secret-file read).
+export {
+  loadClientTls,
+  loadNodeTls,
+  peerNamePatternDefault,
+  TlsConfigError,
+  type ClientCertPolicy,
+  type ClientTls,
+  type NodeTls,
+  type NodeTlsOptions,
+  type TlsFiles,
+} from './node/runtime/tls.js';
+export { secretFromBytes } from './wire/auth.js';
+
 // Talking to a cluster.
-export { connect, submitTimeoutMsDefault, type ClusterClient, type ConnectOptions, type SubmitOptions, type SubmitResult } from './client/api.js';
+export { connect, submitTimeoutMsDefault, type ClusterClient, type ClusterProbe, type ConnectOptions, type SubmitOptions, type SubmitResult } from './client/api.js';
 export type { NodeStatusReport, NotAppliedCode, SubmitOutcome } from './client/client.js';
 export type { ClusterAddress } from './client/options.js';
 export { verifyWaitMsDefault, type ReplicaVote, type Verification } from './client/verify.js';

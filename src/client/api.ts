@@ -6,6 +6,7 @@ import { builtinStateMachineIdentity } from '../wire/protocol.js';
 import { PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
 import { formatAddress, parseAddress, parseClusterAddresses, resolveCluster, type ClusterAddress } from './options.js';
 import { verifySlot, verifyWaitMsDefault, type Verification } from './verify.js';
+import type { ClientTls } from '../node/runtime/tls.js';
 
 /** How long `submit` waits, retries included, unless told otherwise. */
 export const submitTimeoutMsDefault = 10_000;
@@ -27,8 +28,23 @@ export interface ConnectOptions {
   connectTimeoutMs?: number;
   /** Limit for one request to one node before trying another; default 3 s. */
   attemptTimeoutMs?: number;
-  /** The cluster's shared secret, when its nodes were started with one (`--secret-file`). */
+  /**
+   * The cluster's shared secret, when its nodes were started with one
+   * (`--secret-file`): the same bytes the nodes use (`secretFromBytes` of the
+   * file, as the CLI reads it, drops its trailing newline). Absent: the
+   * process's (`PAXOS_SECRET_FILE` under the CLI, else none); null: none.
+   */
   secret?: Uint8Array | null;
+  /**
+   * TLS to the nodes, when they were started with `--tls-*`: from
+   * `loadClientTls` (the CA that signed the nodes' certificates, and
+   * optionally a client certificate). Absent: the process's (`PAXOS_TLS_*`
+   * under the CLI, else plain TCP); null: plain TCP.
+   *
+   * @example
+   * const client = connect('10.0.0.1:7401', { tls: loadClientTls({ ca: 'ca.crt' }) });
+   */
+  tls?: ClientTls | null;
 }
 
 /** Options of one {@link ClusterClient.submit}. */
@@ -46,6 +62,9 @@ export interface SubmitOptions {
  * one was asked for and the command was applied (status `applied` or `refused`).
  */
 export type SubmitResult = SubmitOutcome & { verification?: Verification };
+
+/** What {@link ClusterClient.probe} found: the cluster's state machine, or why no node answered. */
+export type ClusterProbe = { reached: true; stateMachine: string } | { reached: false; outcome: SubmitOutcome };
 
 /**
  * A client of one cluster. Commands run one at a time, in call order, each
@@ -70,9 +89,17 @@ export interface ClusterClient {
   /**
    * The identity of the state machine the cluster runs (`builtin:kv@1` for
    * the built-in key-value store), from the first node that answers; null
-   * when none does. Learned once, then remembered.
+   * when none does (see {@link ClusterClient.probe} for why). Learned once,
+   * then remembered.
    */
   stateMachine(): Promise<string | null>;
+  /**
+   * Reaches a node (retrying as `submit` does) and says which state machine
+   * the cluster runs; or, when no node answers, the `not_applied` outcome a
+   * submit would have had (`no_node_reachable`, the addresses tried, the last
+   * reason: refused, TLS, secret, connection limit). Never rejects.
+   */
+  probe(): Promise<ClusterProbe>;
   /** Asks every node for its status, in parallel; one report per address. */
   status(): Promise<NodeStatusReport[]>;
   /** Closes every connection. */
@@ -116,6 +143,7 @@ class Client implements ClusterClient {
       connectTimeoutMs: options.connectTimeoutMs,
       attemptTimeoutMs: options.attemptTimeoutMs,
       secret: options.secret,
+      tls: options.tls,
     };
     this.paxos = new PaxosClient(clientOptions);
     this.addresses = addresses.map(formatAddress);
@@ -140,16 +168,17 @@ class Client implements ClusterClient {
   }
 
   /** Tries the addresses in order, so the connection it opens is the one submit tries first. */
+  async probe(): Promise<ClusterProbe> {
+    if (this.learnedStateMachine !== null) return { reached: true, stateMachine: this.learnedStateMachine };
+    const reached = await this.paxos.reach();
+    if ('outcome' in reached) return { reached: false, outcome: reached.outcome };
+    this.learnedStateMachine = reached.connection.stateMachine;
+    return { reached: true, stateMachine: this.learnedStateMachine };
+  }
+
   async stateMachine(): Promise<string | null> {
-    for (const address of this.addresses) {
-      if (this.learnedStateMachine !== null) break;
-      try {
-        this.learnedStateMachine = (await this.paxos.connect(address, this.connectTimeoutMs)).stateMachine;
-      } catch {
-        // Unreachable or another cluster: ask the next one.
-      }
-    }
-    return this.learnedStateMachine;
+    const probe = await this.probe();
+    return probe.reached ? probe.stateMachine : null;
   }
 
   status(): Promise<NodeStatusReport[]> {

@@ -5,7 +5,7 @@
 // Used by `paxos submit`, `paxos status`, `paxos bench` and `paxos top`.
 import { randomBytes } from 'node:crypto';
 import type { NodeId, Slot } from '../node/core/messages.js';
-import type { ClientResponse, ErrorResponse, NodeStatus } from '../wire/protocol.js';
+import { finalErrorCodes, type ClientResponse, type ErrorResponse, type NodeStatus } from '../wire/protocol.js';
 import { clientIdCharsMax } from '../wire/validate.js';
 import { NodeConnection, errorMessage } from './connection.js';
 import { ClientClosedError, ClientError, InvalidOptionError, RequestFailedError, type ClientErrorCode } from './errors.js';
@@ -174,6 +174,35 @@ export class PaxosClient {
   }
 
   /**
+   * A welcomed connection to some node of the cluster: the last known leader
+   * first, then the addresses in order, retried like `submit` (backoff, and
+   * giving up after `unreachableGiveUpMs` when no node accepts at all, or at
+   * `timeoutMs`). When none answers, the `not_applied` outcome a submit would
+   * have had instead: `no_node_reachable` with the addresses tried and the
+   * last reason (refused, TLS, secret, connection limit). Never rejects.
+   */
+  async reach(): Promise<{ connection: NodeConnection } | { outcome: SubmitOutcome }> {
+    const ledger = new AttemptLedger(this.settings.timeoutMs);
+    let backoffMs = this.settings.backoffMsMin;
+    for (;;) {
+      const order = this.leaderAddress === null ? this.addresses : [this.leaderAddress, ...this.addresses.filter((address) => address !== this.leaderAddress)];
+      for (const address of order) {
+        if (this.closed || ledger.remainingMs() <= 0) break;
+        ledger.contacted(address);
+        try {
+          return { connection: await this.connect(address, Math.min(this.settings.connectTimeoutMs, ledger.remainingMs())) };
+        } catch (error) {
+          ledger.connectFailed(errorMessage(error));
+        }
+      }
+      if (this.closed) return { outcome: ledger.outcome('client_closed') };
+      if (ledger.remainingMs() <= 0 || ledger.elapsedMs() >= this.settings.unreachableGiveUpMs) return { outcome: ledger.outcome() };
+      await sleep(Math.min(backoffMs, ledger.remainingMs()));
+      backoffMs = Math.min(backoffMs * 2, this.settings.backoffMsMax);
+    }
+  }
+
+  /**
    * Asks one node for its status: one round trip within `timeoutMs` (connect
    * included). Never rejects: an unreachable node is reported as such.
    */
@@ -278,6 +307,10 @@ export class PaxosClient {
         return this.followRedirect(address, response.leader, response.address, ledger);
       case 'error':
         ledger.nodeError(address, response);
+        // Too large, or this session's own backlog: another node (or waiting) would only say it again.
+        if (!response.indeterminate && finalErrorCodes.has(response.code)) {
+          return { kind: 'done', outcome: ledger.outcome(response.code === 'session_busy' ? 'rejected' : 'request_too_large') };
+        }
         return { kind: 'next' };
       default:
         // A wrong answer to a sent submit tells nothing about whether it was proposed.

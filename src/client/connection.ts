@@ -60,6 +60,8 @@ interface Welcome {
   nodeId: NodeId;
   clusterId: string;
   stateMachine: string;
+  /** The largest frame the node reads; null when it did not say (an older node). */
+  frameBytesMax: number | null;
 }
 
 interface HandshakeWaiter {
@@ -153,10 +155,15 @@ export class NodeConnection {
     }
     const id = this.nextRequestId++;
     let frame: Buffer;
+    // A frame over the node's limit would close the connection at its header (goodbye frame_too_large), after it may
+    // have read earlier requests: refusing to send it keeps its outcome certain (not applied) and the connection open.
+    const nodeLimit = this.welcome?.frameBytesMax ?? null;
+    const limit = nodeLimit === null ? this.frameBytesMax : Math.min(this.frameBytesMax, nodeLimit);
     try {
-      frame = encodeFrame({ ...body, id } as ClientRequest, this.frameBytesMax);
+      frame = encodeFrame({ ...body, id } as ClientRequest, limit);
     } catch (error) {
-      return Promise.reject(this.notSent('request_too_large', `the request cannot be sent: ${errorMessage(error)}`));
+      const whose = nodeLimit !== null && nodeLimit <= this.frameBytesMax ? ` (node ${this.welcome?.nodeId} reads frames up to ${nodeLimit} bytes: its --max-frame-bytes)` : '';
+      return Promise.reject(this.notSent('request_too_large', `the request cannot be sent, so it was not applied: ${errorMessage(error)}${whose}`));
     }
     return new Promise<ClientResponse>((resolve, reject) => {
       const timer = setTimeout(() => this.expire(id, timeoutMs), timeoutMs);
@@ -222,7 +229,12 @@ export class NodeConnection {
       return;
     }
     if (!this.authenticated(reply.nodeId)) return;
-    this.welcome = { nodeId: reply.nodeId, clusterId: reply.clusterId, stateMachine: reply.stateMachine ?? builtinStateMachineIdentity };
+    this.welcome = {
+      nodeId: reply.nodeId,
+      clusterId: reply.clusterId,
+      stateMachine: reply.stateMachine ?? builtinStateMachineIdentity,
+      frameBytesMax: reply.frameBytesMax ?? null,
+    };
     const waiter = this.handshakeWaiter;
     this.handshakeWaiter = null;
     waiter?.resolve();

@@ -20,7 +20,9 @@ export const clusterAddressesMax = 64;
 
 /** One node's address as the client dials it. */
 export interface ClusterAddress {
+  /** A DNS name or an IP address (IPv6 without brackets), as dialled. */
   host: string;
+  /** The node's TCP port, 1 to 65535. */
   port: number;
 }
 

@@ -123,6 +123,12 @@ export function splitCommandLine(line: string): string[] {
 export interface SubmitLinesOptions {
   lines: AsyncIterable<string>;
   submit(op: unknown): Promise<SubmitOutcome>;
+  /**
+   * Runs before each line: null to go on, or the outcome to report for the
+   * line instead (e.g. no node reachable, so which state machine the words
+   * are for is not known). Absent: always go on.
+   */
+  prepare?(): Promise<SubmitOutcome | null>;
   /** Words to the state machine's op; throws UsageError for a bad command. */
   toOp(words: string[]): unknown;
   json: boolean;
@@ -141,19 +147,25 @@ export async function submitLines(options: SubmitLinesOptions): Promise<void> {
   let hinted = false;
   for await (const line of options.lines) {
     if (line.trim() === '') continue;
-    let op: unknown;
-    try {
-      op = options.toOp(splitCommandLine(line));
-    } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
-      options.print(options.json ? jsonLine(usageJson(error.message)) : `(error) ${oneLine(error.message)}`);
-      continue;
-    }
-    const outcome = await options.submit(op);
+    const outcome = (await options.prepare?.()) ?? (await submitLine(options, line));
+    if (outcome === null) continue;
     options.print(options.json ? jsonLine(submitJson(outcome)) : submitTextLine(outcome));
     if (!hinted && outcome.status === 'not_applied' && outcome.code === 'no_node_reachable') {
       hinted = true;
       options.warn(unreachableHint);
     }
   }
+}
+
+/** Parses and submits one line; a bad line gets its error line here, and null. */
+async function submitLine(options: SubmitLinesOptions, line: string): Promise<SubmitOutcome | null> {
+  let op: unknown;
+  try {
+    op = options.toOp(splitCommandLine(line));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    options.print(options.json ? jsonLine(usageJson(error.message)) : `(error) ${oneLine(error.message)}`);
+    return null;
+  }
+  return options.submit(op);
 }

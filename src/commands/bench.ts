@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { benchClientsMax, benchValueBytesMax, runBench, type BenchProgress, type BenchResult } from '../client/bench.js';
 import { HistoryRecorder } from '../client/history.js';
 import { parseDuration, resolveCluster } from '../client/options.js';
-import { applyClientTlsFlags, clientTlsFlags } from '../client/tls-flags.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 
 export default class Bench extends Command {
   static override summary = 'Closed-loop load against a running cluster.';
@@ -27,7 +27,7 @@ export default class Bench extends Command {
     'value-size': Flags.integer({ description: 'bytes per written value', default: 64, min: 1, max: benchValueBytesMax }),
     keys: Flags.integer({ description: 'distinct keys written', default: 1000, min: 1 }),
     timeout: Flags.string({ description: 'per-command timeout', default: '10s' }),
-    ...clientTlsFlags,
+    ...clientAuthFlags,
     history: Flags.string({ description: 'record every operation to this file (SPEC history format; check it with `paxos check`)' }),
   };
 
@@ -40,10 +40,10 @@ export default class Bench extends Command {
       durationMs = parseDuration(flags.duration);
       timeoutMs = parseDuration(flags.timeout);
       addresses = resolveCluster(flags.cluster);
-      applyClientTlsFlags(flags);
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
+    await applyClientAuthFlags(flags).catch((error: Error) => this.error(error.message, { exit: 2 }));
     const history = flags.history === undefined ? undefined : new HistoryRecorder(flags.history);
     const result = await runBench({
       addresses,

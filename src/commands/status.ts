@@ -5,10 +5,7 @@ import { InvalidOptionError } from '../client/errors.js';
 import { parseDuration, resolveCluster } from '../client/options.js';
 import { renderStatusTable, statusRows, type StatusRow } from '../client/status-report.js';
 import { submitExitCodes, unreachableHint } from '../client/submit-report.js';
-
-import { setProcessSecret } from '../client/connection.js';
-import { loadSecret } from '../node/runtime/secret.js';
-import { applyClientTlsFlags, clientTlsFlags } from '../client/tls-flags.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 
 export default class Status extends Command {
   static override summary = 'Show every node of the cluster: role, leader, ballot, slots, lag, WAL size, uptime.';
@@ -34,19 +31,13 @@ Exit codes: 0 when at least one node answered; 4 when none did.`;
       helpValue: 'host:port,...',
     }),
     timeout: Flags.string({ summary: 'Limit per node, connect included (500ms, 2s).', default: '2s', helpValue: 'duration' }),
-    'secret-file': Flags.string({ summary: "File holding the cluster's shared secret; default $PAXOS_SECRET_FILE.", helpValue: 'file' }),
-    ...clientTlsFlags,
+    ...clientAuthFlags,
   };
 
   async run(): Promise<StatusRow[]> {
     const { flags } = await this.parse(Status);
     const { addresses, timeoutMs } = this.settings(flags);
-    if (flags['secret-file'] !== undefined) setProcessSecret(await loadSecret(flags['secret-file']).catch((error: Error) => this.error(error.message, { exit: 2 })));
-    try {
-      applyClientTlsFlags(flags);
-    } catch (error) {
-      this.error((error as Error).message, { exit: 2 });
-    }
+    await applyClientAuthFlags(flags).catch((error: Error) => this.error(error.message, { exit: 2 }));
     const client = new PaxosClient({ addresses, timeoutMs, statusTimeoutMs: timeoutMs });
     let rows: StatusRow[];
     try {

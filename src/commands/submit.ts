@@ -16,10 +16,7 @@ import {
 } from '../client/submit-report.js';
 import { verificationLines } from '../client/verify.js';
 import { UsageError, parseKeyValueWords, renderResult } from '../node/statemachine/parse.js';
-
-import { setProcessSecret } from '../client/connection.js';
-import { loadSecret } from '../node/runtime/secret.js';
-import { applyClientTlsFlags, clientTlsFlags } from '../client/tls-flags.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 
 interface SubmitFlags {
   cluster?: string;
@@ -46,7 +43,7 @@ export default class Submit extends Command {
 
 Commands of the built-in key-value store: get K, set K V, del K, cas K EXPECTED NEW, incr K [N], append K V, noop. Words that start with "--" must come after a lone "--" (paxos submit -- set x --not-a-flag).
 
-When the cluster runs a user state machine (node start --state-machine), the words are passed to its apply as an array of strings (paxos submit deposit alice 10 -> ["deposit","alice","10"]), unchecked; --json-command passes any JSON value. The node's welcome says which state machine it runs.
+When the cluster runs a user state machine (node start --state-machine), the words are passed to its apply as an array of strings (paxos submit deposit alice 10 -> ["deposit","alice","10"]), unchecked; --json-command passes any JSON value. The node's welcome says which state machine it runs; when no node answers, that is reported (exit 4, no node reachable), not a guess at the words.
 
 --verify: after the command is applied at slot S, every replica in --cluster is asked for the outcome it computed at S, and the agreement is reported on stderr (and as "verify" under --json). Replicas that disagree mean a non-deterministic state machine: reported loudly, exit 6.
 
@@ -88,8 +85,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       helpValue: 'json',
     }),
     stdin: Flags.boolean({ summary: 'Read one command per line from stdin (a line may be a JSON array of words).' }),
-    'secret-file': Flags.string({ summary: "File holding the cluster's shared secret; default $PAXOS_SECRET_FILE.", helpValue: 'file' }),
-    ...clientTlsFlags,
+    ...clientAuthFlags,
     verify: Flags.boolean({ summary: 'After the command is applied, ask every replica for the outcome it computed and report how many agree (exit 6 if they disagree).' }),
     history: Flags.string({ summary: 'Append each get, set and cas and its outcome to this file, for `paxos check`.', helpValue: 'file' }),
     'history-process': Flags.integer({
@@ -102,14 +98,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
 
   async run(): Promise<void> {
     const { flags, argv } = await this.parse(Submit);
-    if (flags['secret-file'] !== undefined) {
-      setProcessSecret(await loadSecret(flags['secret-file']).catch((error: Error) => this.usageFailure(error.message, flags.json)));
-    }
-    try {
-      applyClientTlsFlags(flags);
-    } catch (error) {
-      this.usageFailure((error as Error).message, flags.json);
-    }
+    await applyClientAuthFlags(flags).catch((error: Error) => this.usageFailure(error.message, flags.json));
     const words = argv.map(String);
     const { addresses, timeoutMs } = this.clientSettings(flags);
     const recorder = this.openHistory(flags);
@@ -120,8 +109,11 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       return result;
     };
     try {
-      if (flags.stdin) await this.submitStdin(submit, flags, words, await this.wordParser(client, flags));
-      else await this.submitOne(submit, await this.commandOp(client, flags, words), flags.json);
+      if (flags.stdin) await this.submitStdin(submit, flags, words, client);
+      else {
+        const command = await this.commandOp(client, flags, words);
+        this.finishOne('outcome' in command ? command.outcome : await submit(command.op), flags.json);
+      }
     } finally {
       client.close();
       recorder?.close();
@@ -148,13 +140,15 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private async commandOp(client: ClusterClient, flags: SubmitFlags, words: string[]): Promise<unknown> {
+  /** The op to submit, or (no node answered, so the words cannot be read) the outcome to report instead. */
+  private async commandOp(client: ClusterClient, flags: SubmitFlags, words: string[]): Promise<{ op: unknown } | { outcome: SubmitOutcome }> {
     try {
       if (flags['json-command'] !== undefined) {
         if (words.length > 0) throw new UsageError('give either command words or --json-command, not both');
-        return parseJsonCommand(flags['json-command']);
+        return { op: parseJsonCommand(flags['json-command']) };
       }
-      return (await this.wordParser(client, flags))(words);
+      const learned = await this.wordParser(client, flags);
+      return 'outcome' in learned ? learned : { op: learned.parse(words) };
     } catch (error) {
       if (error instanceof UsageError) this.usageFailure(error.message, flags.json);
       throw error;
@@ -164,23 +158,27 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
   /**
    * The built-in store's verbs are checked before anything is sent (a mistake
    * exits 2); a user state machine gets the words as they are. Which one runs
-   * comes from the first node's welcome; when no node answers, the built-in
-   * store (the default) is assumed, and submitting then reports the cluster down.
+   * comes from the first node's welcome. When no node answers, the words
+   * cannot be read at all: the outcome (no node reachable, with the addresses
+   * tried and why) is what the user needs, not a guess at a usage error.
    */
-  private async wordParser(client: ClusterClient, flags: SubmitFlags): Promise<WordParser> {
-    const machine = await client.stateMachine();
-    if (isBuiltinStateMachine(machine)) return (words) => parseKeyValueWords(words, { jsonValue: flags['json-value'] });
+  private async wordParser(client: ClusterClient, flags: SubmitFlags): Promise<{ parse: WordParser } | { outcome: SubmitOutcome }> {
+    const probe = await client.probe();
+    if (!probe.reached) return { outcome: probe.outcome };
+    const machine = probe.stateMachine;
+    if (isBuiltinStateMachine(machine)) return { parse: (words) => parseKeyValueWords(words, { jsonValue: flags['json-value'] }) };
     if (flags['json-value']) {
       this.usageFailure(`--json-value applies to the built-in key-value store, but the cluster runs ${machine}: use --json-command`, flags.json);
     }
-    return (words) => {
-      if (words.length === 0) throw new UsageError(`usage: paxos submit WORD... (the cluster runs ${machine}, which gets the words as an array of strings), or --json-command JSON`);
-      return words;
+    return {
+      parse: (words) => {
+        if (words.length === 0) throw new UsageError(`usage: paxos submit WORD... (the cluster runs ${machine}, which gets the words as an array of strings), or --json-command JSON`);
+        return words;
+      },
     };
   }
 
-  private async submitOne(submit: Submitter, op: unknown, json: boolean): Promise<void> {
-    const outcome = await submit(op);
+  private finishOne(outcome: SubmitResult, json: boolean): void {
     if (json) this.log(jsonLine(submitJson(outcome)));
     else this.reportText(outcome);
     if (outcome.status === 'not_applied' && outcome.code === 'no_node_reachable') this.logToStderr(`hint: ${unreachableHint}`);
@@ -210,15 +208,25 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private async submitStdin(submit: Submitter, flags: SubmitFlags, words: string[], toOp: WordParser): Promise<void> {
+  private async submitStdin(submit: Submitter, flags: SubmitFlags, words: string[], client: ClusterClient): Promise<void> {
     if (words.length > 0) this.usageFailure('give either command words or --stdin, not both', flags.json);
     if (process.stdin.isTTY) this.logToStderr('reading commands from the terminal, one per line; end with Ctrl-D');
     const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+    // Learned at the first line a node answers for; until then each line reports why none did.
+    let parse: WordParser | null = null;
+    const prepare = async (): Promise<SubmitOutcome | null> => {
+      if (parse !== null) return null;
+      const learned = await this.wordParser(client, flags);
+      if ('outcome' in learned) return learned.outcome;
+      parse = learned.parse;
+      return null;
+    };
     try {
       await submitLines({
         lines,
         submit,
-        toOp,
+        prepare,
+        toOp: (lineWords) => (parse as WordParser)(lineWords),
         json: flags.json,
         print: (line) => this.log(line),
         warn: (line) => this.logToStderr(`hint: ${line}`),

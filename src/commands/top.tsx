@@ -2,6 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import { PaxosClient } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
 import { parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 
 /** Faster than this, polling itself becomes load on the nodes, and nobody reads the screen that fast. */
 const intervalMsMin = 100;
@@ -26,12 +27,14 @@ Keys: q quits, p pauses (and resumes). The terminal is restored on exit. stdout 
     }),
     interval: Flags.string({ summary: 'Time between polls (at least 100ms).', default: '1s', helpValue: 'duration' }),
     timeout: Flags.string({ summary: 'Limit per node and poll, connect included; a node that misses it is shown down.', default: '1s', helpValue: 'duration' }),
+    ...clientAuthFlags,
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Top);
     // Flags first: a usage error is exit 2 wherever stdout goes.
     const { addresses, intervalMs, timeoutMs } = this.settings(flags);
+    await applyClientAuthFlags(flags).catch((error: Error) => this.error(error.message, { exit: 2 }));
     if (process.stdout.isTTY !== true) {
       this.error('paxos top draws a live screen and needs a terminal, but stdout is not one. For scripts, use `paxos status --json`.', { exit: 1 });
     }

@@ -115,6 +115,19 @@ export function helloNonce(x: unknown): Uint8Array | null {
   return bytesOf(nonce, 'hello.nonce', nonceBytes);
 }
 
+/**
+ * A remote's `type` field, for a message: only a string is shown. Never
+ * String() an untrusted value: a decoded map with a `toString` key that is not
+ * a function makes String() throw a TypeError, which would crash the node.
+ */
+function describeType(type: unknown): string {
+  if (typeof type === 'string') return JSON.stringify(type.length > 40 ? `${type.slice(0, 40)}...` : type);
+  if (type === undefined) return 'no type';
+  if (type === null) return 'nil';
+  if (type instanceof Uint8Array) return 'binary';
+  return Array.isArray(type) ? 'a list' : typeof type === 'object' ? 'a map' : `a ${typeof type}`;
+}
+
 export function isChallenge(x: unknown): boolean {
   return typeof x === 'object' && x !== null && (x as Fields).type === 'challenge';
 }
@@ -145,7 +158,7 @@ export function parseChallenge(x: unknown): ChallengeMessage {
 /** The answer to a challenge; anything else (but a goodbye, which the caller checks first) is refused. */
 export function parseAuth(x: unknown): AuthMessage {
   const f = fieldsOf(x, 'auth');
-  if (f.type !== 'auth') throw new WireError('auth_failed', `expected auth after the challenge, got ${JSON.stringify(String(f.type)).slice(0, 40)}`);
+  if (f.type !== 'auth') throw new WireError('auth_failed', `expected auth after the challenge, got ${describeType(f.type)}`);
   return { type: 'auth', proof: bytesOf(f.proof, 'auth.proof', proofBytes) };
 }
 

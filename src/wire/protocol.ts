@@ -39,6 +39,12 @@ export interface WelcomeMessage {
   nodeId: NodeId;
   /** The state machine the listener runs; tells a client whether the built-in store's verbs apply. */
   stateMachine?: string;
+  /**
+   * The largest frame body the listener reads (--max-frame-bytes). A bigger
+   * one closes the connection at its header, so a client refuses to send it
+   * instead: the command is then certainly not applied. Absent from older nodes.
+   */
+  frameBytesMax?: number;
 }
 
 /** Sent just before a connection is closed on purpose, so the other side can say why. */
@@ -144,6 +150,20 @@ export interface ErrorResponse {
   message: string;
   indeterminate: boolean;
 }
+
+/**
+ * Codes of an error answer (never indeterminate) that retrying elsewhere
+ * cannot change: every node refuses the command alike, or the client's own
+ * session is the cause. A client reports them at once as not applied.
+ */
+export const finalErrorCodes: ReadonlySet<string> = new Set([
+  /** The command is larger than the leader's --command-bytes-max. */
+  'command_too_large',
+  /** A value for the built-in store is larger than the leader's --value-bytes-max. */
+  'value_too_large',
+  /** The client id already has --session-commands-in-flight commands waiting. */
+  'session_busy',
+]);
 
 export interface NodeStatus {
   id: NodeId;

@@ -380,6 +380,11 @@ function parseWelcomeFields(f: Fields): WelcomeMessage {
   };
   const machine = optionalIdentity(f.stateMachine, 'welcome');
   if (machine !== undefined) welcome.stateMachine = machine;
+  if (f.frameBytesMax !== undefined && f.frameBytesMax !== null) {
+    const limit = natural(f.frameBytesMax, 'welcome', 'frameBytesMax');
+    if (limit < 1 || limit > 0xffff_ffff) invalid('welcome.frameBytesMax must be 1 to 4294967295');
+    welcome.frameBytesMax = limit;
+  }
   return welcome;
 }
 

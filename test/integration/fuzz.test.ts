@@ -1,291 +1,503 @@
-// Garbage against a live 3-node cluster: random bytes, random and mutated msgpack
-// frames (wrong field types, huge arrays, deep nesting, negative slots, ballots
-// from the future), as an unauthenticated stranger, as a fake peer claiming a
-// member's id, and as an authenticated client. The nodes must not crash, their
-// memory must stay bounded, their logs must not change, and they must still
-// answer correctly. Then a slow-loris and a flood, while a normal client keeps
-// getting answers in time.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Garbage against a live 3-node cluster, first in the default mode (no secret:
+// anyone may say hello as a client or as a peer), then with a shared secret.
+// Two kinds of traffic run at once:
+// - streams of mutated requests the node must parse and answer without closing
+//   the connection (valid requests carrying junk fields: wrong types, huge
+//   arrays, deep nesting, keys aimed at prototypes), every answer counted and
+//   checked against the request it answers;
+// - many short connections, each sending a hello (client, peer, or a bad one)
+//   and one bad frame: garbage bytes, lying lengths, deep nesting, mutated
+//   requests, peer-shaped messages (wrong field types, huge arrays, negative
+//   slots, ballots from the future) before and after a peer's hello. A node
+//   closes a connection at its first bad frame, so each connection counts as
+//   one parsed bad frame when the node's goodbye names a parse refusal.
+// The nodes must not crash, their memory must stay bounded, the bytes of their
+// write-ahead logs must not change, and they must answer correctly after.
+// Then a slow-loris and a flood aimed at the leader, while a normal client's
+// commands each finish in time. FUZZ_MS (default 18 s for the default mode,
+// a third of it with the secret) and FUZZ_SEED control the run.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import { Packr } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectorAuth, isChallenge, parseChallenge } from '../../src/wire/auth.js';
 import { encodeFrame, FrameDecoder } from '../../src/wire/frame.js';
-import { parseClientRequest } from '../../src/wire/validate.js';
-import { runCli, TestCluster } from './support.js';
+import { parseClientRequest, parseHello, parseNodeMessage } from '../../src/wire/validate.js';
+import { deepFrameBody, futureBallot, hostileValue, mutateMessage } from '../unit/wire/mutants.js';
+import { randomMessage, seededRandom } from '../unit/wire/samples.js';
+import { runCli, TestCluster, type StatusRow } from './support.js';
 
 const secret = 'fuzz-secret-0123456789abcdef0123';
-const fuzzMs = Number(process.env.FUZZ_MS ?? 30_000);
-/** Concurrent fuzzing connections: enough to exercise many sockets, few enough for two shared cores. */
-const fuzzWorkers = 16;
-/** RSS may grow this much over a fuzz run (V8 grows its heap lazily and keeps it). */
+const fuzzMs = Number(process.env.FUZZ_MS ?? 18_000);
+const secretFuzzMs = Math.round(fuzzMs / 3);
+const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+const random = seededRandom(seed);
+
+/** Connections streaming mutated requests, per node. */
+const streamsPerNode = 2;
+/** Requests written at once on a stream; the next batch goes when all are answered. */
+const streamBatchRequests = 250;
+/** Short connections with one bad frame each, open at once (over all nodes). */
+const badFrameWorkers = 48;
+/** RSS may grow this much over a phase (V8 grows its heap lazily and keeps it). */
 const rssGrowthBytesMax = 200 * 1024 * 1024;
+/**
+ * Malformed or mutated frames the nodes must parse per millisecond of a phase:
+ * 90,000 over the default 18 s (runs on two shared cores reach 300,000 and more).
+ */
+const parsedFramesPerMsMin = 5;
+
+/** Codes a node closes with when it has parsed a frame and refused it. */
+const parseRefusals = new Set(['decode_failed', 'invalid_message', 'unknown_type', 'frame_too_large', 'handshake_required', 'wrong_protocol', 'wrong_cluster', 'unknown_node', 'auth_failed']);
 
 // A raw msgpack encoder, so frames can carry whatever a hostile peer would send.
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, encodeUndefinedAsNil: true });
 
-/** A seeded PRNG (mulberry32), so a failing run can be replayed with FUZZ_SEED. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-const seed = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const random = prng(seed);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
-const int = (max: number): number => Math.floor(random() * max);
-
-const weirdNumbers = [-1, -(2 ** 53), 2 ** 53, 2 ** 64, 1.5, Number.NaN, Infinity, 0, 1, 2 ** 31, 1e308];
-function weirdValue(depth = 0): unknown {
-  switch (int(depth > 3 ? 6 : 9)) {
-    case 0: return pick(weirdNumbers);
-    case 1: return 'x'.repeat(int(3) === 0 ? 5000 : 3);
-    case 2: return null;
-    case 3: return int(2) === 0;
-    case 4: return new Uint8Array(int(64));
-    case 5: return pick(['hello', 'submit', 'prepare', 'accept', 'auth', 'challenge', 'welcome', '']);
-    case 6: return Array.from({ length: int(8) }, () => weirdValue(depth + 1));
-    case 7: return { type: weirdValue(depth + 1), round: weirdValue(depth + 1), slot: weirdValue(depth + 1) };
-    default: return deepNest(int(200));
-  }
-}
-
-function deepNest(depth: number): unknown {
-  let value: unknown = 1;
-  for (let level = 0; level < depth; level += 1) value = int(2) === 0 ? [value] : { a: value };
-  return value;
-}
-
-/** Shapes an honest node would send, to mutate. */
-function template(): Record<string, unknown> {
-  const ballot = { round: int(5), node: 1 + int(3) };
-  const value = { commands: [{ client: 'c', seq: 1, op: ['set', 'x', '9'] }] };
-  return pick([
-    { type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null },
-    { type: 'hello', protocol: 1, clusterId: 'x', role: 'node', nodeId: 2 },
-    { type: 'submit', id: 1, client: 'fuzz', seq: 1, op: ['set', 'x', '9'] },
-    { type: 'status', id: 1 },
-    { type: 'slot_outcome', id: 1, slot: 1 },
-    { type: 'prepare', from: 2, to: 1, ballot: { round: 2 ** 52, node: 2 }, fromSlot: 1 },
-    { type: 'accept', from: 2, to: 1, ballot, slot: -5, value, commitIndex: 2 ** 60 },
-    { type: 'promise', from: 2, to: 1, ballot, fromSlot: 1, accepted: [], chosen: [], catchUpTo: 0 },
-    { type: 'chosen_reply', from: 2, to: 1, entries: Array.from({ length: 2000 }, () => ({ slot: 1, value })), commitIndex: 1, compactedTo: 0 },
-    { type: 'auth', proof: new Uint8Array(32) },
-  ]);
-}
-
-function mutant(): Record<string, unknown> {
-  const message = template();
-  const keys = Object.keys(message);
-  for (let change = 1 + int(3); change > 0; change -= 1) {
-    const key = int(4) === 0 ? pick(['type', 'x', '__proto__', 'constructor']) : pick(keys);
-    if (int(5) === 0) delete message[key];
-    else message[key] = weirdValue();
-  }
-  return message;
-}
-
-/** A frame: usually msgpack of a mutant or a random value; sometimes a lying length or raw garbage. */
-function garbageFrame(): Buffer {
-  const kind = int(10);
-  if (kind === 0) return Buffer.from(Array.from({ length: 1 + int(64) }, () => int(256)));
-  if (kind === 1) {
-    const header = Buffer.alloc(4);
-    header.writeUInt32BE(pick([0, 0xffffffff, 17 * 1024 * 1024, 3]));
-    return Buffer.concat([header, Buffer.from([0xc1, 0xc1, 0xc1])]);
-  }
-  let body: Buffer;
-  try {
-    body = packr.pack(kind < 7 ? mutant() : weirdValue());
-  } catch {
-    body = Buffer.from([0xc1]);
-  }
+function frameOf(body: Uint8Array): Buffer {
   const header = Buffer.alloc(4);
   header.writeUInt32BE(body.length);
   return Buffer.concat([header, body]);
 }
 
-/** A client request that passes validation but is not a submit: safe to send, it changes no log. */
-function harmlessClientFrame(): Buffer {
-  return encodeFrame({ type: 'slot_outcome', id: 1 + int(1_000_000), slot: int(2) === 0 ? int(10) : 2 ** 50 });
+/** Packs a JS value; one the encoder cannot pack becomes a frame of a reserved msgpack byte (also garbage). */
+function framed(value: unknown): Buffer {
+  try {
+    return frameOf(packr.pack(value));
+  } catch {
+    return frameOf(Buffer.from([0xc1]));
+  }
 }
 
-/** A frame an authenticated client may send: any garbage except a valid submit (which would change the log). */
-function clientGarbageFrame(): Buffer {
+function decodes(frame: Buffer): unknown {
+  try {
+    return packr.unpack(frame.subarray(4));
+  } catch {
+    return undefined;
+  }
+}
+
+function throws(check: () => unknown): boolean {
+  try {
+    check();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** An own property, even for __proto__ (assignment would set the prototype instead). */
+function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+// ---------------------------------------------------------------------------
+// Mutated requests that a node must answer: valid shapes with junk around them.
+
+const junkKeys = ['x', '__proto__', 'constructor', 'prototype', 'then', 'toString', 'nonce', 'op', 'value'];
+const replyTypes: Record<string, string> = { slot_outcome: 'slot_outcome_reply', fault: 'fault_reply', status: 'status_reply' };
+
+function edgeSlot(): number {
+  return random.pick([0, 1, random.int(0, 100), 2 ** 31, 2 ** 50, Number.MAX_SAFE_INTEGER]);
+}
+
+/** A request that passes validation (checked here, as the node will) with one to three junk fields; never a submit. */
+function mutatedRequest(id: number): { frame: Buffer; reply: string } {
   for (;;) {
-    const frame = garbageFrame();
-    try {
-      const decoded = packr.unpack(frame.subarray(4));
-      if (parseClientRequest(decoded).type === 'submit') continue;
-    } catch {
-      // invalid: exactly what we want to send
+    const kind = random.int(0, 19);
+    const request: Record<string, unknown> =
+      kind < 13
+        ? { type: 'slot_outcome', id, slot: edgeSlot() }
+        : kind < 19
+          ? {
+              type: 'fault',
+              id,
+              action: random.pick(['partition', 'heal', 'delay', 'drop']),
+              nodes: Array.from({ length: random.next() < 0.05 ? random.int(100, 1024) : random.int(0, 4) }, () => random.int(1, 1_000_000)),
+              delayMs: random.pick([0, 1, Number.MAX_SAFE_INTEGER]),
+              rate: random.next(),
+            }
+          : { type: 'status', id };
+    for (let junk = random.int(1, 3); junk > 0; junk -= 1) setOwn(request, random.pick(junkKeys), hostileValue(random, { hugeArrayMax: 5_000 }));
+    const frame = framed(request);
+    const decoded = decodes(frame);
+    if (decoded === undefined || throws(() => parseClientRequest(decoded))) continue;
+    return { frame, reply: replyTypes[request.type as string] };
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Bad frames: each is the first the node refuses on its connection.
+
+/** Garbage that is not a message: random bytes, lying lengths, deep nesting past any encoder, reserved bytes. */
+function garbageFrame(): Buffer {
+  switch (random.int(0, 4)) {
+    case 0:
+      // Framed, so the node has the whole body to choke on rather than waiting for the rest of it.
+      return frameOf(Buffer.from(Array.from({ length: 1 + random.int(0, 64) }, () => random.int(0, 255))));
+    case 1: {
+      const header = Buffer.alloc(4);
+      header.writeUInt32BE(random.pick([0, 0xffffffff, 17 * 1024 * 1024]));
+      return Buffer.concat([header, Buffer.from([0xc1, 0xc1, 0xc1])]);
+    }
+    case 2:
+      return frameOf(deepFrameBody(random.int(2_000, 100_000), random.next() < 0.5));
+    case 3:
+      return frameOf(Buffer.from([0xc1, ...Array.from({ length: random.int(0, 16) }, () => random.int(0, 255))]));
+    default:
+      return framed(hostileValue(random, { hugeArrayMax: 20_000 }));
+  }
+}
+
+/** A client request the node must refuse (invalid, checked here): mutated submits, statuses, faults, outcomes. */
+function badClientRequest(): Buffer {
+  for (;;) {
+    const base = random.pick([
+      { type: 'submit', id: 1, client: 'fuzz', seq: 1, op: ['set', 'x', '9'] },
+      { type: 'status', id: 2 },
+      { type: 'slot_outcome', id: 3, slot: 4 },
+      { type: 'fault', id: 4, action: 'drop', nodes: [2], delayMs: 0, rate: 0.5 },
+    ]);
+    const frame = random.next() < 0.2 ? garbageFrame() : framed(mutateMessage(random, base, { hugeArrayMax: 20_000 }));
+    const decoded = decodes(frame);
+    // A valid submit would change the log, a valid request would be answered: neither is a bad frame.
+    if (decoded !== undefined && !throws(() => parseClientRequest(decoded))) continue;
+    return frame;
+  }
+}
+
+/** Peer-shaped messages: random valid Paxos messages, mutated, or with ballots from the future. */
+function peerShaped(claimed: number, target: number): Record<string, unknown> {
+  let message: Record<string, unknown>;
+  do message = randomMessage(random) as unknown as Record<string, unknown>;
+  while (!('from' in message));
+  message = { ...message, from: claimed, to: target };
+  if ('ballot' in message && random.next() < 0.5) message.ballot = futureBallot(random);
+  return random.next() < 0.8 ? mutateMessage(random, message, { hugeArrayMax: 20_000 }) : message;
+}
+
+/**
+ * A peer-shaped frame the node must refuse on a peer's connection without
+ * handing it to Paxos: invalid (checked here), or valid but from another node
+ * than the hello claimed (the transport refuses it before the core).
+ */
+function badPeerFrame(claimed: number, target: number): Buffer {
+  for (;;) {
+    if (random.next() < 0.1) return garbageFrame();
+    const message = peerShaped(claimed, target);
+    if (random.next() < 0.3) message.from = claimed === 2 ? 3 : 2;
+    const frame = framed(message);
+    const decoded = decodes(frame);
+    if (decoded !== undefined && !throws(() => parseNodeMessage(decoded))) {
+      const valid = parseNodeMessage(decoded);
+      if (valid.from === claimed && valid.to === target) continue; // would reach Paxos: not ours to send
     }
     return frame;
   }
 }
 
-interface FuzzCounts {
-  connections: number;
-  frames: number;
+/** A hello the node must refuse: malformed, or well-formed for another protocol, cluster or node. */
+function badHello(clusterId: string, target: number): Buffer {
+  for (;;) {
+    const honest = { type: 'hello', protocol: 1, clusterId, role: 'node', nodeId: 2 };
+    const choice = random.int(0, 5);
+    const hello =
+      choice === 0
+        ? { ...honest, protocol: random.pick([0, 2, 2 ** 40]) }
+        : choice === 1
+          ? { ...honest, clusterId: random.pick(['not-this-cluster', clusterId.toUpperCase(), 'x'.repeat(200)]) }
+          : choice === 2
+            ? { ...honest, nodeId: random.pick([9, target, 999_999]) }
+            : mutateMessage(random, random.next() < 0.5 ? honest : { type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null }, { hugeArrayMax: 20_000 });
+    const frame = framed(hello);
+    const decoded = decodes(frame);
+    if (choice > 2 && decoded !== undefined && !throws(() => parseHello(decoded))) continue; // a good hello by chance
+    return frame;
+  }
 }
 
-/** One connection: write, give the node a moment, and go, whatever happens. */
-function session(port: number, plan: (socket: net.Socket, frame: (frame: unknown) => void) => void, lingerMs: number): Promise<void> {
-  return new Promise((done) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    const decoder = new FrameDecoder({ frameBytesMax: 32 * 1024 * 1024 });
-    const listeners: ((frame: unknown) => void)[] = [];
-    const finish = () => {
-      socket.destroy();
-      done();
-    };
-    socket.on('error', finish);
-    socket.on('close', finish);
-    socket.on('data', (chunk) => {
-      try {
-        for (const frame of decoder.push(chunk)) for (const listener of listeners) listener(frame);
-      } catch {
-        finish();
-      }
-    });
-    socket.on('connect', () => plan(socket, () => undefined));
-    (socket as net.Socket & { onFrame?: (listener: (frame: unknown) => void) => void }).onFrame = (listener) => listeners.push(listener);
-    setTimeout(finish, lingerMs).unref();
+// ---------------------------------------------------------------------------
+// Driving connections.
+
+interface Tally {
+  /** Mutated requests sent on streams, and the answers that matched them. */
+  streamRequests: number;
+  streamAnswers: number;
+  /** Short connections, and how each ended: the node's goodbye code, or how else. */
+  badConnections: number;
+  closes: Map<string, number>;
+  /** Anything that must not happen: a wrong answer, a stream closed by the node, a bad hello welcomed. */
+  unexpected: string[];
+}
+
+function newTally(): Tally {
+  return { streamRequests: 0, streamAnswers: 0, badConnections: 0, closes: new Map(), unexpected: [] };
+}
+
+function parsedBadFrames(tally: Tally): number {
+  let parsed = 0;
+  for (const [code, count] of tally.closes) if (parseRefusals.has(code)) parsed += count;
+  return parsed;
+}
+
+function report(label: string, tally: Tally): string {
+  const closes = [...tally.closes].sort((a, b) => b[1] - a[1]).map(([code, count]) => `${code} ${count}`).join(', ');
+  return (
+    `fuzz ${label} (seed ${seed}): ${tally.streamAnswers + parsedBadFrames(tally)} malformed or mutated frames parsed by the nodes: ` +
+    `${tally.streamAnswers} of ${tally.streamRequests} mutated requests answered, ${parsedBadFrames(tally)} bad frames refused ` +
+    `over ${tally.badConnections} connections (${closes})`
+  );
+}
+
+type Hello = { role: 'client' } | { role: 'node'; nodeId: number };
+
+function helloFrame(clusterId: string, who: Hello, auth: ConnectorAuth | null): Buffer {
+  return encodeFrame({
+    type: 'hello',
+    protocol: 1,
+    clusterId: who.role === 'node' ? clusterId : null,
+    role: who.role,
+    nodeId: who.role === 'node' ? who.nodeId : null,
+    ...(auth === null ? {} : { nonce: auth.nonce }),
   });
 }
 
-async function fuzzOnce(ports: number[], clusterId: string, counts: FuzzCounts): Promise<void> {
-  const port = pick(ports);
-  counts.connections += 1;
-  const scenario = int(4);
-  await session(
-    port,
-    (socket) => {
-      if (scenario === 0) {
-        // A stranger: garbage from the first byte.
-        const frames = Array.from({ length: 1 + int(20) }, garbageFrame);
-        counts.frames += frames.length;
-        socket.write(Buffer.concat(frames));
-      } else if (scenario === 1) {
-        // A fake peer claiming node 2, with no secret, then Paxos messages with ballots from the future.
-        const hello = encodeFrame({ type: 'hello', protocol: 1, clusterId, role: 'node', nodeId: 2 });
-        const frames = [hello, ...Array.from({ length: 1 + int(20) }, garbageFrame)];
-        counts.frames += frames.length;
-        socket.write(Buffer.concat(frames));
-      } else {
-        // An authenticated client: many harmless valid requests, then garbage.
-        const auth = new ConnectorAuth(Buffer.from(secret), { role: 'client', nodeId: null });
-        socket.write(encodeFrame({ type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null, nonce: auth.nonce }));
-        counts.frames += 1;
-        (socket as net.Socket & { onFrame: (listener: (frame: unknown) => void) => void }).onFrame((frame) => {
-          if (isChallenge(frame)) {
-            socket.write(encodeFrame(auth.answer(parseChallenge(frame))));
-            counts.frames += 1;
-            return;
-          }
-          if ((frame as { type?: string }).type !== 'welcome') return;
-          const frames = [...Array.from({ length: 200 + int(300) }, harmlessClientFrame), ...Array.from({ length: 1 + int(5) }, clientGarbageFrame)];
-          counts.frames += frames.length;
-          socket.write(Buffer.concat(frames));
-        });
+/**
+ * One stream: hello (and proof, with a secret), then batches of mutated
+ * requests until the deadline; every answer must match its request's id and
+ * type, and the node must never close the stream.
+ */
+function stream(port: number, deadline: number, tally: Tally, auth: ConnectorAuth | null): Promise<void> {
+  return new Promise((done) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const decoder = new FrameDecoder({ frameBytesMax: 64 * 1024 * 1024 });
+    const waiting = new Map<number, string>();
+    let nextId = 1;
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      socket.destroy();
+      done();
+    };
+    const sendBatch = () => {
+      if (Date.now() >= deadline) return finish();
+      const frames: Buffer[] = [];
+      for (let count = 0; count < streamBatchRequests; count += 1) {
+        const { frame, reply } = mutatedRequest(nextId);
+        waiting.set(nextId, reply);
+        nextId += 1;
+        frames.push(frame);
       }
-    },
-    scenario < 2 ? 300 : 1000,
-  );
+      tally.streamRequests += frames.length;
+      socket.write(Buffer.concat(frames));
+    };
+    const onFrame = (frame: { type?: string; id?: number; code?: string; reason?: string }) => {
+      if (isChallenge(frame)) return void socket.write(encodeFrame(auth!.answer(parseChallenge(frame))));
+      if (frame.type === 'welcome') return sendBatch();
+      if (frame.type === 'goodbye') {
+        tally.unexpected.push(`a stream was closed: ${frame.code}: ${frame.reason}`);
+        return finish();
+      }
+      const expected = waiting.get(frame.id ?? -1);
+      if (expected === undefined || frame.type !== expected) tally.unexpected.push(`a ${frame.type} answered request ${frame.id} (expected ${expected})`);
+      else tally.streamAnswers += 1;
+      waiting.delete(frame.id ?? -1);
+      if (waiting.size === 0) sendBatch();
+    };
+    socket.on('connect', () => socket.write(helloFrame('', { role: 'client' }, auth)));
+    socket.on('data', (chunk) => {
+      try {
+        for (const frame of decoder.push(chunk)) onFrame(frame as never);
+      } catch (error) {
+        tally.unexpected.push(`a stream's answers were unreadable: ${(error as Error).message}`);
+        finish();
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (!finished && Date.now() < deadline) tally.unexpected.push('a stream was closed without a goodbye');
+      finish();
+    });
+  });
 }
+
+/** One short connection: `frames` in one write; resolves with how it ended (the goodbye's code, else why not). */
+function badConnection(port: number, frames: Buffer[], answer?: (frame: unknown, socket: net.Socket) => void): Promise<{ end: string; welcomed: boolean }> {
+  return new Promise((done) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    const decoder = new FrameDecoder({ frameBytesMax: 64 * 1024 * 1024 });
+    let end = 'closed without a goodbye';
+    let welcomed = false;
+    socket.on('connect', () => socket.write(Buffer.concat(frames)));
+    socket.on('data', (chunk) => {
+      try {
+        for (const frame of decoder.push(chunk) as { type?: string; code?: string }[]) {
+          if (frame.type === 'goodbye') end = frame.code ?? 'goodbye without a code';
+          if (frame.type === 'welcome') welcomed = true;
+          answer?.(frame, socket);
+        }
+      } catch {
+        end = 'unreadable answer';
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => done({ end, welcomed }));
+    // A node closes a refused connection at once; one left open this long is a failure to refuse.
+    setTimeout(() => {
+      end = end === 'closed without a goodbye' ? 'left open' : end;
+      socket.destroy();
+    }, 5_000).unref();
+  });
+}
+
+/** Picks a scenario and runs one short connection to node `target` at `port`. */
+async function badFrameOnce(port: number, target: number, clusterId: string, tally: Tally, withSecret: boolean): Promise<void> {
+  const claimed = target === 2 ? 3 : 2;
+  const scenario = random.int(0, 5);
+  let frames: Buffer[];
+  let mayBeWelcomed = false;
+  if (scenario === 0) frames = [garbageFrame()];
+  else if (scenario === 1) frames = [badHello(clusterId, target)];
+  else if (scenario === 2) frames = [framed(peerShaped(claimed, target))]; // a peer's message before any hello
+  else if (scenario === 3) {
+    frames = [helloFrame(clusterId, { role: 'client' }, null), badClientRequest()];
+    mayBeWelcomed = true;
+  } else {
+    frames = [helloFrame(clusterId, { role: 'node', nodeId: claimed }, null), badPeerFrame(claimed, target)];
+    mayBeWelcomed = true;
+  }
+  // With a secret a well-formed hello gets a challenge: a proof of zeros must be refused.
+  const result = await badConnection(port, frames, (frame, socket) => {
+    if (isChallenge(frame)) socket.write(encodeFrame({ type: 'auth', proof: new Uint8Array(32) }));
+  });
+  tally.badConnections += 1;
+  tally.closes.set(result.end, (tally.closes.get(result.end) ?? 0) + 1);
+  // With a secret nothing is welcomed before a proof; without, only a well-formed hello is.
+  if (result.welcomed && (withSecret || !mayBeWelcomed)) tally.unexpected.push(`welcomed in scenario ${scenario}`);
+}
+
+/** Streams and short connections against every node at once, until `ms` have passed. */
+async function fuzz(cluster: TestCluster, clusterId: string, ms: number, withSecret: boolean): Promise<Tally> {
+  const tally = newTally();
+  const deadline = Date.now() + ms;
+  const streams = cluster.ports.flatMap((port) =>
+    Array.from({ length: streamsPerNode }, () => stream(port, deadline, tally, withSecret ? new ConnectorAuth(Buffer.from(secret), { role: 'client', nodeId: null }) : null)),
+  );
+  const workers = Array.from({ length: badFrameWorkers }, async (_, worker) => {
+    while (Date.now() < deadline) {
+      const index = (worker + tally.badConnections) % cluster.ports.length;
+      await badFrameOnce(cluster.ports[index], index + 1, clusterId, tally, withSecret);
+    }
+  });
+  await Promise.all([...streams, ...workers]);
+  return tally;
+}
+
+// ---------------------------------------------------------------------------
+// What must not change.
 
 function rssBytes(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0) * 1024;
 }
 
-async function logCounts(cluster: TestCluster, id: number): Promise<unknown> {
-  const result = await runCli(['log', 'inspect', cluster.dataDir(id), '--json']);
-  const summary = (JSON.parse(result.stdout) as { summary: { counts: unknown; lastSlot: unknown; lastChosen: unknown; promised: unknown } }).summary;
-  return { counts: summary.counts, lastSlot: summary.lastSlot, lastChosen: summary.lastChosen, promised: summary.promised };
+/** sha256 over the names and bytes of every file of a node's write-ahead log. */
+function walDigest(dataDir: string): string {
+  const hash = createHash('sha256');
+  const dir = join(dataDir, 'wal');
+  for (const name of readdirSync(dir).sort()) hash.update(`${name}\0`).update(readFileSync(join(dir, name)));
+  return hash.digest('hex');
 }
 
 describe('fuzz: a live cluster under garbage', () => {
   let cluster: TestCluster;
-  let env: Record<string, string>;
+  let clusterId: string;
+  let env: Record<string, string> = {};
 
   beforeAll(async () => {
-    cluster = await TestCluster.create(3);
-    const secretFile = join(cluster.root, 'secret');
-    writeFileSync(secretFile, secret, { mode: 0o600 });
-    env = { PAXOS_SECRET_FILE: secretFile };
-    // Longer ticks: two shared cores under a flood must not look like a dead leader (an election writes promises).
-    (cluster as unknown as { extraFlags: string[] }).extraFlags.push('--secret-file', secretFile, '--tick', '50ms');
+    // Long ticks (election after 3-6 s of silence): two shared cores under fuzzing must not look like a dead leader,
+    // or an election would write promises and the log would change for a reason that is not the fuzz.
+    cluster = await TestCluster.create(3, ['--tick', '100ms']);
     await cluster.startAll();
-  });
+    const rows = await cluster.waitFor((all) => all.some((row) => row.role === 'leader'));
+    clusterId = rows[0].clusterId as string;
+  }, 60_000);
 
   afterAll(async () => {
-    await cluster.stopAll();
+    await cluster?.stopAll();
   });
 
   const submit = (words: string[]) => runCli(['submit', '--cluster', cluster.addresses, '--timeout', '10s', ...words], { env });
 
-  it(`survives ${fuzzMs / 1000}s of random and mutated frames (seed ${seed}) with its log and memory intact`, async () => {
-    expect((await submit(['set', 'fuzz', 'before'])).stdout.trim()).toBe('OK');
-    await new Promise((done) => setTimeout(done, 500)); // let every replica apply and persist
-    const status = JSON.parse((await runCli(['status', '--cluster', cluster.addresses, '--json'], { env })).stdout) as { clusterId: string }[];
-    const clusterId = status[0].clusterId;
+  /** Polls `paxos status` (with the secret, once there is one) until `check` holds. */
+  async function waitRows(check: (rows: StatusRow[]) => boolean, timeoutMs = 20_000): Promise<StatusRow[]> {
+    const deadline = Date.now() + timeoutMs;
+    let rows: StatusRow[] = [];
+    while (Date.now() < deadline) {
+      const result = await runCli(['status', '--cluster', cluster.addresses, '--json'], { env });
+      rows = result.stdout === '' ? [] : (JSON.parse(result.stdout) as StatusRow[]);
+      if (rows.length === 3 && check(rows)) return rows;
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    throw new Error(`status never settled: ${JSON.stringify(rows)}`);
+  }
+  const alive = () => [1, 2, 3].filter((id) => cluster.nodes.get(id)?.child.exitCode === null && cluster.nodes.get(id)?.child.signalCode === null);
+
+  /** Fuzzes for `ms`, and checks the nodes survived with their memory bounded, their logs unchanged, and correct answers. */
+  async function survives(label: string, ms: number, withSecret: boolean): Promise<void> {
+    const value = `before-${label}`;
+    expect((await submit(['set', 'fuzz', value])).stdout.trim()).toBe('OK');
+    await waitRows((rows) => rows.every((row) => row.reachable && row.lastApplied === rows[0].lastApplied));
     const pids = [1, 2, 3].map((id) => cluster.nodes.get(id)?.child.pid as number);
     const rssBefore = pids.map(rssBytes);
-    const logsBefore = await Promise.all([1, 2, 3].map((id) => logCounts(cluster, id)));
+    const walBefore = [1, 2, 3].map((id) => walDigest(cluster.dataDir(id)));
 
-    const counts: FuzzCounts = { connections: 0, frames: 0 };
-    const deadline = Date.now() + fuzzMs;
-    await Promise.all(
-      Array.from({ length: fuzzWorkers }, async () => {
-        while (Date.now() < deadline) await fuzzOnce(cluster.ports, clusterId, counts);
-      }),
-    );
-    console.log(`fuzz seed ${seed}: ${counts.frames} frames over ${counts.connections} connections`);
-    expect(counts.frames).toBeGreaterThan(100_000);
+    const tally = await fuzz(cluster, clusterId, ms, withSecret);
+    console.log(report(label, tally));
 
-    for (const id of [1, 2, 3]) expect(cluster.nodes.get(id)?.child.exitCode, `node ${id} crashed`).toBeNull();
+    for (const id of [1, 2, 3].filter((id) => !alive().includes(id))) console.log(`node ${id} died:\n${cluster.nodes.get(id)!.log.slice(-40).join('\n')}`);
+    expect(alive(), 'a node crashed').toEqual([1, 2, 3]);
+    expect(tally.unexpected.slice(0, 20)).toEqual([]);
+    expect(tally.streamAnswers + parsedBadFrames(tally)).toBeGreaterThanOrEqual(ms * parsedFramesPerMsMin);
+    // Every short connection was refused with a reason the node gave for what it parsed.
+    expect(parsedBadFrames(tally)).toBe(tally.badConnections);
     const rssAfter = pids.map(rssBytes);
-    for (const [index, before] of rssBefore.entries()) expect(rssAfter[index] - before).toBeLessThan(rssGrowthBytesMax);
-    expect(await Promise.all([1, 2, 3].map((id) => logCounts(cluster, id)))).toEqual(logsBefore);
-    expect((await submit(['get', 'fuzz'])).stdout.trim()).toBe('before');
-    expect((await submit(['set', 'fuzz', 'after'])).stdout.trim()).toBe('OK');
-    expect((await submit(['get', 'fuzz'])).stdout.trim()).toBe('after');
+    for (const [index, before] of rssBefore.entries()) expect(rssAfter[index] - before, `node ${index + 1}'s RSS`).toBeLessThan(rssGrowthBytesMax);
+    expect([1, 2, 3].map((id) => walDigest(cluster.dataDir(id))), 'the write-ahead logs changed').toEqual(walBefore);
+    expect((await submit(['get', 'fuzz'])).stdout.trim()).toBe(value);
+    expect((await submit(['set', 'fuzz', `after-${label}`])).stdout.trim()).toBe('OK');
+    const verified = await submit(['get', 'fuzz', '--verify']);
+    expect(verified.stdout.trim()).toBe(`after-${label}`);
+    expect(verified.stderr).toMatch(/verified: 3 of 3 replicas/);
+  }
+
+  it(`survives ${fuzzMs / 1000}s of mutated and malformed frames in the default mode (no secret)`, async () => {
+    await survives('default mode', fuzzMs, false);
   }, fuzzMs + 60_000);
 
-  it('keeps answering a normal client during a slow-loris and a flood', async () => {
-    const leader = cluster.ports[0];
+  it('keeps answering a normal client during a slow-loris and a flood aimed at the leader', async () => {
+    const rows = await waitRows((all) => all.some((row) => row.role === 'leader'));
+    const leader = rows.find((row) => row.role === 'leader') as StatusRow;
+    const port = Number(leader.address.split(':').at(-1));
     // Slow-loris: many connections that each dribble a byte at a time and never finish a frame.
-    const loris = Array.from({ length: 150 }, () => net.connect({ host: '127.0.0.1', port: leader }).on('error', () => undefined));
+    const loris = Array.from({ length: 150 }, () => net.connect({ host: '127.0.0.1', port }).on('error', () => undefined));
     const dribble = setInterval(() => {
       for (const socket of loris) if (!socket.destroyed) socket.write(Buffer.from([0]));
     }, 100);
-    // Flood: one authenticated client pipelining requests as fast as it can, never reading the answers.
-    const flood = net.connect({ host: '127.0.0.1', port: leader }).on('error', () => undefined);
-    const auth = new ConnectorAuth(Buffer.from(secret), { role: 'client', nodeId: null });
-    const decoder = new FrameDecoder({ frameBytesMax: 1 << 20 });
+    // Flood: one client pipelining requests as fast as it can, never reading the answers.
+    const flood = net.connect({ host: '127.0.0.1', port }).on('error', () => undefined);
     let flooding = true;
-    const burst = Buffer.concat(Array.from({ length: 2000 }, harmlessClientFrame));
+    const burst = Buffer.concat(Array.from({ length: 2000 }, (_, index) => encodeFrame({ type: 'slot_outcome', id: index + 1, slot: index })));
     const pump = () => {
       while (flooding && flood.write(burst));
       if (flooding) flood.once('drain', pump);
     };
-    flood.on('connect', () => flood.write(encodeFrame({ type: 'hello', protocol: 1, clusterId: null, role: 'client', nodeId: null, nonce: auth.nonce })));
-    flood.on('data', (chunk) => {
-      for (const frame of decoder.push(chunk)) {
-        if (isChallenge(frame)) flood.write(encodeFrame(auth.answer(parseChallenge(frame))));
-        if ((frame as { type?: string }).type === 'welcome') {
-          flood.pause(); // never read an answer again
-          pump();
-        }
-      }
+    flood.on('connect', () => {
+      flood.write(helloFrame(clusterId, { role: 'client' }, null));
+      flood.pause(); // never read an answer
+      pump();
     });
     try {
       await new Promise((done) => setTimeout(done, 1000));
@@ -301,6 +513,21 @@ describe('fuzz: a live cluster under garbage', () => {
       flood.destroy();
       for (const socket of loris) socket.destroy();
     }
-    for (const id of [1, 2, 3]) expect(cluster.nodes.get(id)?.child.exitCode).toBeNull();
+    expect(alive()).toEqual([1, 2, 3]);
   }, 60_000);
+
+  it(`survives ${secretFuzzMs / 1000}s of the same with a shared secret`, async () => {
+    const secretFile = join(cluster.root, 'secret');
+    writeFileSync(secretFile, secret, { mode: 0o600 });
+    env = { PAXOS_SECRET_FILE: secretFile };
+    (cluster as unknown as { extraFlags: string[] }).extraFlags.push('--secret-file', secretFile);
+    for (const id of [1, 2, 3]) {
+      const node = cluster.nodes.get(id)!;
+      node.child.kill('SIGTERM');
+      expect(await node.exited).toBe(0);
+      await cluster.start(id);
+    }
+    await waitRows((rows) => rows.every((row) => row.reachable) && rows.some((row) => row.role === 'leader'));
+    await survives('with a secret', secretFuzzMs, true);
+  }, secretFuzzMs + 90_000);
 });

@@ -70,6 +70,26 @@ describe('security: a cluster with a shared secret', () => {
     expect(byFlag.stdout.trim()).toBe('1');
   });
 
+  it('lets bench, fault and top take --secret-file as submit and status do', async () => {
+    const noEnv = { PAXOS_SECRET_FILE: '' };
+    const bench = await runCli(['bench', '--cluster', cluster.addresses, '--clients', '1', '--duration', '300ms', '--json', '--secret-file', secretFile], { env: noEnv });
+    expect(bench.code, bench.stderr).toBe(0);
+    expect((JSON.parse(bench.stdout) as { applied: number }).applied).toBeGreaterThan(0);
+    const benchWithout = await runCli(['bench', '--cluster', cluster.addresses, '--clients', '1', '--duration', '300ms', '--json'], { env: noEnv });
+    expect(benchWithout.code).toBe(4);
+    // The nodes run without --enable-faults: reached (refused, exit 1) with the secret, unreachable (exit 4) without.
+    const fault = await runCli(['fault', 'heal', '--cluster', cluster.addresses, '--secret-file', secretFile], { env: noEnv });
+    expect(fault.code, fault.stdout + fault.stderr).toBe(1);
+    expect(fault.stdout + fault.stderr).toMatch(/enable-faults/);
+    const faultWithout = await runCli(['fault', 'heal', '--cluster', cluster.addresses], { env: noEnv });
+    expect(faultWithout.code).toBe(4);
+    const missing = await runCli(['top', '--cluster', cluster.addresses, '--secret-file', join(cluster.root, 'no-such-secret')], { env: noEnv });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read secret file .*no-such-secret/);
+    const top = await runCli(['top', '--cluster', cluster.addresses, '--secret-file', secretFile], { env: noEnv });
+    expect(top.stderr).toMatch(/needs a terminal/);
+  });
+
   it('refuses a client without a secret, saying so on both sides', async () => {
     const result = await submit(['get', 'x'], { PAXOS_SECRET_FILE: '' });
     expect(result.code).toBe(4);

@@ -92,10 +92,12 @@ export class TestCluster {
     readonly ports: number[],
     readonly root: string,
     private readonly extraFlags: string[] = [],
+    /** Flags for one node alone (e.g. its own TLS certificate), after extraFlags. */
+    private readonly flagsFor: (id: number) => string[] = () => [],
   ) {}
 
-  static async create(size: number, extraFlags: string[] = []): Promise<TestCluster> {
-    return new TestCluster(await freePorts(size), tempDir(), extraFlags);
+  static async create(size: number, extraFlags: string[] = [], flagsFor?: (id: number) => string[]): Promise<TestCluster> {
+    return new TestCluster(await freePorts(size), tempDir(), extraFlags, flagsFor);
   }
 
   get peers(): string {
@@ -113,7 +115,7 @@ export class TestCluster {
   /** Spawns node `id` and waits until it logs that it started (or fails if it exits first). */
   async start(id: number, options: { dataDir?: string; waitMs?: number } = {}): Promise<NodeProcess> {
     const dataDir = options.dataDir ?? this.dataDir(id);
-    const args = [binary, 'node', 'start', '--id', String(id), '--peers', this.peers, '--data-dir', dataDir, '--log-format', 'json', ...this.extraFlags];
+    const args = [binary, 'node', 'start', '--id', String(id), '--peers', this.peers, '--data-dir', dataDir, '--log-format', 'json', ...this.extraFlags, ...this.flagsFor(id)];
     const child = spawn(process.execPath, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.add(child);
     const log: string[] = [];

@@ -161,7 +161,7 @@ describe('a user state machine on three node processes', () => {
     expect(unwrapped(misuse.stderr)).toMatch(/--json-value applies to the built-in key-value store, but the cluster runs sha256:[0-9a-f]{16}: use --json-command/);
   }, 60_000);
 
-  it('refuses a node restarted with a different state machine, naming both on both sides', async () => {
+  it('refuses a node restarted with a different state machine: at start-up on its data dir, and by its peers, naming both', async () => {
     const same = await userCluster();
     await same.startAll();
     expect((await submitLines(same, ['push a'])).map((line) => line.result)).toEqual([1]);
@@ -171,7 +171,16 @@ describe('a user state machine on three node processes', () => {
 
     const otherPath = join(same.root, 'other.mjs');
     writeFileSync(otherPath, listMachineSource.replace("name = 'test-list'", "name = 'other-list'"));
-    const odd = new TestCluster(same.ports, same.root, ['--state-machine', otherPath]);
+    // On its own data dir, node 3 refuses at start-up: its log was applied to test-list@1.
+    const onOwnDir = await runCli(['node', 'start', '--id', '3', '--peers', same.peers, '--data-dir', same.dataDir(3), '--state-machine', otherPath, '--log-format', 'json']);
+    expect(onOwnDir.code).toBe(1);
+    expect(onOwnDir.stderr).toMatch(/"code":"WRONG_STATE_MACHINE"/);
+    expect(onOwnDir.stderr).toMatch(/holds a log applied to state machine test-list@1, but this node was started with state machine other-list@1/);
+    expect(onOwnDir.stderr).toMatch(/Start it with the state machine it was created with/);
+    expect(onOwnDir.stderr).not.toMatch(/node started/);
+
+    // On an empty data dir it starts, and its peers refuse it.
+    const odd = new TestCluster(same.ports, tempDir(), ['--state-machine', otherPath]);
     clusters.push(odd);
     await odd.start(3);
     await odd.waitForLog(3, /peer refused our connection.*wrong_state_machine/);
@@ -277,5 +286,45 @@ describe('the library API', () => {
       await Promise.all(nodes.map((node) => node.stop()));
       rmSync(root, { recursive: true, force: true });
     }
+  }, 60_000);
+});
+
+describe('paxos submit when no node answers', () => {
+  it('reports the real reason, exit 4, not a usage error about the words (nothing listening)', async () => {
+    const [port] = await freePorts(1);
+    const one = await runCli(['submit', '-c', `127.0.0.1:${port}`, 'deposit', 'alice', '1']);
+    expect(one.code).toBe(4);
+    expect(one.stderr).toMatch(new RegExp(`error: no node reachable \\(tried 127\\.0\\.0\\.1:${port}\\): .*ECONNREFUSED`));
+    expect(one.stderr).toMatch(/hint: Is the cluster running\? Start a local one with `npx paxos cluster start`/);
+    expect(one.stderr).not.toMatch(/unknown command/);
+
+    const lines = await runCli(['submit', '-c', `127.0.0.1:${port}`, '--stdin', '--json'], { input: 'deposit alice 1\nbalance alice\n' });
+    expect(lines.code).toBe(0);
+    const parsed = lines.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(parsed).toHaveLength(2);
+    for (const line of parsed) {
+      expect(line).toMatchObject({ ok: false, indeterminate: false, code: 'no_node_reachable', tried: [`127.0.0.1:${port}`] });
+      expect(line.error).toMatch(/no node reachable/);
+    }
+  }, 60_000);
+
+  it('reports a node that refuses the handshake (no secret) as not applied, exit 4, naming the cause', async () => {
+    const root = tempDir();
+    const secretFile = join(root, 'secret');
+    writeFileSync(secretFile, 'a-secret-of-at-least-sixteen-bytes\n', { mode: 0o600 });
+    const machine = join(root, 'machine.mjs');
+    writeFileSync(machine, listMachineSource);
+    const cluster = new TestCluster(await freePorts(1), root, ['--state-machine', machine, '--secret-file', secretFile]);
+    clusters.push(cluster);
+    await cluster.start(1);
+    const refused = await runCli(['submit', '-c', cluster.addresses, 'push', 'a']);
+    expect(refused.code).toBe(4);
+    expect(unwrapped(refused.stderr)).toMatch(/no node reachable .*requires a shared secret and this side has none/);
+    const json = await runCli(['submit', '-c', cluster.addresses, '--json', 'push', 'a']);
+    expect(json.code).toBe(4);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, code: 'no_node_reachable', indeterminate: false });
+    // With the secret the same words reach the user's machine.
+    const ok = await runCli(['submit', '-c', cluster.addresses, '--secret-file', secretFile, 'push', 'a']);
+    expect(ok.stdout.trim()).toBe('1');
   }, 60_000);
 });

@@ -144,3 +144,43 @@ describe('tidy rooms', () => {
     ]);
   });
 });
+
+/**
+ * Names exported from `entry` (the package's library API) without a TSDoc
+ * comment, and members of exported interfaces without one: issue 8 asks for
+ * TSDoc on every export.
+ */
+function undocumentedExports(entry: string): string[] {
+  const program = ts.createProgram([entry], {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    jsx: ts.JsxEmit.ReactJSX,
+    noEmit: true,
+  });
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(entry);
+  const moduleSymbol = source === undefined ? undefined : checker.getSymbolAtLocation(source);
+  if (moduleSymbol === undefined) throw new Error(`cannot read ${entry}`);
+  const documented = (symbol: ts.Symbol) => ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim() !== '';
+  const missing: string[] = [];
+  const exports = checker.getExportsOfModule(moduleSymbol);
+  if (exports.length === 0) throw new Error(`${entry} exports nothing`);
+  for (const exported of exports) {
+    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+    if (!documented(symbol)) missing.push(exported.name);
+    if (symbol.flags & ts.SymbolFlags.Interface) {
+      for (const member of checker.getDeclaredTypeOfSymbol(symbol).getProperties()) {
+        if (!documented(member)) missing.push(`${exported.name}.${member.name}`);
+      }
+    }
+  }
+  return missing;
+}
+
+describe('the library API', () => {
+  it('has TSDoc on every export of src/index.ts and on every member of its exported interfaces', () => {
+    expect(undocumentedExports(path.join(root, 'src/index.ts'))).toEqual([]);
+  }, 30_000);
+});

@@ -1,6 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import type { CommandError } from '@oclif/core/interfaces';
 import { InvalidOptionError } from '../../client/errors.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../../client/auth-flags.js';
 import { faultExitCode, faultSettings, healAll, renderFaultResults, sendFault, type FaultResult } from '../../client/faults.js';
 
 export default class FaultHeal extends Command {
@@ -26,10 +27,12 @@ Exit codes: 0 healed; 1 refused by a node (e.g. started without --enable-faults)
       helpValue: 'host:port,...',
     }),
     timeout: Flags.string({ summary: 'Limit per node, connect included.', default: '2s', helpValue: 'duration' }),
+    ...clientAuthFlags,
   };
 
   async run(): Promise<FaultResult[]> {
     const { flags } = await this.parse(FaultHeal);
+    await applyClientAuthFlags(flags).catch((error: Error) => this.error(error.message, { exit: 2 }));
     let settings;
     try {
       settings = faultSettings(flags);

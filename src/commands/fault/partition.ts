@@ -1,6 +1,7 @@
 import { Command, Flags } from '@oclif/core';
 import type { CommandError } from '@oclif/core/interfaces';
 import { InvalidOptionError } from '../../client/errors.js';
+import { applyClientAuthFlags, clientAuthFlags } from '../../client/auth-flags.js';
 import { faultExitCode, faultSettings, parseNodeIds, renderFaultResults, sendFault, type FaultResult } from '../../client/faults.js';
 
 export default class FaultPartition extends Command {
@@ -31,10 +32,12 @@ Exit codes: 0 applied; 1 refused by the node; 2 usage error; 4 node not reachabl
       helpValue: 'host:port,...',
     }),
     timeout: Flags.string({ summary: 'Limit per node, connect included.', default: '2s', helpValue: 'duration' }),
+    ...clientAuthFlags,
   };
 
   async run(): Promise<FaultResult[]> {
     const { flags } = await this.parse(FaultPartition);
+    await applyClientAuthFlags(flags).catch((error: Error) => this.error(error.message, { exit: 2 }));
     let request;
     try {
       request = { ...faultSettings(flags), nodes: parseNodeIds(flags.from) };

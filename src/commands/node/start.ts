@@ -2,7 +2,10 @@ import { Command, Flags } from '@oclif/core';
 import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log.js';
 import { checkTickMs, parseEndpoint, parsePeers } from '../../node/runtime/config.js';
 import {
+  clientsWaitingMaxDefault,
+  commandBytesMaxDefault,
   compactionHoldSlotsMaxDefault,
+  sessionCommandsInFlightMaxDefault,
   snapshotChunkBytesDefault,
   snapshotChunkBytesMax,
   snapshotEveryDefault,
@@ -10,6 +13,7 @@ import {
   startNode,
   tickMsDefault,
 } from '../../node/runtime/node.js';
+import { valueBytesMax } from '../../node/statemachine/verbs.js';
 import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
@@ -17,7 +21,7 @@ import type { InitialClusterState } from '../../node/core/node.js';
 import { loadSecret } from '../../node/runtime/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';
-import { clientCertPolicies, loadNodeTls } from '../../node/runtime/tls.js';
+import { clientCertPolicies, loadNodeTls, peerNamePatternDefault } from '../../node/runtime/tls.js';
 
 export default class NodeStart extends Command {
   static override summary = 'Run one replica node in the foreground.';
@@ -90,6 +94,10 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       description: 'whether clients must present a certificate signed by --tls-ca (default optional; peers always must)',
       options: [...clientCertPolicies],
     }),
+    'tls-peer-name-pattern': Flags.string({
+      description: `the name (CN or DNS subjectAltName) a peer's certificate must carry for the node id it claims, {id} standing for the id (default ${peerNamePatternDefault}); checked on both sides, so a client's certificate or another node's cannot pose as a node`,
+      helpValue: 'pattern',
+    }),
     'connections-per-address': Flags.integer({
       description: 'open connections allowed from one remote address (peers and clients together)',
       default: defaultAdmissionLimits.connectionsPerAddressMax,
@@ -117,6 +125,35 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       min: 2 * 1024 * 1024,
       max: 0xffff_ffff,
     }),
+    'connections-max': Flags.integer({
+      description: 'open connections in all (peers and clients); beyond it a new one is refused (too_many_connections)',
+      default: defaultTransportLimits.connectionsMax,
+      min: 1,
+    }),
+    'handshake-timeout': Flags.string({
+      description: 'time a new connection has to finish its handshake (TLS, hello, secret proof) before it is closed (handshake_required)',
+      default: `${defaultTransportLimits.handshakeMsMax / 1000}s`,
+      helpValue: 'duration',
+    }),
+    'commands-waiting-max': Flags.integer({
+      description: 'client commands waiting in this node for their slot to apply; beyond it a submit is refused (overloaded), not proposed',
+      default: clientsWaitingMaxDefault,
+      min: 1,
+    }),
+    'session-commands-in-flight': Flags.integer({
+      description: 'commands one client id may have waiting for their slot; beyond it the next is refused (session_busy), not proposed',
+      default: sessionCommandsInFlightMaxDefault,
+      min: 1,
+    }),
+    'command-bytes-max': Flags.integer({
+      description: `largest command (msgpack bytes) the leader proposes; a larger one is refused (command_too_large), not proposed (default ${commandBytesMaxDefault}, or less to fit --max-frame-bytes)`,
+      min: 1,
+    }),
+    'value-bytes-max': Flags.integer({
+      description: `built-in store: largest value a set, cas or append may store, checked before proposing (value_too_large); at most the store's own ${valueBytesMax}, which every replica checks`,
+      min: 1,
+      max: valueBytesMax,
+    }),
     'enable-faults': Flags.boolean({ description: 'accept `paxos fault` requests (partition, delay, drop): local testing only' }),
     // Deliberately broken modes, only for showing that scripts/chaos catches them; hidden from --help.
     'unsafe-ack-before-fsync': Flags.boolean({ hidden: true, description: 'UNSAFE: acknowledge before records are written; write them late, never fsync' }),
@@ -131,10 +168,13 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     let peers;
     let listen;
     let tickMs;
+    let handshakeMs;
     try {
       peers = parsePeers(flags.peers);
       listen = flags.listen === undefined ? undefined : parseEndpoint(flags.listen);
       tickMs = checkTickMs(parseDuration(flags.tick));
+      handshakeMs = parseDuration(flags['handshake-timeout']);
+      if (handshakeMs === 0) throw new Error('--handshake-timeout must be more than 0');
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
@@ -143,7 +183,10 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     const machine = machinePath === undefined ? undefined : await loadStateMachine(machinePath).catch((error: Error) => this.error(error.message, { exit: 2 }));
     let tls;
     try {
-      tls = loadNodeTls({ cert: flags['tls-cert'], key: flags['tls-key'], ca: flags['tls-ca'] }, flags['tls-client-certs']);
+      tls = loadNodeTls(
+        { cert: flags['tls-cert'], key: flags['tls-key'], ca: flags['tls-ca'] },
+        { clientCerts: flags['tls-client-certs'], peerNamePattern: flags['tls-peer-name-pattern'] },
+      );
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
@@ -169,7 +212,11 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       metricsPort: flags['metrics-port'],
       secret: await loadSecret(flags['secret-file'], { warn: (message) => log.warn(message) }).catch((error: Error) => this.error(error.message, { exit: 2 })),
       tls,
-      transportLimits: { frameBytesMax: flags['max-frame-bytes'] },
+      transportLimits: { frameBytesMax: flags['max-frame-bytes'], connectionsMax: flags['connections-max'], handshakeMsMax: handshakeMs },
+      clientsWaitingMax: flags['commands-waiting-max'],
+      sessionCommandsInFlightMax: flags['session-commands-in-flight'],
+      commandBytesMax: flags['command-bytes-max'],
+      valueBytesMax: flags['value-bytes-max'],
       admissionLimits: {
         connectionsPerAddressMax: flags['connections-per-address'],
         clientFramesPerSecondMax: flags['client-frames-per-second'],

@@ -1,13 +1,15 @@
 // Throwaway certificates for a local cluster (`paxos cluster start --tls`), and
-// for tests: a CA, a certificate per node and one for clients, made with the
+// for tests: a CA, a certificate per node (naming it: paxos-node-ID) and one
+// for clients (naming no node), made with the
 // `openssl` command (node:crypto cannot sign X.509 certificates). Not for
 // production: the CA key sits next to the certificates it signed.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { certificateNames, peerNameFor, peerNamePatternDefault } from './tls.js';
 
 /** Long enough for a cluster left running for weeks, short enough that a leaked key soon stops mattering. */
 export const localCertificateDays = 30;
@@ -150,15 +152,30 @@ function pairIn(dir: string, name: string): KeyPair {
   return { cert: resolve(join(dir, `${name}.crt`)), key: resolve(join(dir, `${name}.key`)) };
 }
 
-/** True when both files exist and the certificate is valid for at least another day. */
-function usable(pair: KeyPair): boolean {
+/** True when both files exist, the certificate is valid for at least another day, and it carries `name` (if given). */
+function usable(pair: KeyPair, name?: string): boolean {
   if (!existsSync(pair.cert) || !existsSync(pair.key)) return false;
   try {
     openssl(['x509', '-noout', '-checkend', String(renewBeforeSeconds), '-in', pair.cert]);
-    return true;
+    return name === undefined || namesOf(pair.cert).includes(name);
   } catch {
     return false;
   }
+}
+
+/** The CN and DNS names of the certificate in `path`, as the TLS peer check reads them. */
+export function namesOf(path: string): string[] {
+  const certificate = new X509Certificate(readFileSync(path));
+  const cn = /(?:^|\n)CN=([^\n]*)/.exec(certificate.subject)?.[1];
+  return certificateNames({ subject: cn === undefined ? null : { CN: cn }, subjectaltname: certificate.subjectAltName });
+}
+
+/**
+ * The name node `id`'s certificate carries (as CN and DNS subjectAltName), so
+ * peers can tell it from the client certificate and from the other nodes'.
+ */
+export function nodeCertificateName(id: number): string {
+  return peerNameFor(peerNamePatternDefault, id);
 }
 
 /** Loopback under both names, and the host the cluster listens on if it is another. */
@@ -181,15 +198,21 @@ export function ensureClusterCertificates(options: { dir: string; nodes: number;
   const caRemade = !usable(ca);
   if (caRemade) ca = makeCa(options.dir);
   let created = caRemade;
-  const leaf = (name: string, commonName: string): KeyPair => {
+  // Node certificates made before they carried their node's name are made again.
+  const leaf = (name: string, commonName: string, nodeName?: string): KeyPair => {
     const pair = pairIn(options.dir, name);
-    if (!caRemade && sameHosts && usable(pair)) return pair;
+    if (!caRemade && sameHosts && usable(pair, nodeName)) return pair;
     created = true;
-    return issueCertificate(ca, { dir: options.dir, name, commonName, hosts: options.hosts });
+    const hosts = nodeName === undefined ? options.hosts : [...options.hosts, nodeName];
+    return issueCertificate(ca, { dir: options.dir, name, commonName, hosts });
   };
+  // The client certificate names no node, so it can never pose as one.
   const client = leaf('client', 'paxos client');
   const nodes = new Map<number, KeyPair>();
-  for (let id = 1; id <= options.nodes; id += 1) nodes.set(id, leaf(`node-${id}`, `paxos node ${id}`));
+  for (let id = 1; id <= options.nodes; id += 1) {
+    const nodeName = nodeCertificateName(id);
+    nodes.set(id, leaf(`node-${id}`, nodeName, nodeName));
+  }
   writeFileSync(hostsFile, `${hosts}\n`);
   return { ca: ca.cert, nodes, client, created };
 }

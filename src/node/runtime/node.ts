@@ -18,6 +18,9 @@ import { stateMachineIdentityFor } from '../statemachine/loader.js';
 import { SlotOutcomes } from './outcomes.js';
 import type { ClientRequest, NodeStatus, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
 import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
+import { encodedBytes } from '../../wire/codec.js';
+import { builtinStateMachineIdentity } from '../../wire/protocol.js';
+import { storedValueRefusal, valueBytesMax } from '../statemachine/verbs.js';
 import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
 import { defaultTransportLimits, Transport, type ClientLink, type Endpoint, type TransportLimits } from './transport.js';
 import { checkAdmissionLimits, defaultAdmissionLimits, exposureWarning, type AdmissionLimits } from './admission.js';
@@ -63,6 +66,25 @@ export interface NodeConfig {
   admissionLimits?: Partial<AdmissionLimits>;
   /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
   clientsWaitingMax?: number;
+  /**
+   * Commands one client id (session) may have waiting for their slot; beyond
+   * it the leader refuses the next with `session_busy`, not proposed.
+   * Default {@link sessionCommandsInFlightMaxDefault}.
+   */
+  sessionCommandsInFlightMax?: number;
+  /**
+   * Largest command (its `op`, msgpack bytes) the leader proposes; a larger one
+   * is refused with `command_too_large`, not proposed. Default
+   * {@link commandBytesMaxDefault}, or less when the frame limit is smaller.
+   */
+  commandBytesMax?: number;
+  /**
+   * For the built-in key-value store: the largest value a set, cas or append
+   * may store, checked by the leader before proposing (`value_too_large`). At
+   * most the store's own ceiling, {@link valueBytesMax} (checked in apply on
+   * every replica), which is also the default.
+   */
+  valueBytesMax?: number;
   /**
    * Applied slots between snapshots. Each snapshot lets the log before it be
    * deleted, which bounds memory, disk and restart time; 0 never snapshots.
@@ -124,9 +146,31 @@ export const clientsWaitingMaxDefault = 65_536;
  * or three rounds settle; the bound keeps a bug from spinning the event loop.
  */
 const flushRoundsMax = 4;
+/**
+ * A PaxosClient has one command in flight per client id (a later seq
+ * overtaking an earlier one would make it look stale), so an honest session
+ * never comes near this; it stops one client id from filling the node's
+ * whole waiting table.
+ */
+export const sessionCommandsInFlightMaxDefault = 64;
+/**
+ * A command is carried whole in an accept and in every replica's log. Room
+ * for a key-value cas with a 1 MiB expected and a 1 MiB new value, far under
+ * the 16 MiB frame limit.
+ */
+export const commandBytesMaxDefault = 4 * 1024 * 1024;
+/** What a submit and an accept add around a command: a command must leave this much of the frame limit free. */
+export const commandEnvelopeBytesMax = 64 * 1024;
+/**
+ * After a peer's snapshot could not be restored, the next fetch waits this
+ * long: a state machine whose restore() keeps throwing costs one transfer
+ * and one log line per interval, not a tight loop of transfers.
+ */
+export const snapshotRefetchMsMin = 5_000;
 
 /** A node started by `startNode`, serving peers and clients until `stop`. */
 export interface RunningNode {
+  /** This node's id in the cluster (NodeConfig.id). */
   readonly id: NodeId;
   /** Derived from the cluster token and the member ids. */
   readonly clusterId: string;
@@ -156,7 +200,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     onCompromised: (error) => config.onFatal?.(error),
   });
   try {
-    await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId });
+    await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config) });
     // Under the lock, so no snapshot is being written: any temporary is a crash's leftover.
     for (const file of await removeStaleSnapshotTemporaries(config.dataDir)) {
       log.warn('removed a temporary file left by a crash mid-snapshot', { file: `snapshots/${file}` });
@@ -191,6 +235,41 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await release();
     throw error;
   }
+}
+
+/**
+ * The command limits, checked against each other and the frame limit at
+ * start: a command the leader accepts must fit in a frame with its envelope.
+ */
+function checkedCommandLimits(
+  config: NodeConfig,
+  stateMachine: string,
+): { clientsWaitingMax: number; sessionCommandsInFlightMax: number; commandBytesMax: number; valueBytesMax: number | null } {
+  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
+  const commandRoom = frameBytesMax - commandEnvelopeBytesMax;
+  const commandBytesMax = config.commandBytesMax ?? Math.min(commandBytesMaxDefault, commandRoom);
+  const positive = (name: string, value: number): number => {
+    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
+    return value;
+  };
+  positive('commandBytesMax (--command-bytes-max)', commandBytesMax);
+  if (commandBytesMax > commandRoom) {
+    throw new Error(`--command-bytes-max ${commandBytesMax} leaves no room in a frame of --max-frame-bytes ${frameBytesMax}: it must be at most ${commandRoom}`);
+  }
+  const builtin = stateMachine === builtinStateMachineIdentity && (config.stateMachine === undefined || config.stateMachine === createKeyValueStore);
+  if (!builtin && config.valueBytesMax !== undefined) throw new Error('--value-bytes-max applies to the built-in key-value store only; a user state machine checks its own values');
+  const valueLimit = builtin ? positive('valueBytesMax (--value-bytes-max)', config.valueBytesMax ?? valueBytesMax) : null;
+  if (valueLimit !== null && valueLimit > valueBytesMax) {
+    throw new Error(
+      `--value-bytes-max ${valueLimit} is above the built-in store's ceiling of ${valueBytesMax} bytes, which every replica checks when it applies a command (it is part of builtin:kv@1) and so cannot be raised per node`,
+    );
+  }
+  return {
+    clientsWaitingMax: positive('clientsWaitingMax (--commands-waiting-max)', config.clientsWaitingMax ?? clientsWaitingMaxDefault),
+    sessionCommandsInFlightMax: positive('sessionCommandsInFlightMax (--session-commands-in-flight)', config.sessionCommandsInFlightMax ?? sessionCommandsInFlightMaxDefault),
+    commandBytesMax,
+    valueBytesMax: valueLimit,
+  };
 }
 
 /** The core's batches must fit the wire's ceilings, or a peer would refuse them. */
@@ -232,7 +311,13 @@ class NodeRuntime implements RunningNode {
   private readonly release: ReleaseLock;
   private service: ReplicatedService;
   private readonly waiters = new Map<string, Waiter>();
+  /** How many of the waiters belong to each client id (session). */
+  private readonly waitingPerClient = new Map<string, number>();
   private readonly clientsWaitingMax: number;
+  private readonly sessionCommandsInFlightMax: number;
+  private readonly commandBytesMax: number;
+  /** Checks a command before the leader proposes it (the built-in store's --value-bytes-max); null when it may go. */
+  private readonly commandRefusal: (op: unknown) => string | null;
   private readonly stateMachineIdentity: string;
   /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
   private readonly outcomes = new SlotOutcomes();
@@ -243,6 +328,14 @@ class NodeRuntime implements RunningNode {
   /** The newest durable snapshot, kept in memory to serve transfers. */
   private heldSnapshot: HeldSnapshot | null;
   private snapshotting = false;
+  /**
+   * The slot of the last snapshot the state machine failed to take (its
+   * snapshot() threw), so the next attempt waits a whole interval, like after
+   * a success; 0 when the last attempt succeeded.
+   */
+  private snapshotFailedSlot: Slot = 0;
+  /** A peer's snapshot this state machine could not restore is not fetched again before this time. */
+  private snapshotFetchNotBeforeMs = 0;
   private transfer!: SnapshotTransfer;
   /** Non-null only under --enable-faults. */
   private faults: FaultInjector | null = null;
@@ -277,12 +370,28 @@ class NodeRuntime implements RunningNode {
     this.release = parts.release;
     const factory = config.stateMachine ?? createKeyValueStore;
     const snapshot = parts.snapshot;
-    this.service = snapshot === null ? new ReplicatedService(factory()) : ReplicatedService.fromSnapshot(factory, snapshot.state);
+    this.stateMachineIdentity = stateMachineIdentityFor(config);
+    this.service = snapshot === null ? new ReplicatedService(factory()) : this.restoreOwnSnapshot(factory, snapshot);
     this.appliedDigest = snapshot?.appliedDigest ?? '';
     this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: snapshot.bytes };
-    this.clientsWaitingMax = config.clientsWaitingMax ?? clientsWaitingMaxDefault;
-    this.stateMachineIdentity = stateMachineIdentityFor(config);
+    const limits = checkedCommandLimits(config, this.stateMachineIdentity);
+    this.clientsWaitingMax = limits.clientsWaitingMax;
+    this.sessionCommandsInFlightMax = limits.sessionCommandsInFlightMax;
+    this.commandBytesMax = limits.commandBytesMax;
+    this.commandRefusal = limits.valueBytesMax === null ? () => null : (op) => storedValueRefusal(op, limits.valueBytesMax as number);
     this.log.info('recovered write-ahead log', { records: parts.records, snapshotSlot: snapshot?.slot ?? 0 });
+  }
+
+  /** This node's own latest snapshot; a state machine that cannot restore it stops start-up with a message that says so. */
+  private restoreOwnSnapshot(factory: StateMachineFactory, snapshot: Snapshot): ReplicatedService {
+    try {
+      return ReplicatedService.fromSnapshot(factory, snapshot.state);
+    } catch (thrown) {
+      throw new Error(
+        `state machine ${this.stateMachineIdentity} could not restore this node's own snapshot at slot ${snapshot.slot} in ${this.config.dataDir}: ` +
+          `${describeThrown(thrown)}; start the node with the state machine that wrote it, or fix its restore()`,
+      );
+    }
   }
 
   async start(core: PaxosNode, listen: Endpoint): Promise<RunningNode> {
@@ -421,9 +530,12 @@ class NodeRuntime implements RunningNode {
       if (local !== null) return this.answer({ link, requestId: request.id }, local);
     }
     const key = waiterKey(request.client, request.seq);
-    if (!this.waiters.has(key) && this.waiters.size >= this.clientsWaitingMax) {
-      return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting; retry later`);
+    const alreadyWaiting = this.waiters.has(key);
+    if (!alreadyWaiting && this.waiters.size >= this.clientsWaitingMax) {
+      return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting (--commands-waiting-max); retry later`);
     }
+    const refusal = this.core.status().role === 'leader' ? this.admission(request, alreadyWaiting) : null;
+    if (refusal !== null) return refuse(refusal.code, refusal.message);
     const command: Command = { client: request.client, seq: request.seq, op: request.op };
     const outcome = this.core.propose(command);
     if (outcome.status === 'redirect') {
@@ -437,9 +549,33 @@ class NodeRuntime implements RunningNode {
       return;
     }
     if (outcome.status === 'busy') return refuse('overloaded', `${outcome.pendingCommandsMax} commands are queued; retry later`);
+    if (!alreadyWaiting) this.waitingPerClient.set(request.client, (this.waitingPerClient.get(request.client) ?? 0) + 1);
     this.waiters.set(key, { link, requestId: request.id });
     this.metrics.onCommandProposed(key);
     this.scheduleFlush();
+  }
+
+  /**
+   * The leader's checks before it proposes: limits an operator sets per node.
+   * They are safe to differ between nodes (unlike anything apply checks),
+   * because a refused command never reaches the log.
+   */
+  private admission(request: SubmitRequest, alreadyWaiting: boolean): { code: string; message: string } | null {
+    const waiting = this.waitingPerClient.get(request.client) ?? 0;
+    if (!alreadyWaiting && waiting >= this.sessionCommandsInFlightMax) {
+      return {
+        code: 'session_busy',
+        message:
+          `client ${request.client} already has ${waiting} commands waiting for their slot (--session-commands-in-flight ${this.sessionCommandsInFlightMax}); ` +
+          'this one was not proposed: wait for their answers (a session applies its commands in seq order)',
+      };
+    }
+    const bytes = encodedBytes(request.op);
+    if (bytes > this.commandBytesMax) {
+      return { code: 'command_too_large', message: `the command is ${bytes} bytes, more than this node's limit of ${this.commandBytesMax} bytes (--command-bytes-max); it was not proposed` };
+    }
+    const valueRefusal = this.commandRefusal(request.op);
+    return valueRefusal === null ? null : { code: 'value_too_large', message: valueRefusal };
   }
 
   // ---- acting on Ready ---------------------------------------------------
@@ -530,7 +666,7 @@ class NodeRuntime implements RunningNode {
       for (const outcome of this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value))) this.resolveWaiter(outcome);
     }
     for (const event of ready.events) this.onCoreEvent(event);
-    if (ready.snapshotNeeded !== null) this.transfer.fetch(ready.snapshotNeeded.from);
+    if (ready.snapshotNeeded !== null && Date.now() >= this.snapshotFetchNotBeforeMs) this.transfer.fetch(ready.snapshotNeeded.from);
     this.maybeSnapshot();
     if (this.core.status().role !== 'leader' && this.waiters.size > 0) {
       this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
@@ -541,14 +677,24 @@ class NodeRuntime implements RunningNode {
 
   /**
    * Every snapshotEvery applied slots: write a snapshot durably, then let the core
-   * forget what it covers and compact the log down to a checkpoint segment.
+   * forget what it covers and compact the log down to a checkpoint segment. A
+   * state machine whose snapshot() throws does not stop the node (every replica
+   * would throw at the same slot, and again on replay): that snapshot is
+   * skipped, logged, and tried again an interval later; the log grows meanwhile.
    */
   private maybeSnapshot(): void {
     const every = this.config.snapshotEvery ?? snapshotEveryDefault;
     const slot = this.service.lastAppliedSlot;
-    if (every === 0 || this.snapshotting || this.stopping !== null || slot - (this.heldSnapshot?.slot ?? 0) < every) return;
+    const since = Math.max(this.heldSnapshot?.slot ?? 0, this.snapshotFailedSlot);
+    if (every === 0 || this.snapshotting || this.stopping !== null || slot - since < every) return;
+    let bytes: Buffer;
+    try {
+      bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
+    } catch (thrown) {
+      return this.snapshotFailed(slot, every, thrown);
+    }
+    this.snapshotFailedSlot = 0;
     this.snapshotting = true;
-    const bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
     void this.persistSnapshot(slot, bytes)
       .then(() => this.compactLog(slot))
       .then(() => pruneSnapshots(this.config.dataDir))
@@ -572,6 +718,20 @@ class NodeRuntime implements RunningNode {
     await this.wal.checkpoint(this.core.compact(floor));
   }
 
+  private snapshotFailed(slot: Slot, every: number, thrown: unknown): void {
+    this.snapshotFailedSlot = slot;
+    this.log.error(`state machine ${this.stateMachineIdentity} failed to take a snapshot at slot ${slot}; skipped it`, {
+      stateMachine: this.stateMachineIdentity,
+      slot,
+      error: describeThrown(thrown),
+      retryAtSlot: slot + every,
+    });
+    this.log.warn('the write-ahead log is not compacted until a snapshot succeeds, so it keeps growing (and so does restart time); fix the state machine\'s snapshot()', {
+      walBytes: this.wal.sizeBytes(),
+      lastSnapshot: this.heldSnapshot?.slot ?? 0,
+    });
+  }
+
   private async persistSnapshot(slot: Slot, bytes: Buffer): Promise<void> {
     await writeSnapshot(this.config.dataDir, slot, bytes);
     this.heldSnapshot = { slot, bytes };
@@ -588,8 +748,16 @@ class NodeRuntime implements RunningNode {
     let service: ReplicatedService;
     try {
       service = ReplicatedService.fromSnapshot(this.config.stateMachine ?? createKeyValueStore, snapshot.state);
-    } catch (error) {
-      this.log.error('refused a snapshot from a peer that the state machine cannot restore', { peer: from, slot: snapshot.slot, error: (error as Error).message });
+    } catch (thrown) {
+      // Asking again at once would fetch the same bytes and fail the same way, in a loop.
+      this.snapshotFetchNotBeforeMs = Date.now() + snapshotRefetchMsMin;
+      this.log.error(`state machine ${this.stateMachineIdentity} could not restore a snapshot from a peer; refused it, and this node stays behind until one restores`, {
+        peer: from,
+        stateMachine: this.stateMachineIdentity,
+        slot: snapshot.slot,
+        error: describeThrown(thrown),
+        retryInMs: snapshotRefetchMsMin,
+      });
       return;
     }
     if (snapshot.slot <= this.core.status().lastApplied) return;
@@ -617,6 +785,9 @@ class NodeRuntime implements RunningNode {
     const waiter = this.waiters.get(key);
     if (waiter === undefined) return;
     this.waiters.delete(key);
+    const waiting = (this.waitingPerClient.get(outcome.client) ?? 1) - 1;
+    if (waiting <= 0) this.waitingPerClient.delete(outcome.client);
+    else this.waitingPerClient.set(outcome.client, waiting);
     this.metrics.onCommandApplied(key);
     this.answer(waiter, outcome);
   }
@@ -632,6 +803,7 @@ class NodeRuntime implements RunningNode {
       waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: true });
     }
     this.waiters.clear();
+    this.waitingPerClient.clear();
     this.metrics.onCommandsAbandoned();
   }
 
@@ -663,6 +835,16 @@ class NodeRuntime implements RunningNode {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.failWaiters('node_failed', error.message);
     this.config.onFatal?.(error);
+  }
+}
+
+/** What a user's code threw, as text: an Error's name and message, else the value itself (`throw 42`). */
+function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`;
+  try {
+    return `threw ${typeof thrown === 'string' ? JSON.stringify(thrown) : String(thrown)}`;
+  } catch {
+    return `threw a ${typeof thrown}`;
   }
 }
 

@@ -13,12 +13,27 @@ import tls from 'node:tls';
 export const tlsEnvironmentVariables = Object.freeze({ ca: 'PAXOS_TLS_CA', cert: 'PAXOS_TLS_CERT', key: 'PAXOS_TLS_KEY' });
 
 export const clientCertPolicies = ['optional', 'required'] as const;
+/** Whether a node requires clients to present a certificate signed by its CA (`--tls-client-certs`). */
 export type ClientCertPolicy = (typeof clientCertPolicies)[number];
 
 /** Oldest protocol accepted: TLS 1.0 and 1.1 are broken and nothing here needs them. */
 const minVersion = 'TLSv1.2';
 
+/**
+ * The name a node's certificate must carry, as its subject CN or a DNS
+ * subjectAltName, with `{id}` standing for the node id (etcd's
+ * --peer-cert-allowed-cn, per node). It tells a node's certificate from a
+ * client's signed by the same CA, and node 2's from node 3's, so a
+ * certificate can only claim the node id it was issued for.
+ */
+export const peerNamePatternDefault = 'paxos-node-{id}';
+
+/** Where `{id}` goes in a peer name pattern. */
+const peerNameIdPlaceholder = '{id}';
+
+/** TLS files or options that cannot be used (missing, unreadable, not PEM, a key that does not match); the message says which. */
 export class TlsConfigError extends Error {
+  /** Stable code for logs and `--json` output. */
   readonly code = 'TLS_CONFIG';
   constructor(message: string) {
     super(message);
@@ -26,26 +41,49 @@ export class TlsConfigError extends Error {
   }
 }
 
-/** Paths as given on the command line; absent means not given. */
+/** Paths of PEM files, as given on the command line; absent means not given. */
 export interface TlsFiles {
+  /** The certificate to present (a node's own, or a client's). */
   cert?: string;
+  /** The private key of `cert`. */
   key?: string;
+  /** The CA certificate that signed the nodes' certificates (and the clients', if any). */
   ca?: string;
 }
 
-/** A node's TLS material, read once at start (PEM). */
+/** A node's TLS material, read once at start (PEM); make it with {@link loadNodeTls}. */
 export interface NodeTls {
+  /** The node's certificate, presented to peers and clients; it must name the node (see peerNamePattern). */
   cert: Buffer;
+  /** Its private key. */
   key: Buffer;
+  /** The cluster's CA: peers must present a certificate it signed. */
   ca: Buffer;
   /** Whether a client must present a certificate signed by the CA (peers always must). */
   clientCerts: ClientCertPolicy;
+  /**
+   * The name (CN or DNS subjectAltName) a peer's certificate must carry for
+   * the node id it claims, `{id}` standing for the id; default
+   * {@link peerNamePatternDefault}. Checked on both sides of a peer connection.
+   */
+  peerNamePattern: string;
 }
 
-/** A client's TLS material: the CA that signed the nodes' certificates, and optionally its own. */
+/** Options of {@link loadNodeTls} besides the files. */
+export interface NodeTlsOptions {
+  /** `optional` (default) or `required`: whether clients must present a certificate signed by the CA. */
+  clientCerts?: string;
+  /** See {@link NodeTls.peerNamePattern}; must contain `{id}`. */
+  peerNamePattern?: string;
+}
+
+/** A client's TLS material: the CA that signed the nodes' certificates, and optionally its own; make it with {@link loadClientTls}. */
 export interface ClientTls {
+  /** The CA the nodes' certificates must chain to (and name the address dialled). */
   ca: Buffer;
+  /** A client certificate to present (needed when nodes run with --tls-client-certs required). */
   cert?: Buffer;
+  /** Its private key. */
   key?: Buffer;
 }
 
@@ -53,11 +91,18 @@ export interface ClientTls {
  * A node's TLS from its flags: all of --tls-cert, --tls-key and --tls-ca, or
  * none (null). A partial set is refused rather than guessed at: a node with a
  * certificate but no CA could not check its peers, which is the point.
+ * Throws {@link TlsConfigError} with a message fit for the user.
+ *
+ * @example
+ * const tls = loadNodeTls({ cert: 'n1.crt', key: 'n1.key', ca: 'ca.crt' });
+ * await startNode({ id: 1, peers, dataDir: './data/n1', tls });
  */
-export function loadNodeTls(files: TlsFiles, clientCerts?: string): NodeTls | null {
+export function loadNodeTls(files: TlsFiles, options: NodeTlsOptions = {}): NodeTls | null {
+  const { clientCerts } = options;
   const given = (['cert', 'key', 'ca'] as const).filter((name) => nonEmpty(files[name]));
   if (given.length === 0) {
     if (clientCerts !== undefined) throw new TlsConfigError('--tls-client-certs needs --tls-cert, --tls-key and --tls-ca');
+    if (options.peerNamePattern !== undefined) throw new TlsConfigError('--tls-peer-name-pattern needs --tls-cert, --tls-key and --tls-ca');
     return null;
   }
   if (given.length < 3) {
@@ -65,14 +110,65 @@ export function loadNodeTls(files: TlsFiles, clientCerts?: string): NodeTls | nu
     throw new TlsConfigError(`TLS needs --tls-cert, --tls-key and --tls-ca together; missing ${missing.join(' and ')}`);
   }
   const policy = clientCertPolicy(clientCerts);
+  const peerNamePattern = checkPeerNamePattern(options.peerNamePattern ?? peerNamePatternDefault);
   const material = { cert: readPem(files.cert, '--tls-cert'), key: readPem(files.key, '--tls-key'), ca: readPem(files.ca, '--tls-ca') };
   checkMaterial(material);
-  return { ...material, clientCerts: policy };
+  return { ...material, clientCerts: policy, peerNamePattern };
+}
+
+/** A pattern without `{id}` would give every node the same name, which is what the check is there to prevent. */
+function checkPeerNamePattern(pattern: string): string {
+  if (!pattern.includes(peerNameIdPlaceholder)) {
+    throw new TlsConfigError(`--tls-peer-name-pattern must contain ${peerNameIdPlaceholder} (e.g. ${peerNamePatternDefault}), got ${JSON.stringify(pattern)}`);
+  }
+  return pattern;
+}
+
+/** The name node `id`'s certificate must carry under `pattern` (e.g. `paxos-node-2`). */
+export function peerNameFor(pattern: string, id: number): string {
+  return pattern.split(peerNameIdPlaceholder).join(String(id));
+}
+
+/** What node:tls tells of a certificate (getPeerCertificate), as far as names go. */
+interface CertificateNames {
+  subject?: { CN?: string | string[] } | null;
+  subjectaltname?: string;
+}
+
+/** The subject CNs and DNS subjectAltNames of a certificate: the names a peer name is matched against. */
+export function certificateNames(certificate: CertificateNames): string[] {
+  const cn = certificate.subject?.CN;
+  const commonNames = cn === undefined ? [] : Array.isArray(cn) ? cn : [cn];
+  const dnsNames = (certificate.subjectaltname ?? '')
+    .split(/,\s*/)
+    .filter((entry) => entry.startsWith('DNS:'))
+    .map((entry) => entry.slice('DNS:'.length));
+  return [...new Set([...commonNames, ...dnsNames])];
+}
+
+/**
+ * Why `certificate` may not speak for node `id`, or null when it names it
+ * (see {@link NodeTls.peerNamePattern}). `whose` says whose certificate it is, for the message.
+ */
+export function peerNameRefusal(certificate: CertificateNames, id: number, pattern: string, whose: string): string | null {
+  const expected = peerNameFor(pattern, id);
+  const names = certificateNames(certificate);
+  if (names.includes(expected)) return null;
+  const found = names.length === 0 ? 'no CN or DNS name' : names.map((name) => JSON.stringify(name)).join(', ');
+  return (
+    `${whose} certificate does not name node ${id}: it must carry ${JSON.stringify(expected)} as its CN or a DNS subjectAltName ` +
+    `(--tls-peer-name-pattern ${pattern}), and it names ${found}; a client's certificate, or another node's, cannot speak for node ${id}`
+  );
 }
 
 /**
  * A client's TLS: each of --tls-ca/--tls-cert/--tls-key from its flag, else
- * its PAXOS_TLS_* variable (empty ones ignored). Null when none is set: plain TCP.
+ * its PAXOS_TLS_* variable (empty ones ignored). Null when none is set: plain
+ * TCP. Pass `{}` as `env` to read the files given and nothing else. Throws
+ * {@link TlsConfigError} with a message fit for the user.
+ *
+ * @example
+ * const client = connect('10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401', { tls: loadClientTls({ ca: 'ca.crt' }, {}) });
  */
 export function loadClientTls(files: TlsFiles = {}, env: NodeJS.ProcessEnv = process.env): ClientTls | null {
   const ca = pickSource(files, env, 'ca');
@@ -152,10 +248,11 @@ export function nodeServerOptions(material: NodeTls, handshakeMs: number): tls.T
 
 /**
  * Options to dial a peer: present our certificate, require one that chains to
- * the cluster's CA. The name in it is not checked: a peer is known by the node
- * id in its hello (and --peers may name it by any address, NAT or container
- * IP), so the CA's signature is what makes it a member. Only the cluster's CA
- * is trusted here, never the system roots; keep that CA for this cluster alone.
+ * the cluster's CA. The address dialled is not checked against the certificate
+ * (--peers may name a peer by any address, NAT or container IP); instead the
+ * certificate must name the node id we dialled (see dialledPeerRefusal, run on
+ * secureConnect). Only the cluster's CA is trusted here, never the system
+ * roots; keep that CA for this cluster alone.
  */
 export function peerDialOptions(material: NodeTls, endpoint: { host: string; port: number }): tls.ConnectionOptions {
   return {
@@ -191,19 +288,36 @@ export function readyEvent(socket: net.Socket): 'connect' | 'secureConnect' {
 }
 
 /**
- * Why an accepted TLS connection must be refused for the role its hello
- * claims, or null. Peers must present a certificate that chains to the CA
- * (mutual TLS); a client may present none, but one it presents must be valid
- * (an expired or foreign certificate is a misconfiguration worth saying so).
+ * Why an accepted TLS connection must be refused for what its hello claims,
+ * or null. Peers must present a certificate that chains to the CA (mutual
+ * TLS) and names the node id they claim (so a client's certificate, or node
+ * 2's, cannot pose as node 3); a client may present none, but one it
+ * presents must be valid (an expired or foreign certificate is a
+ * misconfiguration worth saying so).
  */
-export function peerCertificateRefusal(socket: net.Socket, role: 'node' | 'client'): string | null {
-  if (!(socket instanceof tls.TLSSocket) || socket.authorized) return null;
-  const presented = Object.keys(socket.getPeerCertificate()).length > 0;
+export function peerCertificateRefusal(socket: net.Socket, claim: { role: 'node' | 'client'; nodeId: number | null }, peerNamePattern: string): string | null {
+  if (!(socket instanceof tls.TLSSocket)) return null;
+  const certificate = socket.getPeerCertificate();
+  const presented = Object.keys(certificate).length > 0;
+  if (socket.authorized) {
+    if (claim.role !== 'node' || claim.nodeId === null) return null;
+    return peerNameRefusal(certificate, claim.nodeId, peerNamePattern, `the peer's`);
+  }
   const why = String(socket.authorizationError ?? 'unknown error');
-  if (role === 'node' && !presented) return 'a peer must present a certificate signed by the cluster CA (mutual TLS); it presented none';
+  if (claim.role === 'node' && !presented) return 'a peer must present a certificate signed by the cluster CA (mutual TLS); it presented none';
   if (!presented) return null;
-  const who = role === 'node' ? 'peer' : 'client';
+  const who = claim.role === 'node' ? 'peer' : 'client';
   return `the ${who}'s certificate is not valid for this cluster's CA (${describeVerifyCode(why)})`;
+}
+
+/**
+ * Why the node we dialled as `id` must be refused, or null: its certificate
+ * must name node `id`, as ours must name us (peerCertificateRefusal), or
+ * whoever holds any certificate of the CA could answer for node `id`.
+ */
+export function dialledPeerRefusal(socket: net.Socket, id: number, peerNamePattern: string): string | null {
+  if (!(socket instanceof tls.TLSSocket)) return null;
+  return peerNameRefusal(socket.getPeerCertificate(), id, peerNamePattern, `the node's`);
 }
 
 /** Verification codes an operator can act on, in words. */

@@ -14,7 +14,7 @@ import type { FaultInjector } from './faults.js';
 import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from '../../wire/auth.js';
 import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
 import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
-import { createListener, describeTlsError, dial, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
+import { createListener, describeTlsError, dial, dialledPeerRefusal, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
 
 export interface Endpoint {
   host: string;
@@ -33,9 +33,9 @@ export interface TransportLimits {
    * peer that was down for long needs catch-up, not a flood of stale accepts.
    */
   peerQueueAgeMsMax: number;
-  /** Inbound connections, peers and clients together. */
+  /** Inbound connections, peers and clients together; beyond it a new one is refused with `too_many_connections` (--connections-max). */
   connectionsMax: number;
-  /** A connection that has not said hello by then is closed. */
+  /** A connection that has not finished its handshake (TLS, hello, proof) by then is closed (--handshake-timeout). */
   handshakeMsMax: number;
 }
 
@@ -47,6 +47,12 @@ export const defaultTransportLimits: TransportLimits = Object.freeze({
   connectionsMax: 1024,
   handshakeMsMax: 5_000,
 });
+
+/**
+ * Connections over connectionsMax that may be open at once while the node
+ * tells them why it refuses them (a goodbye, then close within a second).
+ */
+const connectionsRefusingMax = 64;
 
 /** One connected client, to answer its requests. */
 export interface ClientLink {
@@ -104,7 +110,8 @@ export class Transport {
     const tlsOptions = options.tls == null ? null : nodeServerOptions(options.tls, options.limits.handshakeMsMax);
     this.server = createListener(tlsOptions, (socket) => this.accept(socket));
     logHandshakeFailures(this.server, (fields) => this.logRefusal({ ...fields, code: 'auth_failed' }));
-    this.server.maxConnections = options.limits.connectionsMax;
+    // Past connectionsMax a connection is still accepted, to be told why in a goodbye; past this many more, Node drops it unheard.
+    this.server.maxConnections = options.limits.connectionsMax + connectionsRefusingMax;
     this.admission = options.admission ?? defaultAdmissionLimits;
     this.perAddress = new ConnectionsPerAddress(this.admission.connectionsPerAddressMax);
     this.refusalLog = new LogThrottle(this.admission.refusalLogLinesPerSecondMax);
@@ -162,6 +169,11 @@ export class Transport {
     if (this.stopped) return void socket.destroy();
     socket.on('error', () => undefined); // a reset by the other side is routine; 'close' follows
     const address = socket.remoteAddress ?? '?';
+    if (this.inbound.size >= this.options.limits.connectionsMax) {
+      const reason = `${this.options.limits.connectionsMax} connections are open already (--connections-max); retry later`;
+      this.logRefusal({ remote: remoteOf(socket), code: 'too_many_connections', reason });
+      return closeWith(socket, 'too_many_connections', reason);
+    }
     if (!this.perAddress.admit(address)) {
       const reason = `${this.admission.connectionsPerAddressMax} connections from ${address} are open already (--connections-per-address)`;
       this.logRefusal({ remote: remoteOf(socket), code: 'too_many_connections', reason });
@@ -330,8 +342,10 @@ class InboundConnection implements ClientLink {
 
   private onHello(frame: unknown): void {
     const hello = parseHello(frame);
-    const badCertificate = peerCertificateRefusal(this.socket, hello.role);
-    if (badCertificate !== null) throw new WireError('auth_failed', badCertificate);
+    if (this.options.tls != null) {
+      const badCertificate = peerCertificateRefusal(this.socket, hello, this.options.tls.peerNamePattern);
+      if (badCertificate !== null) throw new WireError('auth_failed', badCertificate);
+    }
     clearTimeout(this.handshakeTimer);
     if (hello.protocol !== protocolVersion) {
       throw new WireError('wrong_protocol', `protocol ${hello.protocol} is not ${protocolVersion}; upgrade the older side`);
@@ -343,7 +357,7 @@ class InboundConnection implements ClientLink {
     const admit = (): void => {
       if (hello.role === 'node') this.acceptPeer(hello.nodeId, hello.clusterId, hello.stateMachine ?? builtinStateMachineIdentity);
       else this.role = 'client';
-      this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self, stateMachine });
+      this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self, stateMachine, frameBytesMax: this.options.limits.frameBytesMax });
     };
     if (this.options.secret == null) return admit();
     this.challenge(this.options.secret, { role: hello.role, nodeId: hello.nodeId, nonce: helloNonce(frame) }, admit);
@@ -467,6 +481,12 @@ class PeerLink {
     const decoder = new FrameDecoder({ frameBytesMax: this.options.limits.frameBytesMax });
     const auth = new ConnectorAuth(this.options.secret ?? null, { role: 'node', nodeId: this.options.self });
     socket.on(readyEvent(socket), () => {
+      // With TLS, the certificate that answered must be the one of the node we dialled.
+      const impostor = this.options.tls == null ? null : dialledPeerRefusal(socket, this.id, this.options.tls.peerNamePattern);
+      if (impostor !== null) {
+        this.refused(`auth_failed: ${impostor}`);
+        return closeWith(socket, 'auth_failed', impostor);
+      }
       socket.write(
         encodeFrame({
           type: 'hello',

@@ -252,8 +252,26 @@ function refusalMessage(thrown: unknown): string {
   if (thrown instanceof CommandRefused) message = thrown.message;
   else if (thrown instanceof Error) message = thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`;
   else if (typeof thrown === 'string') message = thrown;
-  else message = '';
+  else return truncateText(`command refused: the state machine threw ${describeThrownValue(thrown)}`, refusalMessageCharsMax);
   return truncateText(message === '' ? 'command refused' : message, refusalMessageCharsMax);
+}
+
+/**
+ * A thrown value that is not an Error or a string (`throw 42`, `throw { code }`),
+ * shown as itself: JSON for plain data, else its type. Built from the value
+ * alone, so every replica says the same.
+ */
+function describeThrownValue(thrown: unknown): string {
+  if (thrown === undefined) return 'undefined';
+  if (typeof thrown === 'bigint') return `${thrown}n`;
+  if (typeof thrown === 'function' || typeof thrown === 'symbol') return `a ${typeof thrown}`;
+  try {
+    const json = JSON.stringify(thrown);
+    if (json !== undefined) return json;
+  } catch {
+    // a cycle, a bigint inside, a throwing toJSON: fall through to the type
+  }
+  return `${Array.isArray(thrown) ? 'a list' : 'an object'} that cannot be shown as JSON`;
 }
 
 interface SessionRecord {

@@ -13,6 +13,12 @@ export const keyBytesMax = 4096;
  * Values larger than this (UTF-8 bytes, of the string or of the JSON encoding)
  * are refused: a value travels in one slot's accept message, and a slot must
  * stay far below the 16 MiB frame limit even when batched with others.
+ *
+ * This ceiling is checked inside apply, so it is part of the replicated
+ * behaviour (`builtin:kv@1`): every replica must refuse exactly the same
+ * values, so it is a constant, never a flag. The operator's limit
+ * (`--value-bytes-max`, {@link storedValueRefusal}) is checked by the leader
+ * before it proposes, where nodes may differ safely, and may only be lower.
  */
 export const valueBytesMax = 1024 * 1024;
 
@@ -185,4 +191,22 @@ function typeOfValue(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   if (value instanceof Uint8Array) return 'binary';
   return typeof value;
+}
+
+/**
+ * Why the leader must not propose `op` under an operator's value limit
+ * (`--value-bytes-max`, at most {@link valueBytesMax}), or null. Only the size
+ * of the value a set, cas or append would store is looked at: a malformed op
+ * is proposed and refused by apply, the same on every replica, as before.
+ */
+export function storedValueRefusal(op: unknown, limitBytes: number): string | null {
+  if (!Array.isArray(op)) return null;
+  const verb = lookupVerb(op[0]);
+  const position = verb === 'set' || verb === 'append' ? 2 : verb === 'cas' ? 3 : null;
+  if (position === null || op.length <= position) return null;
+  const value = op[position];
+  const bytes = verb === 'append' ? (typeof value === 'string' ? utf8ByteLength(value) : undefined) : measureValueBytes(value);
+  if (bytes === undefined || bytes <= limitBytes) return null;
+  const name = verb === 'cas' ? 'NEW' : 'VALUE';
+  return `${name} is ${bytes} bytes, more than this node's limit of ${limitBytes} bytes (--value-bytes-max); it was not proposed`;
 }

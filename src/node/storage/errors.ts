@@ -11,6 +11,7 @@ export type StorageErrorCode =
   | 'DATA_DIR_INVALID'
   | 'WRONG_CLUSTER'
   | 'WRONG_NODE'
+  | 'WRONG_STATE_MACHINE'
   | 'IDENTITY_INVALID';
 
 export class StorageError extends Error {
@@ -106,7 +107,7 @@ function whyUnusable(cause: unknown): string {
 }
 
 export class IdentityError extends StorageError {
-  constructor(code: 'WRONG_CLUSTER' | 'WRONG_NODE' | 'IDENTITY_INVALID', message: string, options?: ErrorOptions) {
+  constructor(code: 'WRONG_CLUSTER' | 'WRONG_NODE' | 'WRONG_STATE_MACHINE' | 'IDENTITY_INVALID', message: string, options?: ErrorOptions) {
     super(code, message, options);
     this.name = 'IdentityError';
   }

@@ -1,6 +1,8 @@
-// Which cluster and which node a data dir belongs to. A node started with
-// another node's data dir, or with a dir from another cluster, would vote with
-// promises it never made; start-up refuses both.
+// Which cluster and which node a data dir belongs to, and which state machine
+// its log was applied to. A node started with another node's data dir, or with
+// a dir from another cluster, would vote with promises it never made; one
+// started with another state machine would replay its log into the wrong code
+// and diverge from its peers. Start-up refuses all three.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,7 +28,16 @@ export interface Identity {
   clusterId: string;
   /** ISO 8601 time the data dir was initialised. */
   createdAt: string;
+  /**
+   * The identity of the state machine the log is applied to (`builtin:kv@1`,
+   * `name@version`, `sha256:...`). Absent from files written before it was
+   * recorded; the next start records it.
+   */
+  stateMachine?: string;
 }
+
+/** A state machine identity is compared and logged; the wire allows 256 characters, so does the file. */
+const stateMachineCharsMax = 256;
 
 /**
  * The cluster id: derived from the cluster token and the set of node ids, never
@@ -63,16 +74,28 @@ export async function writeIdentity(dir: string, identity: Identity): Promise<vo
   const problem = identityProblem(identity);
   if (problem !== null) throw new Error(`refusing to write an invalid identity: ${problem}`);
   await ensureDirectoryDurable(dir);
-  const document = { format: identityFormat, nodeId: identity.nodeId, clusterId: identity.clusterId, createdAt: identity.createdAt };
+  const document = {
+    format: identityFormat,
+    nodeId: identity.nodeId,
+    clusterId: identity.clusterId,
+    createdAt: identity.createdAt,
+    ...(identity.stateMachine === undefined ? {} : { stateMachine: identity.stateMachine }),
+  };
   await writeFileAtomic(join(dir, identityFileName), `${JSON.stringify(document, null, 2)}\n`);
 }
 
 /**
- * On first start records which node of which cluster owns `dir`; afterwards
- * refuses a dir that belongs to another cluster (WRONG_CLUSTER) or node (WRONG_NODE).
- * Call it with the data dir locked and before opening the log.
+ * On first start records which node of which cluster owns `dir`, and which
+ * state machine its log is applied to; afterwards refuses a dir that belongs
+ * to another cluster (WRONG_CLUSTER), node (WRONG_NODE) or state machine
+ * (WRONG_STATE_MACHINE). A file from before the state machine was recorded is
+ * accepted, and the state machine recorded in it. Call it with the data dir
+ * locked and before opening the log.
  */
-export async function ensureIdentity(dir: string, expected: { nodeId: number; clusterId: string }): Promise<{ identity: Identity; created: boolean }> {
+export async function ensureIdentity(
+  dir: string,
+  expected: { nodeId: number; clusterId: string; stateMachine: string },
+): Promise<{ identity: Identity; created: boolean }> {
   const found = await readIdentity(dir);
   if (found === null) {
     await refuseOrphanLog(dir);
@@ -95,7 +118,26 @@ export async function ensureIdentity(dir: string, expected: { nodeId: number; cl
         "a node must never run on another node's data dir: pass the right --id or --data-dir",
     );
   }
+  if (found.stateMachine === undefined) {
+    // Written before the state machine was recorded: it can only be the one that runs now, or peers would have refused it.
+    const identity: Identity = { ...found, stateMachine: expected.stateMachine };
+    await writeIdentity(dir, identity);
+    return { identity, created: false };
+  }
+  if (found.stateMachine !== expected.stateMachine) throw wrongStateMachine(dir, found.stateMachine, expected.stateMachine);
   return { identity: found, created: false };
+}
+
+function wrongStateMachine(dir: string, recorded: string, started: string): IdentityError {
+  return new IdentityError(
+    'WRONG_STATE_MACHINE',
+    `data dir ${dir} holds a log applied to state machine ${recorded}, but this node was started with state machine ${started}; ` +
+      'replaying that log into another machine would give it another state than its peers, which refuse it anyway. ' +
+      `Start it with the state machine it was created with (--state-machine of ${recorded}); ` +
+      'to move the whole cluster to the new one, either give the new module the same name and version exports ' +
+      '(only if it reads the old commands and snapshots exactly as the old one did), ' +
+      'or start every node on an empty --data-dir',
+  );
 }
 
 /**
@@ -131,13 +173,14 @@ function parseIdentity(path: string, text: string): Identity {
   if (typeof document !== 'object' || document === null) throw invalid(path, 'it is not a JSON object');
   const fields = document as Record<string, unknown>;
   if (fields.format !== identityFormat) throw invalid(path, `its format is ${String(fields.format)}, this version reads ${identityFormat}`);
-  const identity = { nodeId: fields.nodeId, clusterId: fields.clusterId, createdAt: fields.createdAt };
+  const identity = { nodeId: fields.nodeId, clusterId: fields.clusterId, createdAt: fields.createdAt, stateMachine: fields.stateMachine };
   const problem = identityProblem(identity);
   if (problem !== null) throw invalid(path, problem);
+  if (identity.stateMachine === undefined) delete identity.stateMachine;
   return identity as Identity;
 }
 
-function identityProblem(identity: { nodeId: unknown; clusterId: unknown; createdAt: unknown }): string | null {
+function identityProblem(identity: { nodeId: unknown; clusterId: unknown; createdAt: unknown; stateMachine?: unknown }): string | null {
   if (typeof identity.nodeId !== 'number' || !Number.isSafeInteger(identity.nodeId) || identity.nodeId < 1) {
     return `nodeId must be a positive integer, got ${String(identity.nodeId)}`;
   }
@@ -146,6 +189,10 @@ function identityProblem(identity: { nodeId: unknown; clusterId: unknown; create
   }
   if (typeof identity.createdAt !== 'string' || Number.isNaN(Date.parse(identity.createdAt))) {
     return 'createdAt must be an ISO 8601 time';
+  }
+  const machine = identity.stateMachine;
+  if (machine !== undefined && (typeof machine !== 'string' || machine.length === 0 || machine.length > stateMachineCharsMax)) {
+    return `stateMachine must be a string of 1 to ${stateMachineCharsMax} characters`;
   }
   return null;
 }

@@ -119,6 +119,21 @@ describe('PaxosClient.submit: determinate and unknown outcomes', () => {
     expect(outcome.status === 'not_applied' && outcome.error).toContain('busy');
   });
 
+  it.each([
+    ['command_too_large', 'request_too_large'],
+    ['value_too_large', 'request_too_large'],
+    ['session_busy', 'rejected'],
+  ])('reports %s at once as not_applied (%s), without trying elsewhere or again', async (code, notApplied) => {
+    const first = await startFakeNode({ nodeId: 1, script: () => nodeError(false, code) });
+    const second = await startFakeNode({ nodeId: 2, script: () => ({ reply: { type: 'result', slot: 1, result: 'OK' } }) });
+    const client = clientFor([first.address, second.address], { timeoutMs: 5_000 });
+    const outcome = await client.submit(['set', 'x', '1']);
+    expect(outcome).toMatchObject({ status: 'not_applied', code: notApplied });
+    expect(outcome.status === 'not_applied' && outcome.error).toContain(`fake ${code}`);
+    expect(submits(first)).toHaveLength(1);
+    expect(submits(second)).toHaveLength(0);
+  });
+
   it('reports unknown after an error that says the command may still be chosen', async () => {
     const node = await startFakeNode({ nodeId: 1, script: (_, index) => nodeError(index === 0, 'leadership_lost') });
     const client = clientFor([node.address], { timeoutMs: 300 });

@@ -95,9 +95,19 @@ describe('paxos submit', () => {
     [['--bogus', 'get', 'x'], /bogus/],
     [['--stdin', 'get', 'x'], /not both/],
   ])('exits 2 on a usage error: %j', async (argv, message) => {
-    const { stderr, exitCode } = await run(Submit, [...argv, '-c', '127.0.0.1:1']);
+    // A node runs the built-in store, so its verbs are checked before anything is sent.
+    const node = await startFakeNode({ nodeId: 1, script: () => applied('OK') });
+    const { stderr, exitCode } = await run(Submit, [...argv, '-c', node.address]);
     expect(exitCode).toBe(2);
     expect(stderr.join('\n')).toMatch(message);
+    expect(node.requests.filter((request) => request.type === 'submit')).toEqual([]);
+  });
+
+  it('exits 4 with the real reason, not a usage error, when no node answers to say which state machine the words are for', async () => {
+    const { stderr, exitCode } = await run(Submit, ['frobnicate', 'x', '-c', await refusedAddress(), '--timeout', '300ms']);
+    expect(exitCode).toBe(4);
+    expect(stderr.join('\n')).toMatch(/no node reachable/);
+    expect(stderr.join('\n')).not.toMatch(/unknown command/);
   });
 
   it('exits 2 on a bad cluster address', async () => {
@@ -107,7 +117,8 @@ describe('paxos submit', () => {
   });
 
   it('reports a usage error as JSON under --json', async () => {
-    const { stdout, exitCode } = await run(Submit, ['frobnicate', '--json', '-c', '127.0.0.1:1']);
+    const node = await startFakeNode({ nodeId: 1, script: () => applied('OK') });
+    const { stdout, exitCode } = await run(Submit, ['frobnicate', '--json', '-c', node.address]);
     expect(exitCode).toBe(2);
     expect(JSON.parse(stdout[0])).toMatchObject({ ok: false, indeterminate: false, code: 'usage' });
   });

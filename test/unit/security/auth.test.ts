@@ -58,6 +58,10 @@ describe('shared-secret handshake', () => {
     expect(codeOf(() => checkAuth(secret, pending, forged))).toMatch(/^auth_failed: the node 2 does not hold/);
     expect(codeOf(() => checkAuth(secret, pending, { type: 'submit' }))).toMatch(/^auth_failed: expected auth/);
     expect(codeOf(() => checkAuth(secret, pending, { type: 'auth', proof: new Uint8Array(5) }))).toMatch(/^invalid_message/);
+    // Found by the live fuzz: String() of a decoded map whose toString is not a function threw a TypeError and crashed the node.
+    const hostileType = decodeMessage(encodeMessage({ type: { toString: 1, valueOf: 2 } } as never));
+    expect(codeOf(() => checkAuth(secret, pending, hostileType))).toMatch(/^auth_failed: expected auth after the challenge, got a map/);
+    expect(codeOf(() => checkAuth(secret, pending, { type: 'x'.repeat(100) }))).toMatch(/got "x{40}\.\.\."/);
   });
 
   it('a proof is bound to the role and node id it claims: a client proof does not admit node 2', () => {

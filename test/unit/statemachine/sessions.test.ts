@@ -103,7 +103,21 @@ describe('ReplicatedService applying slots', () => {
   });
 
   it('turns anything a machine throws into a refusal and goes on', () => {
-    const thrown: unknown[] = [new CommandRefused('no funds'), new TypeError('bad'), 'plain string', 42, new CommandRefused(''), new Error('x'.repeat(5000))];
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const thrown: unknown[] = [
+      new CommandRefused('no funds'),
+      new TypeError('bad'),
+      'plain string',
+      42,
+      new CommandRefused(''),
+      new Error('x'.repeat(5000)),
+      { code: 'E_FUNDS', left: 3 },
+      null,
+      undefined,
+      10n,
+      cyclic,
+    ];
     let next = 0;
     const machine: StateMachine = {
       apply: () => {
@@ -117,8 +131,15 @@ describe('ReplicatedService applying slots', () => {
       const [outcome] = service.applyValue(index + 1, value(command('a', index + 1, ['op'])));
       return outcome.ok ? 'ok' : outcome.error;
     });
-    expect(errors.slice(0, 5)).toEqual(['no funds', 'TypeError: bad', 'plain string', 'command refused', 'command refused']);
+    expect(errors.slice(0, 5)).toEqual(['no funds', 'TypeError: bad', 'plain string', 'command refused: the state machine threw 42', 'command refused']);
     expect(errors[5]).toHaveLength(refusalMessageCharsMax + 1);
+    expect(errors.slice(6)).toEqual([
+      'command refused: the state machine threw {"code":"E_FUNDS","left":3}',
+      'command refused: the state machine threw null',
+      'command refused: the state machine threw undefined',
+      'command refused: the state machine threw 10n',
+      'command refused: the state machine threw an object that cannot be shown as JSON',
+    ]);
   });
 
   it('reports an undefined result as null', () => {

@@ -34,12 +34,13 @@ describe('clusterIdFor', () => {
 
 describe('identity', () => {
   const clusterId = clusterIdFor('paxos', [1, 2, 3]);
+  const kv = 'builtin:kv@1';
 
   it('is created on first start and accepted on the next', async () => {
     const dir = join(scratch.dir, 'n1');
-    const first = await ensureIdentity(dir, { nodeId: 1, clusterId });
+    const first = await ensureIdentity(dir, { nodeId: 1, clusterId, stateMachine: kv });
     expect(first.created).toBe(true);
-    const second = await ensureIdentity(dir, { nodeId: 1, clusterId });
+    const second = await ensureIdentity(dir, { nodeId: 1, clusterId, stateMachine: kv });
     expect(second).toEqual({ identity: first.identity, created: false });
     expect(await readIdentity(dir)).toEqual(first.identity);
     // Written atomically: no temporary file is left behind.
@@ -47,17 +48,17 @@ describe('identity', () => {
   });
 
   it('refuses a data dir of another cluster', async () => {
-    await ensureIdentity(scratch.dir, { nodeId: 1, clusterId });
+    await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: kv });
     const other = clusterIdFor('another-token', [1, 2, 3]);
-    const error = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId: other }).catch((caught: unknown) => caught);
+    const error = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId: other, stateMachine: kv }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(IdentityError);
     expect(error).toMatchObject({ code: 'WRONG_CLUSTER' });
     expect((error as Error).message).toContain(`belongs to cluster ${clusterId}`);
   });
 
   it("refuses another node's data dir", async () => {
-    await ensureIdentity(scratch.dir, { nodeId: 2, clusterId });
-    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId })).rejects.toMatchObject({ code: 'WRONG_NODE' });
+    await ensureIdentity(scratch.dir, { nodeId: 2, clusterId, stateMachine: kv });
+    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: kv })).rejects.toMatchObject({ code: 'WRONG_NODE' });
   });
 
   it('refuses an unreadable identity file', async () => {
@@ -71,7 +72,33 @@ describe('identity', () => {
     const { wal } = await WriteAheadLog.open(scratch.dir, { fsync: 'never' });
     await wal.append([acceptRecord(1)]);
     await wal.close();
-    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId })).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
+    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: kv })).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
+  });
+
+  it('records the state machine, and refuses a data dir applied to another one, naming both and what to do', async () => {
+    const first = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'bank-ledger@1' });
+    expect(first.identity.stateMachine).toBe('bank-ledger@1');
+    expect(JSON.parse(fs.readFileSync(join(scratch.dir, 'identity.json'), 'utf8'))).toMatchObject({ stateMachine: 'bank-ledger@1' });
+    const error = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: kv }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(IdentityError);
+    expect(error).toMatchObject({ code: 'WRONG_STATE_MACHINE' });
+    expect((error as Error).message).toMatch(/holds a log applied to state machine bank-ledger@1, but this node was started with state machine builtin:kv@1/);
+    expect((error as Error).message).toMatch(/Start it with the state machine it was created with/);
+  });
+
+  it('accepts an identity file written before the state machine was recorded, and records it', async () => {
+    const old = { format: 1, nodeId: 1, clusterId, createdAt: '2026-01-01T00:00:00.000Z' };
+    fs.writeFileSync(join(scratch.dir, 'identity.json'), JSON.stringify(old));
+    expect(await readIdentity(scratch.dir)).toEqual({ nodeId: 1, clusterId, createdAt: old.createdAt });
+    const accepted = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'list@2' });
+    expect(accepted).toEqual({ identity: { nodeId: 1, clusterId, createdAt: old.createdAt, stateMachine: 'list@2' }, created: false });
+    expect(await readIdentity(scratch.dir)).toEqual(accepted.identity);
+    await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'list@3' })).rejects.toMatchObject({ code: 'WRONG_STATE_MACHINE' });
+  });
+
+  it('refuses a recorded state machine that is not a short string', async () => {
+    fs.writeFileSync(join(scratch.dir, 'identity.json'), JSON.stringify({ format: 1, nodeId: 1, clusterId, createdAt: '2026-01-01T00:00:00.000Z', stateMachine: 7 }));
+    await expect(readIdentity(scratch.dir)).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
   });
 
   it('writeIdentity refuses nonsense', async () => {

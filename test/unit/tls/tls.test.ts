@@ -3,7 +3,7 @@ import type net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { issueCertificate, makeCa, type KeyPair } from '../../../src/node/runtime/certs.js';
+import { ensureClusterCertificates, issueCertificate, makeCa, namesOf, type KeyPair } from '../../../src/node/runtime/certs.js';
 import {
   clientDialOptions,
   createListener,
@@ -16,6 +16,9 @@ import {
   peerDialOptions,
   readyEvent,
   TlsConfigError,
+  certificateNames,
+  peerNameFor,
+  peerNameRefusal,
   type NodeTls,
 } from '../../../src/node/runtime/tls.js';
 
@@ -25,11 +28,15 @@ let node: KeyPair;
 let otherCa: KeyPair;
 let foreign: KeyPair;
 let expired: KeyPair;
+let nodeBySan: KeyPair;
+let client: KeyPair;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'paxos-tls-unit-'));
   ca = makeCa(dir);
-  node = issueCertificate(ca, { dir, name: 'node', commonName: 'node', hosts: ['127.0.0.1', 'localhost'] });
+  node = issueCertificate(ca, { dir, name: 'node', commonName: 'paxos-node-1', hosts: ['127.0.0.1', 'localhost'] });
+  nodeBySan = issueCertificate(ca, { dir, name: 'node-san', commonName: 'some host', hosts: ['127.0.0.1', 'paxos-node-2'] });
+  client = issueCertificate(ca, { dir, name: 'client', commonName: 'paxos client', hosts: ['127.0.0.1'] });
   otherCa = makeCa(dir, { name: 'other-ca', commonName: 'another CA' });
   foreign = issueCertificate(otherCa, { dir, name: 'foreign', commonName: 'foreign', hosts: ['127.0.0.1'] });
   const day = 24 * 60 * 60 * 1000;
@@ -51,8 +58,15 @@ describe('loadNodeTls', () => {
   });
 
   it('refuses --tls-client-certs without TLS, and an unknown policy', () => {
-    expect(() => loadNodeTls({}, 'required')).toThrow(/--tls-client-certs needs/);
-    expect(() => loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }, 'sometimes')).toThrow(/optional, required/);
+    expect(() => loadNodeTls({}, { clientCerts: 'required' })).toThrow(/--tls-client-certs needs/);
+    expect(() => loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }, { clientCerts: 'sometimes' })).toThrow(/optional, required/);
+  });
+
+  it('takes a peer name pattern with {id}, paxos-node-{id} by default', () => {
+    expect(loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert })?.peerNamePattern).toBe('paxos-node-{id}');
+    expect(loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }, { peerNamePattern: 'n{id}.db.example' })?.peerNamePattern).toBe('n{id}.db.example');
+    expect(() => loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }, { peerNamePattern: 'paxos-node' })).toThrow(/must contain \{id\}/);
+    expect(() => loadNodeTls({}, { peerNamePattern: 'n{id}' })).toThrow(/--tls-peer-name-pattern needs/);
   });
 
   it('says which file cannot be read or is not PEM', () => {
@@ -70,7 +84,7 @@ describe('loadNodeTls', () => {
     const tls = loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert });
     expect(tls?.clientCerts).toBe('optional');
     expect(tls?.cert.toString()).toContain('BEGIN CERTIFICATE');
-    expect(loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }, 'required')?.clientCerts).toBe('required');
+    expect(loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }, { clientCerts: 'required' })?.clientCerts).toBe('required');
   });
 });
 
@@ -121,8 +135,8 @@ describe('options for node:tls', () => {
   });
 });
 
-/** A TLS listener from nodeServerOptions; resolves each accepted socket's refusal for the given role. */
-async function refusalFor(role: 'node' | 'client', client: { cert?: KeyPair; ca?: KeyPair }): Promise<string | null> {
+/** A TLS listener from nodeServerOptions; resolves each accepted socket's refusal for the given claim (role node claims node 1 unless told). */
+async function refusalFor(role: 'node' | 'client', client: { cert?: KeyPair; ca?: KeyPair; nodeId?: number }): Promise<string | null> {
   const server = createListener(nodeServerOptions(loadNodeTls({ cert: node.cert, key: node.key, ca: ca.cert }) as NodeTls, 5000), () => undefined);
   const accepted = new Promise<net.Socket>((done) => server.once('secureConnection', done));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
@@ -132,7 +146,8 @@ async function refusalFor(role: 'node' | 'client', client: { cert?: KeyPair; ca?
   const socket = dial({ host: '127.0.0.1', port }, { ...clientDialOptions(material!, { host: '127.0.0.1', port }), checkServerIdentity: () => undefined });
   socket.on('error', () => undefined);
   await new Promise((done) => socket.once(readyEvent(socket), done));
-  const refusal = peerCertificateRefusal(await accepted, role);
+  const claim = { role, nodeId: role === 'node' ? (client.nodeId ?? 1) : null };
+  const refusal = peerCertificateRefusal(await accepted, claim, 'paxos-node-{id}');
   socket.destroy();
   await new Promise((done) => server.close(done));
   return refusal;
@@ -154,7 +169,49 @@ describe('peerCertificateRefusal', () => {
     expect(await refusalFor('node', { cert: expired })).toMatch(/CERT_HAS_EXPIRED/);
   });
 
+  it('refuses a certificate that does not name the node id claimed: a client\'s, or another node\'s', async () => {
+    expect(await refusalFor('node', { cert: client })).toMatch(/does not name node 1: it must carry "paxos-node-1".*names "paxos client"/);
+    expect(await refusalFor('node', { cert: node, nodeId: 3 })).toMatch(/does not name node 3.*names "paxos-node-1"/);
+    expect(await refusalFor('client', { cert: client })).toBeNull();
+    expect(await refusalFor('client', { cert: node })).toBeNull();
+  });
+
+  it('matches the name in a DNS subjectAltName as well as in the CN', async () => {
+    expect(await refusalFor('node', { cert: nodeBySan, nodeId: 2 })).toBeNull();
+    expect(await refusalFor('node', { cert: nodeBySan, nodeId: 1 })).toMatch(/does not name node 1/);
+  });
+
   it('ignores plain TCP sockets', () => {
-    expect(peerCertificateRefusal({} as net.Socket, 'node')).toBeNull();
+    expect(peerCertificateRefusal({} as net.Socket, { role: 'node', nodeId: 1 }, 'paxos-node-{id}')).toBeNull();
+  });
+});
+
+describe('peer names', () => {
+  it('reads CNs and DNS names, not IPs', () => {
+    expect(certificateNames({ subject: { CN: 'a' }, subjectaltname: 'DNS:b, IP Address:127.0.0.1, DNS:c' })).toEqual(['a', 'b', 'c']);
+    expect(certificateNames({ subject: { CN: ['a', 'b'] } })).toEqual(['a', 'b']);
+    expect(certificateNames({})).toEqual([]);
+  });
+
+  it('fills {id} in the pattern', () => {
+    expect(peerNameFor('paxos-node-{id}', 12)).toBe('paxos-node-12');
+    expect(peerNameRefusal({ subject: { CN: 'paxos-node-12' } }, 12, 'paxos-node-{id}', 'the')).toBeNull();
+    expect(peerNameRefusal({}, 12, 'paxos-node-{id}', 'the')).toMatch(/names no CN or DNS name/);
+  });
+});
+
+describe('ensureClusterCertificates', () => {
+  it('names each node, reuses good files, and remakes a node certificate that does not name its node', () => {
+    const clusterDir = join(dir, 'cluster');
+    const first = ensureClusterCertificates({ dir: clusterDir, nodes: 2, hosts: ['127.0.0.1'] });
+    expect(first.created).toBe(true);
+    expect(namesOf(first.nodes.get(2)!.cert)).toContain('paxos-node-2');
+    expect(namesOf(first.client.cert)).toEqual(['paxos client']);
+    expect(ensureClusterCertificates({ dir: clusterDir, nodes: 2, hosts: ['127.0.0.1'] }).created).toBe(false);
+    // A certificate from before node names were checked: same CA, no name.
+    issueCertificate({ cert: first.ca, key: join(clusterDir, 'ca.key') }, { dir: clusterDir, name: 'node-1', commonName: 'paxos node 1', hosts: ['127.0.0.1'] });
+    const again = ensureClusterCertificates({ dir: clusterDir, nodes: 2, hosts: ['127.0.0.1'] });
+    expect(again.created).toBe(true);
+    expect(namesOf(again.nodes.get(1)!.cert)).toContain('paxos-node-1');
   });
 });

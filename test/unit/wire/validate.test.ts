@@ -312,6 +312,14 @@ describe('handshake', () => {
     expect(rejection(() => parseHandshakeReply(samples.result)).code).toBe('handshake_required');
   });
 
+  it('reads the frame limit a welcome may carry, and refuses a nonsense one', () => {
+    expect(parseHandshakeReply({ ...samples.welcome, frameBytesMax: 2_097_152 })).toEqual({ ...samples.welcome, frameBytesMax: 2_097_152 });
+    expect(parseHandshakeReply({ ...samples.welcome, frameBytesMax: null })).toEqual(samples.welcome);
+    expect(rejection(() => parseHandshakeReply({ ...samples.welcome, frameBytesMax: 0 })).code).toBe('invalid_message');
+    expect(rejection(() => parseHandshakeReply({ ...samples.welcome, frameBytesMax: 2 ** 33 })).code).toBe('invalid_message');
+    expect(rejection(() => parseHandshakeReply({ ...samples.welcome, frameBytesMax: '16M' })).code).toBe('invalid_message');
+  });
+
   it('refuses a goodbye with an unknown close reason', () => {
     expectRejected({ ...samples.goodbye, code: 'bored' });
     expectRejected({ ...samples.goodbye, code: 'toString' });
