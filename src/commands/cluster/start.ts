@@ -32,6 +32,7 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
     'cluster-token': Flags.string({ description: 'names the cluster (with the node ids), passed to every node; a data dir never joins another cluster', default: 'paxos' }),
     fsync: Flags.string({ options: ['always', 'batch', 'never'], default: 'always', description: 'passed to every node' }),
     'snapshot-every': Flags.integer({ description: 'applied slots between snapshots, passed to every node', min: 0 }),
+    'snapshot-log-bytes': Flags.integer({ description: 'bytes of log since the last snapshot that also trigger one, passed to every node', min: 0 }),
     'state-machine': Flags.string({ description: 'ES module of the state machine every node runs (see node start)', helpValue: 'path' }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'ready-timeout': Flags.string({ description: 'how long every node has to answer a status request before the cluster is stopped as failed', default: `${localClusterReadyMsDefault / 1000}s`, helpValue: 'duration' }),
@@ -63,6 +64,7 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
         '--log-level',
         flags['log-level'],
         ...(flags['snapshot-every'] === undefined ? [] : ['--snapshot-every', String(flags['snapshot-every'])]),
+        ...(flags['snapshot-log-bytes'] === undefined ? [] : ['--snapshot-log-bytes', String(flags['snapshot-log-bytes'])]),
         ...(secretFile === null ? [] : ['--secret-file', secretFile]),
         // Absolute, so every node loads the same file whatever its working directory.
         ...(flags['state-machine'] === undefined ? [] : ['--state-machine', resolve(flags['state-machine'])]),

@@ -9,6 +9,7 @@ import {
   snapshotChunkBytesDefault,
   snapshotChunkBytesMax,
   snapshotEveryDefault,
+  snapshotLogBytesDefault,
   snapshotsHeldForTransfersMaxDefault,
   startNode,
   tickMsDefault,
@@ -51,6 +52,11 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     'snapshot-every': Flags.integer({
       description: 'applied slots between snapshots; each lets older log segments be deleted (0: never)',
       default: snapshotEveryDefault,
+      min: 0,
+    }),
+    'snapshot-log-bytes': Flags.integer({
+      description: 'bytes of log appended since the last snapshot that also trigger one, whichever comes first with --snapshot-every (0: slots only); bounds memory and restart time however many commands a slot holds',
+      default: snapshotLogBytesDefault,
       min: 0,
     }),
     'snapshot-chunk-bytes': Flags.integer({
@@ -202,6 +208,7 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       initialClusterState: flags['initial-cluster-state'] as InitialClusterState,
       tickMs,
       snapshotEvery: flags['snapshot-every'],
+      snapshotLogBytes: flags['snapshot-log-bytes'],
       snapshotChunkBytes: flags['snapshot-chunk-bytes'],
       snapshotsHeldForTransfersMax: flags['snapshots-held-for-transfers'],
       compactionHoldSlotsMax: flags['compaction-hold-slots'],

@@ -90,6 +90,13 @@ export interface NodeConfig {
    * deleted, which bounds memory, disk and restart time; 0 never snapshots.
    */
   snapshotEvery?: number;
+  /**
+   * Bytes appended to the log since the last snapshot that also trigger one,
+   * whichever of this and snapshotEvery comes first; 0 turns this trigger off.
+   * A slot batches any number of commands, so slots alone bound neither the
+   * memory the log since the snapshot holds nor the time a restart replays it.
+   */
+  snapshotLogBytes?: number;
   /** Bytes per snapshot chunk sent to a peer (one frame each); default snapshotChunkBytesDefault. */
   snapshotChunkBytes?: number;
   /** Distinct snapshots held in memory for transfers to peers (see SnapshotTransferLimits). */
@@ -121,6 +128,15 @@ export { snapshotChunkBytesMax };
 
 export const tickMsDefault = 10;
 export const snapshotEveryDefault = 10_000;
+/**
+ * 16 MiB of log is about 8 MiB of commands (each is in an accept and a chosen
+ * record), which a node holds in memory as objects several times that size
+ * until the snapshot lets it forget them, and the garbage collector lets the
+ * heap grow to a few times what is live: at this size a node stays near 250 MB
+ * under 256 clients (32 MiB went past 300; docs/performance.md), and a restart
+ * replays at most this much. At full load that is a snapshot every few seconds.
+ */
+export const snapshotLogBytesDefault = 16 * 1024 * 1024;
 /** Bytes per snapshot chunk on the wire: one frame each, far under the frame limit. */
 export const snapshotChunkBytesDefault = 1024 * 1024;
 /** Room a chunk's frame needs beside the chunk itself (field names, ids, slot, offsets). */
@@ -334,6 +350,8 @@ class NodeRuntime implements RunningNode {
    * a success; 0 when the last attempt succeeded.
    */
   private snapshotFailedSlot: Slot = 0;
+  /** The log's appended-bytes counter when the last snapshot was tried (see snapshotLogBytes). */
+  private logBytesAtSnapshot = 0;
   /** A peer's snapshot this state machine could not restore is not fetched again before this time. */
   private snapshotFetchNotBeforeMs = 0;
   private transfer!: SnapshotTransfer;
@@ -608,11 +626,13 @@ class NodeRuntime implements RunningNode {
       const now: PeerMessage[] = [];
       for (const message of ready.messages) (needsDurableState(message) ? afterWrite : now).push(message);
       const steppedSelf = this.deliver(now);
-      this.applyChosen(ready);
+      // The write goes before applying: a follower's fsync of this accept is on
+      // the command's critical path, applying the slots it learned is not.
       if (ready.records.length > 0 || afterWrite.length > 0) {
         this.writeQueue.push({ records: ready.records, messages: afterWrite });
         this.writeNext();
       }
+      this.applyChosen(ready);
       if (!steppedSelf) return;
     }
     this.scheduleFlush();
@@ -676,8 +696,9 @@ class NodeRuntime implements RunningNode {
   // ---- snapshots ---------------------------------------------------------
 
   /**
-   * Every snapshotEvery applied slots: write a snapshot durably, then let the core
-   * forget what it covers and compact the log down to a checkpoint segment. A
+   * Every snapshotEvery applied slots, or snapshotLogBytes of log, whichever
+   * comes first: write a snapshot durably, then let the core forget what it
+   * covers and compact the log down to a checkpoint segment. A
    * state machine whose snapshot() throws does not stop the node (every replica
    * would throw at the same slot, and again on replay): that snapshot is
    * skipped, logged, and tried again an interval later; the log grows meanwhile.
@@ -686,7 +707,11 @@ class NodeRuntime implements RunningNode {
     const every = this.config.snapshotEvery ?? snapshotEveryDefault;
     const slot = this.service.lastAppliedSlot;
     const since = Math.max(this.heldSnapshot?.slot ?? 0, this.snapshotFailedSlot);
-    if (every === 0 || this.snapshotting || this.stopping !== null || slot - since < every) return;
+    if (every === 0 || this.snapshotting || this.stopping !== null || slot === since) return;
+    const logBytesMax = this.config.snapshotLogBytes ?? snapshotLogBytesDefault;
+    const logBytes = this.wal.bytesWritten - this.logBytesAtSnapshot;
+    if (slot - since < every && (logBytesMax === 0 || logBytes < logBytesMax)) return;
+    this.logBytesAtSnapshot = this.wal.bytesWritten;
     let bytes: Buffer;
     try {
       bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });

@@ -209,6 +209,11 @@ export class WriteAheadLog {
     return this.segmentsCount;
   }
 
+  /** Bytes appended since the log was opened (stats().bytesWritten, without the copy). */
+  get bytesWritten(): number {
+    return this.counters.bytesWritten;
+  }
+
   stats(): WalStats {
     return { ...this.counters };
   }
