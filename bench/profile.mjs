@@ -6,7 +6,7 @@
 // .cpuprofile files are kept for Chrome DevTools or speedscope. Not part of
 // `npm test`.
 //
-//   node bench/profile.mjs [--clients 64] [--connections 64] [--duration 10s] [--out DIR] [--json]
+//   node bench/profile.mjs [--clients 64] [--connections 64] [--duration 10s] [--role leader|follower] [--out DIR] [--json]
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +21,7 @@ const connections = Number(flag(args, 'connections', String(clients)));
 const durationMs = parseDurationMs(flag(args, 'duration', '10s'));
 const out = resolve(flag(args, 'out', mkdtempSync(join(tmpdir(), 'paxos-profile-'))));
 const top = Number(flag(args, 'top', '25'));
+const role = flag(args, 'role', 'leader');
 mkdirSync(out, { recursive: true });
 
 const work = mkdtempSync(join(tmpdir(), 'paxos-profile-work-'));
@@ -36,7 +37,7 @@ process.stderr.write(`profiling: ${clients} clients over ${connections} connecti
 const result = await closedLoop({ clients, durationMs, valueBytes: 64, keys: 1000 }, async (index, key, value) =>
   (await sessions[index].submit(['set', key, value])).status === 'applied' ? 'applied' : 'unknown');
 const reports = await probe.statusAll();
-const leader = reports.find((r) => r.reachable && r.status.role === 'leader');
+const leader = reports.find((r) => r.reachable && r.status.role === role);
 for (const session of sessions) session.close();
 for (const pool of pools) pool.close();
 probe.close();
@@ -49,13 +50,13 @@ await Promise.all(exits);
 const leaderPid = leader === undefined ? null : cluster.children.get(leader.status.id).pid;
 // Node names profiles CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile.
 const file = readdirSync(out).find((name) => name.split('.')[3] === String(leaderPid));
-if (file === undefined) throw new Error(`no profile of the leader in ${out}`);
+if (file === undefined) throw new Error(`no profile of a ${role} in ${out}`);
 const summary = summarise(JSON.parse(readFileSync(join(out, file), 'utf8')), result.applied);
 if (args.includes('--json')) {
   console.log(JSON.stringify({ clients, connections, opsPerSecond: result.opsPerSecond, profile: join(out, file), ...summary }, null, 2));
 } else {
-  console.log(`leader node ${leader.status.id}: ${result.opsPerSecond} ops/s (${result.applied} applied) with ${clients} clients over ${connections} connections; profile ${join(out, file)}`);
-  console.log(`busy ${(100 - summary.kinds.idle).toFixed(1)}% of ${summary.seconds.toFixed(1)} s, ${summary.busyMicrosPerWrite.toFixed(1)} µs of leader CPU per write`);
+  console.log(`${role} node ${leader.status.id}: ${result.opsPerSecond} ops/s (${result.applied} applied) with ${clients} clients over ${connections} connections; profile ${join(out, file)}`);
+  console.log(`busy ${(100 - summary.kinds.idle).toFixed(1)}% of ${summary.seconds.toFixed(1)} s, ${summary.busyMicrosPerWrite.toFixed(1)} µs of ${role} CPU per write`);
   console.log('\nby kind of work (% of wall time):');
   for (const [kind, percent] of Object.entries(summary.kinds).sort((a, b) => b[1] - a[1])) console.log(`  ${percent.toFixed(1).padStart(5)}%  ${kind}`);
   console.log(`\ntop ${top} functions by self time (% of wall time):`);

@@ -8,8 +8,22 @@ export interface CoreLimits {
    * WINDOW a future reconfiguration will wait for.
    */
   slotsInFlightMax: number;
-  /** Client commands batched into one slot value: bounds the size of an accept. */
+  /** Client commands batched into one slot value: bounds the work of an accept. */
   batchCommandsMax: number;
+  /**
+   * Bytes of commands batched into one slot value (a single larger command
+   * still gets a slot of its own): with the frame limit, what keeps an accept,
+   * a WAL record and a catch-up reply sendable whatever the commands' sizes.
+   */
+  batchBytesMax: number;
+  /**
+   * Bytes of values a leader may have proposed and not yet seen chosen (at
+   * least one slot is always allowed): bounds memory at every acceptor and
+   * what a promise must report after a leader change.
+   */
+  windowBytesMax: number;
+  /** Bytes of chosen values sent in one chosen_reply or promise (at least one value). */
+  catchupBytesMax: number;
   /** Client commands a leader queues while the window is full; beyond it, propose says busy. */
   pendingCommandsMax: number;
   /** Chosen values sent in one chosen_reply: bounds catch-up frame size. */
@@ -26,6 +40,9 @@ export interface CoreLimits {
 export const defaultCoreLimits: CoreLimits = Object.freeze({
   slotsInFlightMax: 256,
   batchCommandsMax: 512,
+  batchBytesMax: 4 * 1024 * 1024,
+  windowBytesMax: 6 * 1024 * 1024,
+  catchupBytesMax: 4 * 1024 * 1024,
   pendingCommandsMax: 16_384,
   catchupSlotsMax: 256,
   heartbeatTicks: 5,
@@ -38,6 +55,9 @@ export const defaultCoreLimits: CoreLimits = Object.freeze({
 export function checkCoreLimits(limits: CoreLimits): void {
   for (const [name, value] of Object.entries(limits)) {
     if (!Number.isSafeInteger(value) || value < 1) throw new Error(`limit ${name} must be a positive integer, got ${value}`);
+  }
+  if (limits.windowBytesMax < limits.batchBytesMax) {
+    throw new Error('windowBytesMax must be at least batchBytesMax, or a full batch could never be proposed');
   }
   if (limits.electionTimeoutTicksMin <= limits.heartbeatTicks * 2) {
     throw new Error('electionTimeoutTicksMin must exceed two heartbeats, or followers depose a live leader');

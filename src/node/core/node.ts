@@ -12,6 +12,7 @@ import {
   compareBallots,
   noopValue,
   type AcceptedEntry,
+  type ChosenEntry,
   type AcceptMessage,
   type AcceptedMessage,
   type Ballot,
@@ -38,6 +39,7 @@ import {
 import { Prng } from './prng.js';
 import { majority, Quorum } from './quorum.js';
 import { Replica } from './replica.js';
+import { commandBytes, valueBytes } from './size.js';
 
 export type Role = 'follower' | 'candidate' | 'leader';
 
@@ -227,14 +229,14 @@ export class PaxosNode {
   /**
    * Offers a client command. Only the leader queues it; it goes into the value of
    * the next free slot when the Ready is taken, so commands that arrive together
-   * share a slot.
+   * share a slot. `bytes` is its size (commandBytes), if the caller measured it.
    */
-  propose(command: Command): ProposeOutcome {
+  propose(command: Command, bytes: number = commandBytes(command)): ProposeOutcome {
     if (this.role !== 'leader' || this.leadership === null) return { status: 'redirect', leader: this.liveLeader() };
     if (this.leadership.pending.length >= this.limits.pendingCommandsMax) {
       return { status: 'busy', pendingCommandsMax: this.limits.pendingCommandsMax };
     }
-    this.leadership.pending.push(command);
+    this.leadership.enqueue(command, bytes);
     return { status: 'queued' };
   }
 
@@ -370,28 +372,36 @@ export class PaxosNode {
     if (!outcome.promised) return this.nack(message.from, message.ballot, outcome.higher);
     if (outcome.record !== null) this.ready.records.push(outcome.record);
     this.observeBallot(message.ballot);
-    const catchUpTo = this.catchUpToFor(message.fromSlot);
-    this.send({
-      type: 'promise',
-      from: this.id,
-      to: message.from,
-      ballot: message.ballot,
-      fromSlot: message.fromSlot,
-      accepted: catchUpTo > 0 ? [] : outcome.accepted,
-      chosen: catchUpTo > 0 ? [] : this.replica.chosenFrom(message.fromSlot),
-      catchUpTo,
-    });
+    const report = this.promiseReport(message.fromSlot, outcome.accepted);
+    this.send({ type: 'promise', from: this.id, to: message.from, ballot: message.ballot, fromSlot: message.fromSlot, ...report });
   }
 
   /**
-   * A candidate whose log starts below our snapshot, or that lags us by more than
-   * a catch-up batch, must learn the chosen log before it may lead: our report
-   * would be incomplete (compacted) or too large for one message.
+   * What a promise reports. A candidate whose log starts below our snapshot, or
+   * that lags us by more than a catch-up batch (in slots or bytes), must learn
+   * the chosen log before it may lead: our report would be incomplete
+   * (compacted) or too large for one message, so we send catchUpTo instead.
+   * Otherwise every accepted value from fromSlot on (Synod needs them all) and
+   * the chosen values we know, as many as fit a catch-up batch: those only
+   * spare the new leader a round, since a chosen value was accepted by a
+   * majority, which its promises meet.
    */
-  private catchUpToFor(fromSlot: Slot): Slot {
-    if (fromSlot <= this.replica.compactedTo) return this.replica.commitIndex;
-    if (this.replica.commitIndex - fromSlot >= this.limits.catchupSlotsMax) return this.replica.commitIndex;
-    return 0;
+  private promiseReport(fromSlot: Slot, accepted: AcceptedEntry[]): Pick<PromiseMessage, 'accepted' | 'chosen' | 'catchUpTo'> {
+    const commitIndex = this.replica.commitIndex;
+    const behindUs = fromSlot <= this.replica.compactedTo || commitIndex - fromSlot >= this.limits.catchupSlotsMax;
+    if (behindUs) return { accepted: [], chosen: [], catchUpTo: commitIndex };
+    const chosen: ChosenEntry[] = [];
+    let bytes = 0;
+    for (const entry of this.replica.chosenFrom(fromSlot)) {
+      bytes += valueBytes(entry.value);
+      if (bytes > this.limits.catchupBytesMax) {
+        // catchUpTo must reach fromSlot, or the candidate would count a promise without our accepted values.
+        if (commitIndex >= fromSlot) return { accepted: [], chosen: [], catchUpTo: commitIndex };
+        break;
+      }
+      chosen.push(entry);
+    }
+    return { accepted, chosen, catchUpTo: 0 };
   }
 
   private onPromise(message: PromiseMessage): void {
@@ -438,8 +448,8 @@ export class PaxosNode {
 
   // ---- phase 2 -----------------------------------------------------------
 
-  private proposeSlot(leadership: Leadership, slot: Slot, value: Value): void {
-    const proposal = leadership.propose(slot, value, this.majority, this.now);
+  private proposeSlot(leadership: Leadership, slot: Slot, value: Value, bytes?: number): void {
+    const proposal = leadership.propose(slot, value, this.majority, this.now, bytes);
     for (const to of this.members) this.sendAccept(leadership, proposal, to);
   }
 
@@ -489,7 +499,7 @@ export class PaxosNode {
     if (leadership === null || compareBallots(message.ballot, leadership.ballot) !== 0) return;
     const proposal = leadership.proposals.get(message.slot);
     if (proposal === undefined || !proposal.acceptedBy.add(message.from)) return;
-    leadership.proposals.delete(message.slot);
+    leadership.settle(proposal);
     this.learnChosen(message.slot, proposal.value);
   }
 
@@ -497,13 +507,18 @@ export class PaxosNode {
   private fillWindow(): void {
     const leadership = this.leadership;
     if (leadership === null) return;
-    while (leadership.pending.length > 0 && this.slotsInFlight(leadership) < this.limits.slotsInFlightMax) {
-      this.proposeSlot(leadership, leadership.nextSlot, leadership.takeBatch(this.limits.batchCommandsMax));
-    }
+    while (leadership.pending.length > 0 && this.windowHasRoom(leadership)) this.proposeBatch(leadership);
   }
 
-  private slotsInFlight(leadership: Leadership): number {
-    return leadership.nextSlot - 1 - this.replica.commitIndex;
+  private proposeBatch(leadership: Leadership): void {
+    const batch = leadership.takeBatch(this.limits.batchCommandsMax, this.limits.batchBytesMax);
+    this.proposeSlot(leadership, leadership.nextSlot, batch.value, batch.bytes);
+  }
+
+  /** Room for one more slot: under the window's slot count and bytes (one slot is always allowed). */
+  private windowHasRoom(leadership: Leadership): boolean {
+    if (leadership.nextSlot - 1 - this.replica.commitIndex >= this.limits.slotsInFlightMax) return false;
+    return leadership.proposals.size === 0 || leadership.bytesInFlight < this.limits.windowBytesMax;
   }
 
   // ---- leadership upkeep -------------------------------------------------
@@ -598,9 +613,7 @@ export class PaxosNode {
   private onFill(message: FillMessage): void {
     const leadership = this.leadership;
     if (leadership === null) return;
-    while (leadership.nextSlot <= message.toSlot && this.slotsInFlight(leadership) < this.limits.slotsInFlightMax) {
-      this.proposeSlot(leadership, leadership.nextSlot, leadership.takeBatch(this.limits.batchCommandsMax));
-    }
+    while (leadership.nextSlot <= message.toSlot && this.windowHasRoom(leadership)) this.proposeBatch(leadership);
   }
 
   private onProbe(message: ProbeMessage): void {
@@ -676,7 +689,8 @@ export class PaxosNode {
 
   private onChosenRequest(message: ChosenRequestMessage): void {
     const compactedTo = this.replica.compactedTo;
-    const entries = message.fromSlot <= compactedTo ? [] : this.replica.chosenRange(message.fromSlot, message.toSlot, this.limits.catchupSlotsMax);
+    const limits = { countMax: this.limits.catchupSlotsMax, bytesMax: this.limits.catchupBytesMax };
+    const entries = message.fromSlot <= compactedTo ? [] : this.replica.chosenRange(message.fromSlot, message.toSlot, limits);
     this.send({
       type: 'chosen_reply',
       from: this.id,

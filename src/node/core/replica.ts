@@ -1,5 +1,6 @@
 // The learner/replica: which values are chosen, how far the chosen log is
 // gap-free (the commit index), and how far it has been handed out to apply.
+import { valueBytes } from './size.js';
 import { assert } from './assert.js';
 import type { ChosenEntry, Slot, Value } from './messages.js';
 
@@ -82,11 +83,15 @@ export class Replica {
   }
 
   /** Consecutive chosen entries from `fromSlot`, at most `countMax` of them. */
-  chosenRange(fromSlot: Slot, toSlot: Slot, countMax: number): ChosenEntry[] {
+  chosenRange(fromSlot: Slot, toSlot: Slot, limits: { countMax: number; bytesMax: number }): ChosenEntry[] {
     const entries: ChosenEntry[] = [];
-    for (let slot = fromSlot; slot <= toSlot && entries.length < countMax; slot += 1) {
+    let bytes = 0;
+    for (let slot = fromSlot; slot <= toSlot && entries.length < limits.countMax; slot += 1) {
       const value = this.chosenBySlot.get(slot);
       if (value === undefined) break;
+      bytes += valueBytes(value);
+      // At least one value, however large: a smaller one would never come.
+      if (entries.length > 0 && bytes > limits.bytesMax) break;
       entries.push({ slot, value });
     }
     return entries;

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { PaxosNode, rebuildsOnStart, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
 import { ballotToString, needsDurableState, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value, type WalRecord } from '../core/messages.js';
-import type { CoreLimits } from '../core/limits.js';
+import { defaultCoreLimits, type CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
@@ -241,7 +241,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       id: config.id,
       members: [...config.peers.keys()],
       seed: seedFor(config.id),
-      limits: checkedCoreLimits(config.coreLimits),
+      limits: checkedCoreLimits(config.coreLimits, config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax),
       recovered: recoverState(opened.records, snapshot?.slot ?? 0),
       // An empty data dir may be a replaced disk that forgot what it promised.
       rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),
@@ -289,10 +289,27 @@ function checkedCommandLimits(
 }
 
 /** The core's batches must fit the wire's ceilings, or a peer would refuse them. */
-function checkedCoreLimits(limits: Partial<CoreLimits> | undefined): Partial<CoreLimits> | undefined {
+/**
+ * The core's batches must fit the wire's ceilings, or a peer would refuse them;
+ * and its byte bounds must fit this node's frame limit. By default they share
+ * a frame's room so that a promise (the window's accepted values and a batch
+ * beyond it, plus a catch-up's worth of chosen ones) fits one frame too.
+ */
+function checkedCoreLimits(limits: Partial<CoreLimits> | undefined, frameBytesMax: number): Partial<CoreLimits> {
   if ((limits?.batchCommandsMax ?? 0) > commandsPerValueMax) throw new Error(`batchCommandsMax must be at most ${commandsPerValueMax}`);
   if ((limits?.catchupSlotsMax ?? 0) > chosenEntriesMax) throw new Error(`catchupSlotsMax must be at most ${chosenEntriesMax}`);
-  return limits;
+  const room = frameBytesMax - commandEnvelopeBytesMax;
+  const quarter = Math.max(1, Math.floor(room / 4));
+  const fitted: Partial<CoreLimits> = {
+    batchBytesMax: Math.min(defaultCoreLimits.batchBytesMax, quarter),
+    windowBytesMax: Math.min(defaultCoreLimits.windowBytesMax, 2 * quarter),
+    catchupBytesMax: Math.min(defaultCoreLimits.catchupBytesMax, quarter),
+    ...limits,
+  };
+  for (const name of ['batchBytesMax', 'catchupBytesMax'] as const) {
+    if ((fitted[name] ?? 0) > room) throw new Error(`${name} ${fitted[name]} does not fit a frame of ${frameBytesMax} bytes (--max-frame-bytes)`);
+  }
+  return fitted;
 }
 
 /** A snapshot chunk must fit the wire's ceiling and this node's (and its peers') frame limit. */

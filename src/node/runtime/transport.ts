@@ -225,6 +225,21 @@ function describeDialError(error: NodeJS.ErrnoException, peer: NodeId): string {
   }
 }
 
+/**
+ * Runs the reading of what a remote sent. Validation throws WireError for
+ * what it refuses; any other error there is a bug in our reading, and it too
+ * must only close that connection (with its message logged), never stop the
+ * node: a node never crashes because of what a peer or client sent.
+ */
+function fromRemote<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (isWireError(error)) throw error;
+    throw new WireError('invalid_message', `could not read what the remote sent: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 /** Sends a goodbye that says why, then closes. */
 function closeWith(socket: net.Socket, code: CloseReason, reason: string): void {
   if (socket.destroyed) return;
@@ -290,7 +305,7 @@ class InboundConnection implements ClientLink {
   private onData(chunk: Buffer): void {
     if (this.socket.destroyed) return;
     try {
-      const frames = this.decoder.push(chunk);
+      const frames = fromRemote(() => this.decoder.push(chunk));
       for (const frame of frames) {
         if (this.socket.destroyed) return;
         this.onFrame(frame, chunk.length / Math.max(frames.length, 1));
@@ -298,17 +313,18 @@ class InboundConnection implements ClientLink {
       // Peers are members that proved who they are; only clients are held to a frame rate.
       if (this.role === 'client') this.guard.onFrames(frames.length);
     } catch (error) {
+      // Anything else came from acting on a valid message (the core's invariants): fail loudly.
       if (!isWireError(error)) throw error;
       this.refuse(error.code, error.message);
     }
   }
 
   private onFrame(frame: unknown, bytes: number): void {
-    if (isGoodbye(frame)) return this.onGoodbye(frame);
-    if (this.role === 'hello') return this.onHello(frame);
-    if (this.role === 'auth') return this.onAuth(frame);
+    if (isGoodbye(frame)) return fromRemote(() => this.onGoodbye(frame));
+    if (this.role === 'hello') return fromRemote(() => this.onHello(frame));
+    if (this.role === 'auth') return fromRemote(() => this.onAuth(frame));
     if (this.role === 'peer') {
-      const message = parseNodeMessage(frame);
+      const message = fromRemote(() => parseNodeMessage(frame));
       if (message.from !== this.peerId || message.to !== this.options.self) {
         throw new WireError('invalid_message', `message from ${message.from} to ${message.to} on node ${this.peerId}'s connection`);
       }
@@ -317,7 +333,7 @@ class InboundConnection implements ClientLink {
       if (isTransferMessage(message)) return this.options.onTransferMessage(message);
       return this.options.onPeerMessage(message);
     }
-    const request = parseClientRequest(frame);
+    const request = fromRemote(() => parseClientRequest(frame));
     this.guard.onRequest(request.id);
     this.options.onClientRequest(request, this);
   }
@@ -449,13 +465,33 @@ class PeerLink {
   }
 
   send(messages: (PeerMessage | TransferMessage)[]): void {
-    const frames = messages.map((message) => encodeFrame(message, this.options.limits.frameBytesMax));
+    const frames: Buffer[] = [];
+    for (const message of messages) {
+      const frame = this.encode(message);
+      if (frame !== null) frames.push(frame);
+    }
     if (!this.ready || this.socket === null) return this.enqueue(frames);
     if (this.socket.writableLength > this.options.limits.peerBufferBytesMax) {
       this.counters.dropped += frames.length; // the peer is slow; Paxos resends what matters
       return;
     }
     this.write(frames);
+  }
+
+  /**
+   * A message too large for a frame is dropped and logged, never thrown: the
+   * core bounds its messages in bytes (batches, windows, catch-up replies),
+   * so this is a configuration the bounds did not foresee (say a raised
+   * --command-bytes-max with a lowered --max-frame-bytes), not a reason to stop.
+   */
+  private encode(message: PeerMessage | TransferMessage): Buffer | null {
+    try {
+      return encodeFrame(message, this.options.limits.frameBytesMax);
+    } catch (error) {
+      this.counters.dropped += 1;
+      this.options.log.error('dropped a message too large to send', { peer: this.id, type: message.type, error: (error as Error).message });
+      return null;
+    }
   }
 
   private write(frames: Buffer[]): void {
@@ -501,7 +537,10 @@ class PeerLink {
     });
     socket.on('data', (chunk: Buffer) => {
       try {
-        for (const frame of decoder.push(chunk)) this.onFrame(frame, auth);
+        // Only handshake replies come this way (a peer sends its messages on its own connection).
+        fromRemote(() => {
+          for (const frame of decoder.push(chunk)) this.onFrame(frame, auth);
+        });
       } catch (error) {
         if (!isWireError(error)) throw error;
         this.refused(`${error.code}: ${error.message}`);
