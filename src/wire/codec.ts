@@ -44,11 +44,6 @@ export function encodeMessage(message: WireMessage): Buffer {
   return packr.pack(message);
 }
 
-/** Bytes of `value` in msgpack as this codec writes it: how large a command is on the wire and in the log. */
-export function encodedBytes(value: unknown): number {
-  return packr.pack(value).length;
-}
-
 /** Decodes exactly one msgpack value; throws WireError('decode_failed') on anything else. */
 export function decodeMessage(bytes: Uint8Array): unknown {
   if (bytes.length === 0) throw new WireError('decode_failed', 'empty message');

@@ -293,6 +293,11 @@ export class PaxosNode {
 
   // ---- queries -----------------------------------------------------------
 
+  /** This node's role, without building a whole status (the runtime asks on every command). */
+  get currentRole(): Role {
+    return this.role;
+  }
+
   status(): CoreStatus {
     const own = this.leadership?.ballot ?? this.campaign?.ballot ?? this.acceptor.promised;
     return {

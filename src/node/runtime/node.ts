@@ -18,7 +18,7 @@ import { stateMachineIdentityFor } from '../statemachine/loader.js';
 import { SlotOutcomes } from './outcomes.js';
 import type { ClientRequest, NodeStatus, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
 import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
-import { encodedBytes } from '../../wire/codec.js';
+import { commandBytes } from '../core/size.js';
 import { builtinStateMachineIdentity } from '../../wire/protocol.js';
 import { storedValueRefusal, valueBytesMax } from '../statemachine/verbs.js';
 import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
@@ -560,7 +560,7 @@ class NodeRuntime implements RunningNode {
     if (this.stopping !== null || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
     const cached = this.service.cachedOutcome(request.client, request.seq);
     if (cached !== null) return this.answer({ link, requestId: request.id }, cached);
-    if (this.config.unsafe?.localReads === true && this.core.status().role === 'leader') {
+    if (this.config.unsafe?.localReads === true && this.core.currentRole === 'leader') {
       const local = readLocally(this.service, this.config.stateMachine ?? createKeyValueStore, request);
       if (local !== null) return this.answer({ link, requestId: request.id }, local);
     }
@@ -569,10 +569,12 @@ class NodeRuntime implements RunningNode {
     if (!alreadyWaiting && this.waiters.size >= this.clientsWaitingMax) {
       return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting (--commands-waiting-max); retry later`);
     }
-    const refusal = this.core.status().role === 'leader' ? this.admission(request, alreadyWaiting) : null;
-    if (refusal !== null) return refuse(refusal.code, refusal.message);
     const command: Command = { client: request.client, seq: request.seq, op: request.op };
-    const outcome = this.core.propose(command);
+    // Measured once, for the limit here and for the core's batch and window bounds.
+    const bytes = commandBytes(command);
+    const refusal = this.core.currentRole === 'leader' ? this.admission(request, alreadyWaiting, bytes) : null;
+    if (refusal !== null) return refuse(refusal.code, refusal.message);
+    const outcome = this.core.propose(command, bytes);
     if (outcome.status === 'redirect') {
       const address = outcome.leader === null ? undefined : this.config.peers.get(outcome.leader);
       link.reply({
@@ -595,7 +597,7 @@ class NodeRuntime implements RunningNode {
    * They are safe to differ between nodes (unlike anything apply checks),
    * because a refused command never reaches the log.
    */
-  private admission(request: SubmitRequest, alreadyWaiting: boolean): { code: string; message: string } | null {
+  private admission(request: SubmitRequest, alreadyWaiting: boolean, bytes: number): { code: string; message: string } | null {
     const waiting = this.waitingPerClient.get(request.client) ?? 0;
     if (!alreadyWaiting && waiting >= this.sessionCommandsInFlightMax) {
       return {
@@ -605,7 +607,6 @@ class NodeRuntime implements RunningNode {
           'this one was not proposed: wait for their answers (a session applies its commands in seq order)',
       };
     }
-    const bytes = encodedBytes(request.op);
     if (bytes > this.commandBytesMax) {
       return { code: 'command_too_large', message: `the command is ${bytes} bytes, more than this node's limit of ${this.commandBytesMax} bytes (--command-bytes-max); it was not proposed` };
     }
@@ -705,7 +706,7 @@ class NodeRuntime implements RunningNode {
     for (const event of ready.events) this.onCoreEvent(event);
     if (ready.snapshotNeeded !== null && Date.now() >= this.snapshotFetchNotBeforeMs) this.transfer.fetch(ready.snapshotNeeded.from);
     this.maybeSnapshot();
-    if (this.core.status().role !== 'leader' && this.waiters.size > 0) {
+    if (this.waiters.size > 0 && this.core.currentRole !== 'leader') {
       this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
     }
   }
