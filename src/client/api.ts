@@ -3,7 +3,7 @@
 // the state machine the cluster runs and client voting. `paxos submit` is
 // built on it.
 import { builtinStateMachineIdentity } from '../wire/protocol.js';
-import { PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
+import { ConnectionPool, PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
 import { formatAddress, parseAddress, parseClusterAddresses, resolveCluster, type ClusterAddress } from './options.js';
 import { verifySlot, verifyWaitMsDefault, type Verification } from './verify.js';
 import type { ClientTls } from '../node/runtime/tls.js';
@@ -35,6 +35,21 @@ export interface ConnectOptions {
    * process's (`PAXOS_SECRET_FILE` under the CLI, else none); null: none.
    */
   secret?: Uint8Array | null;
+  /**
+   * Sockets to share with other clients of the same cluster in this process:
+   * many sessions (one client per concurrent stream of commands), few sockets,
+   * and a node answers all the sessions on one socket that a slot applied in
+   * one write. `secret` and `tls` are then the pool's. Closing the client
+   * leaves the pool open; close it when every client using it is done.
+   *
+   * @example
+   * const pool = new ConnectionPool();
+   * const clients = Array.from({ length: 32 }, () => connect(addresses, { pool }));
+   * // ... clients[i].submit(...) concurrently ...
+   * for (const client of clients) client.close();
+   * pool.close();
+   */
+  pool?: ConnectionPool;
   /**
    * TLS to the nodes, when they were started with `--tls-*`: from
    * `loadClientTls` (the CA that signed the nodes' certificates, and
@@ -144,6 +159,7 @@ class Client implements ClusterClient {
       attemptTimeoutMs: options.attemptTimeoutMs,
       secret: options.secret,
       tls: options.tls,
+      pool: options.pool,
     };
     this.paxos = new PaxosClient(clientOptions);
     this.addresses = addresses.map(formatAddress);

@@ -368,9 +368,13 @@ export class PaxosClient {
 
 /** How a pool opens its connections (see NodeConnectionOptions). */
 export interface ConnectionPoolOptions {
+  /** Requests one connection may have waiting for answers (the sessions on it together). */
   requestsInFlightMax?: number;
+  /** Largest frame a connection sends or reads. */
   frameBytesMax?: number;
+  /** The cluster's shared secret; absent: the process's (PAXOS_SECRET_FILE under the CLI). */
   secret?: Uint8Array | null;
+  /** TLS to the nodes (loadClientTls); absent: the process's (PAXOS_TLS_* under the CLI). */
   tls?: ClientTls | null;
 }
 
