@@ -32,7 +32,7 @@ export interface RowStyle {
   bold?: boolean;
 }
 
-/** Each condition its own colour: leader green and bold, lagging yellow, down red, an election magenta. */
+/** Each condition its own colour: leader green and bold, lagging yellow, down red, an election magenta, rebuilding cyan. */
 export function conditionStyle(condition: NodeCondition): RowStyle {
   switch (condition) {
     case 'leader':
@@ -43,6 +43,8 @@ export function conditionStyle(condition: NodeCondition): RowStyle {
       return { color: 'red' };
     case 'candidate':
       return { color: 'magenta' };
+    case 'rebuilding':
+      return { color: 'cyan' };
     case 'follower':
       return {};
   }

@@ -106,7 +106,7 @@ function keepLast<T>(items: T[], max: number): T[] {
 // The view: plain data for the components.
 
 /** How a row is drawn; one colour each (see conditionStyle in the components). */
-export type NodeCondition = 'leader' | 'follower' | 'candidate' | 'lagging' | 'down';
+export type NodeCondition = 'leader' | 'follower' | 'candidate' | 'rebuilding' | 'lagging' | 'down';
 
 export interface NodeRowView {
   key: string;
@@ -182,8 +182,9 @@ function nodeRowView(row: StatusRow, history: NodeHistory, nowMs: number): NodeR
   return {
     ...common,
     id: row.id,
-    condition: isLagging(row) ? 'lagging' : row.role,
-    role: row.role,
+    // A rebuilding node does not vote yet (an empty data dir learning what it may have promised).
+    condition: row.rebuilding === true ? 'rebuilding' : isLagging(row) ? 'lagging' : row.role,
+    role: row.rebuilding === true ? 'rebuilding' : row.role,
     ballot: row.ballot,
     chosen: row.commitIndex,
     applied: row.lastApplied,

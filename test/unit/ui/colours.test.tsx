@@ -29,6 +29,7 @@ const sgr = {
   green: '\u001B[32m',
   yellow: '\u001B[33m',
   magenta: '\u001B[35m',
+  cyan: '\u001B[36m',
 };
 
 function table(polls: NodeStatusReport[][]): string[] {
@@ -66,5 +67,10 @@ describe('NodeTable in colour', () => {
     expect(openingCodes(rowOf(leading, 1))).toContain(sgr.bold);
     expect(openingCodes(rowOf(leading, 2))).toContain(sgr.yellow);
     expect(openingCodes(rowOf(leading, 3))).toBe('');
+  });
+
+  it('draws a rebuilding node cyan', () => {
+    const lines = table([healthy({ 3: { rebuilding: true } })]);
+    expect(openingCodes(rowOf(lines, 3))).toContain(sgr.cyan);
   });
 });

@@ -91,3 +91,14 @@ describe('dashboardView', () => {
     expect(dashboardView(fold(reports), 1_000).nodes[1]).toMatchObject({ peersConnected: 1, peersTotal: 2 });
   });
 });
+
+describe('dashboardView: a node that rebuilds', () => {
+  it('shows a node on an empty data dir that does not vote yet as rebuilding, in its own colour condition', () => {
+    const view = dashboardView(fold([up(1, { role: 'leader' }), up(2, { role: 'follower', rebuilding: true }), up(3)]), 1_000);
+    expect(view.nodes.map((node) => [node.role, node.condition])).toEqual([
+      ['leader', 'leader'],
+      ['rebuilding', 'rebuilding'],
+      ['follower', 'follower'],
+    ]);
+  });
+});
