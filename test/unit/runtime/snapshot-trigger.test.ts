@@ -1,27 +1,16 @@
 // When a node snapshots: every --snapshot-every slots, or once --snapshot-log-bytes
 // of log were appended since the last snapshot, whichever comes first.
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect } from '../../../src/client/api.js';
 import { startNode, type RunningNode } from '../../../src/node/runtime/node.js';
-import { temporaryDirectory } from '../storage/helpers.js';
+import { scratchNodes } from './scratch-node.js';
 
-let scratch: ReturnType<typeof temporaryDirectory>;
-let node: RunningNode | null = null;
-
-beforeEach(() => {
-  scratch = temporaryDirectory();
-});
-
-afterEach(async () => {
-  await node?.stop();
-  node = null;
-  scratch.remove();
-});
+const scratch = scratchNodes();
 
 /** A one-node cluster in this process (a majority of one), and `writes` 1 KiB sets through the client library. */
 async function writeThrough(options: { snapshotEvery: number; snapshotLogBytes: number }, writes: number): Promise<RunningNode> {
-  node = await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port: 0 }]]), dataDir: join(scratch.dir, 'n1'), ...options });
+  const node = scratch.track(await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port: 0 }]]), dataDir: join(scratch.dir, 'n1'), ...options }));
   const client = connect([{ host: '127.0.0.1', port: node.address.port }], { timeoutMs: 5_000 });
   try {
     for (let i = 0; i < writes; i += 1) expect(await client.submit(['set', `k${i}`, 'v'.repeat(1024)])).toMatchObject({ status: 'applied' });

@@ -1,24 +1,13 @@
 // What a node does to its data dir at start-up, before it serves anyone.
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Logger, LogFields } from '../../../src/node/runtime/log.js';
-import { startNode, type RunningNode } from '../../../src/node/runtime/node.js';
+import { startNode } from '../../../src/node/runtime/node.js';
 import { snapshotFileName } from '../../../src/node/storage/snapshot.js';
-import { temporaryDirectory } from '../storage/helpers.js';
+import { scratchNodes } from './scratch-node.js';
 
-let scratch: ReturnType<typeof temporaryDirectory>;
-let node: RunningNode | null = null;
-
-beforeEach(() => {
-  scratch = temporaryDirectory();
-});
-
-afterEach(async () => {
-  await node?.stop();
-  node = null;
-  scratch.remove();
-});
+const scratch = scratchNodes();
 
 function recordingLogger(lines: { message: string; fields: LogFields }[]): Logger {
   const record = (message: string, fields: LogFields = {}) => lines.push({ message, fields });
@@ -35,7 +24,7 @@ describe('node start-up', () => {
     fs.writeFileSync(join(snapshots, leftover), 'half a snapshot');
     fs.writeFileSync(join(snapshots, 'notes.txt'), 'not ours to remove');
     const lines: { message: string; fields: LogFields }[] = [];
-    node = await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port: 0 }]]), dataDir, log: recordingLogger(lines) });
+    scratch.track(await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port: 0 }]]), dataDir, log: recordingLogger(lines) }));
     expect(fs.readdirSync(snapshots)).toEqual(['notes.txt']);
     expect(lines.filter((line) => /removed a temporary file left by a crash mid-snapshot/.test(line.message)).map((line) => line.fields)).toEqual([
       { file: `snapshots/${leftover}` },
