@@ -4,6 +4,7 @@
 // reorders and partitions, simulated disks that keep only what was persisted,
 // crashes and restarts, and a virtual clock. Every choice comes from one seed,
 // so any failure reruns exactly with `SEED=<seed> npm run sim`.
+import type { CoreLimits } from '../../src/node/core/limits.js';
 import { rebuildsOnStart, recoverState, PaxosNode, type InitialClusterState } from '../../src/node/core/node.js';
 import { Prng } from '../../src/node/core/prng.js';
 import { majority } from '../../src/node/core/quorum.js';
@@ -41,6 +42,8 @@ export interface SimOptions {
    * `existing` rebuilds first. A restart is always `existing`. Default: drawn from the seed.
    */
   initialClusterState?: InitialClusterState;
+  /** Overrides of the core's limits for every node (say, tiny byte bounds). */
+  limits?: Partial<CoreLimits>;
 }
 
 export interface SimStats {
@@ -179,6 +182,7 @@ export class Simulation {
   private readonly acknowledged: { key: string; slot: Slot }[] = [];
   private readonly stats: SimStats;
   private readonly snapshotEvery: number;
+  private readonly limits: Partial<CoreLimits> | undefined;
   private readonly initialClusterState: InitialClusterState;
   /** (client, seq) of every command a sim client made, by its op object (see WatchedStore). */
   private readonly commandKeys = new WeakMap<object, string>();
@@ -206,6 +210,7 @@ export class Simulation {
       wipesPerSecond: options.wipesPerSecond ?? this.prng.pick([0, 0, 0.2, 0.5]),
     };
     this.snapshotEvery = options.snapshotEvery ?? this.prng.pick([0, 5, 20, 100]);
+    this.limits = options.limits;
     this.initialClusterState = options.initialClusterState ?? this.prng.pick(['new', 'existing']);
     this.serviceOptions = this.sabotage === 'dedup-forgets-sessions' ? { clientSessionsMax: 1 } : {};
     this.stats = {
@@ -346,6 +351,7 @@ export class Simulation {
       id: node.id,
       members: [...Array(this.nodeCount).keys()].map((i) => i + 1),
       seed: this.prng.int(1, 2 ** 31),
+      limits: this.limits,
       recovered: recoverState(records, node.snapshot?.slot ?? 0),
       // As the runtime does (node start --initial-cluster-state).
       rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),

@@ -25,6 +25,14 @@ describe('deterministic simulation', () => {
     expect(acknowledged).toBeGreaterThan(seedCount * 10);
   }, 600_000);
 
+  it('holds every invariant with byte bounds so small that batches, windows, catch-up and promises all hit them', () => {
+    // Sim commands are 30-60 bytes: a batch of two or three, a window of a few slots, a catch-up of a few values.
+    const limits = { batchBytesMax: 120, windowBytesMax: 240, catchupBytesMax: 150 };
+    let acknowledged = 0;
+    for (let seed = 1; seed <= 150; seed += 1) acknowledged += runSimulation({ seed, limits }).acknowledged;
+    expect(acknowledged).toBeGreaterThan(150 * 10);
+  }, 600_000);
+
   it('the same seed gives the same run', () => {
     expect(runSimulation({ seed: 42 })).toEqual(runSimulation({ seed: 42 }));
   });
