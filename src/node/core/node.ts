@@ -231,12 +231,12 @@ export class PaxosNode {
    * the next free slot when the Ready is taken, so commands that arrive together
    * share a slot. `bytes` is its size (commandBytes), if the caller measured it.
    */
-  propose(command: Command, bytes: number = commandBytes(command)): ProposeOutcome {
+  propose(command: Command, bytes?: number): ProposeOutcome {
     if (this.role !== 'leader' || this.leadership === null) return { status: 'redirect', leader: this.liveLeader() };
     if (this.leadership.pending.length >= this.limits.pendingCommandsMax) {
       return { status: 'busy', pendingCommandsMax: this.limits.pendingCommandsMax };
     }
-    this.leadership.enqueue(command, bytes);
+    this.leadership.enqueue(command, bytes ?? commandBytes(command));
     return { status: 'queued' };
   }
 

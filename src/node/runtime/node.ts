@@ -12,7 +12,7 @@ import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
 import { encodeSnapshot, pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
-import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
+import { describeThrown, ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
 import { stateMachineIdentityFor } from '../statemachine/loader.js';
 import { SlotOutcomes } from './outcomes.js';
@@ -241,7 +241,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       id: config.id,
       members: [...config.peers.keys()],
       seed: seedFor(config.id),
-      limits: checkedCoreLimits(config.coreLimits, config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax),
+      limits: checkedCoreLimits(config.coreLimits, frameOf(config)),
       recovered: recoverState(opened.records, snapshot?.slot ?? 0),
       // An empty data dir may be a replaced disk that forgot what it promised.
       rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),
@@ -253,6 +253,18 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
 }
 
+interface FrameRoom {
+  /** This node's frame limit (--max-frame-bytes). */
+  frameBytesMax: number;
+  /** What a frame leaves for commands or values once its envelope is counted. */
+  room: number;
+}
+
+function frameOf(config: NodeConfig): FrameRoom {
+  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
+  return { frameBytesMax, room: frameBytesMax - commandEnvelopeBytesMax };
+}
+
 /**
  * The command limits, checked against each other and the frame limit at
  * start: a command the leader accepts must fit in a frame with its envelope.
@@ -261,8 +273,7 @@ function checkedCommandLimits(
   config: NodeConfig,
   stateMachine: string,
 ): { clientsWaitingMax: number; sessionCommandsInFlightMax: number; commandBytesMax: number; valueBytesMax: number | null } {
-  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
-  const commandRoom = frameBytesMax - commandEnvelopeBytesMax;
+  const { frameBytesMax, room: commandRoom } = frameOf(config);
   const commandBytesMax = config.commandBytesMax ?? Math.min(commandBytesMaxDefault, commandRoom);
   const positive = (name: string, value: number): number => {
     if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
@@ -288,17 +299,15 @@ function checkedCommandLimits(
   };
 }
 
-/** The core's batches must fit the wire's ceilings, or a peer would refuse them. */
 /**
  * The core's batches must fit the wire's ceilings, or a peer would refuse them;
  * and its byte bounds must fit this node's frame limit. By default they share
  * a frame's room so that a promise (the window's accepted values and a batch
  * beyond it, plus a catch-up's worth of chosen ones) fits one frame too.
  */
-function checkedCoreLimits(limits: Partial<CoreLimits> | undefined, frameBytesMax: number): Partial<CoreLimits> {
+function checkedCoreLimits(limits: Partial<CoreLimits> | undefined, { frameBytesMax, room }: FrameRoom): Partial<CoreLimits> {
   if ((limits?.batchCommandsMax ?? 0) > commandsPerValueMax) throw new Error(`batchCommandsMax must be at most ${commandsPerValueMax}`);
   if ((limits?.catchupSlotsMax ?? 0) > chosenEntriesMax) throw new Error(`catchupSlotsMax must be at most ${chosenEntriesMax}`);
-  const room = frameBytesMax - commandEnvelopeBytesMax;
   const quarter = Math.max(1, Math.floor(room / 4));
   const fitted: Partial<CoreLimits> = {
     batchBytesMax: Math.min(defaultCoreLimits.batchBytesMax, quarter),
@@ -315,7 +324,7 @@ function checkedCoreLimits(limits: Partial<CoreLimits> | undefined, frameBytesMa
 /** A snapshot chunk must fit the wire's ceiling and this node's (and its peers') frame limit. */
 function checkTransferLimits(config: NodeConfig): void {
   const chunkBytes = config.snapshotChunkBytes ?? snapshotChunkBytesDefault;
-  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
+  const { frameBytesMax } = frameOf(config);
   if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > snapshotChunkBytesMax) {
     throw new Error(`the snapshot chunk size must be 1..${snapshotChunkBytesMax} bytes, got ${chunkBytes}`);
   }
@@ -570,9 +579,9 @@ class NodeRuntime implements RunningNode {
       return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting (--commands-waiting-max); retry later`);
     }
     const command: Command = { client: request.client, seq: request.seq, op: request.op };
-    // Measured once, for the limit here and for the core's batch and window bounds.
-    const bytes = commandBytes(command);
-    const refusal = this.core.currentRole === 'leader' ? this.admission(request, alreadyWaiting, bytes) : null;
+    // On the leader, measured once: for the limit here and for the core's batch and window bounds.
+    const bytes = this.core.currentRole === 'leader' ? commandBytes(command) : undefined;
+    const refusal = bytes === undefined ? null : this.admission(request, alreadyWaiting, bytes);
     if (refusal !== null) return refuse(refusal.code, refusal.message);
     const outcome = this.core.propose(command, bytes);
     if (outcome.status === 'redirect') {
@@ -878,16 +887,6 @@ class NodeRuntime implements RunningNode {
     if (this.ticker !== null) clearInterval(this.ticker);
     this.failWaiters('node_failed', error.message);
     this.config.onFatal?.(error);
-  }
-}
-
-/** What a user's code threw, as text: an Error's name and message, else the value itself (`throw 42`). */
-function describeThrown(thrown: unknown): string {
-  if (thrown instanceof Error) return thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`;
-  try {
-    return `threw ${typeof thrown === 'string' ? JSON.stringify(thrown) : String(thrown)}`;
-  } catch {
-    return `threw a ${typeof thrown}`;
   }
 }
 

@@ -250,14 +250,24 @@ function describeInvalidCommand(command: Command): string | undefined {
 function refusalMessage(thrown: unknown): string {
   let message: string;
   if (thrown instanceof CommandRefused) message = thrown.message;
-  else if (thrown instanceof Error) message = thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`;
+  else if (thrown instanceof Error) message = describeThrown(thrown);
   else if (typeof thrown === 'string') message = thrown;
-  else return truncateText(`command refused: the state machine threw ${describeThrownValue(thrown)}`, refusalMessageCharsMax);
+  else return truncateText(`command refused: the state machine ${describeThrown(thrown)}`, refusalMessageCharsMax);
   return truncateText(message === '' ? 'command refused' : message, refusalMessageCharsMax);
 }
 
 /**
- * A thrown value that is not an Error or a string (`throw 42`, `throw { code }`),
+ * What a state machine's code threw, as text: an Error's name (unless plain)
+ * and message, else `threw <the value>` (`throw 42`, `throw 'x'`). Built from
+ * the value alone, so every replica says the same.
+ */
+export function describeThrown(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.name === 'Error' ? thrown.message : `${thrown.name}: ${thrown.message}`;
+  return `threw ${describeThrownValue(thrown)}`;
+}
+
+/**
+ * A thrown value that is not an Error (`throw 42`, `throw { code }`, `throw 'x'`),
  * shown as itself: JSON for plain data, else its type. Built from the value
  * alone, so every replica says the same.
  */
