@@ -252,15 +252,20 @@ export type CoreEvent =
   | { kind: 'preempted'; ballot: Ballot; by: Ballot };
 
 /**
- * What the core asks its driver to do:
- * 1. make every record in `records` durable (per the fsync policy), in order
- *    with earlier Readies' records, BEFORE any message for which
- *    needsDurableState() is true, of this Ready or a later one, is sent.
- *    `chosen` records may be written lazily (a restarted node learns chosen
- *    values again). Other messages may leave at once;
- * 2. send `messages`; a message to this node itself is stepped in locally, under
- *    the same rule;
- * 3. apply `apply` to the state machine, in order (slots are consecutive and
+ * What the core asks its driver to do (etcd-io/raft's Ready, with its
+ * msgsAfterAppend). `number` counts Readies from 1; the driver reports back
+ * with PaxosNode.advance which of them are durable and how far it applied.
+ * 1. append `records` to the log, in order with earlier Readies' records. When
+ *    `mustSync` is false they are all learned chosen values, which may be
+ *    written lazily (a restarted node learns them again); otherwise they must
+ *    be durable (fsync) before any of `messagesAfterAppend` leaves;
+ * 2. send `messages` at once: they vouch for nothing on this node's disk
+ *    (accepts, heartbeats, catch-up, questions);
+ * 3. send `messagesAfterAppend` only once the records of this Ready and of
+ *    every earlier one are durable: they vouch for them (a promise, an accepted
+ *    value, a nack reporting the promise, the candidate's own prepare);
+ *    a message to this node itself is stepped in locally, under the same rule;
+ * 4. apply `apply` to the state machine, in order (slots are consecutive and
  *    continue from the last Ready's, or from an installed snapshot), and answer
  *    the clients waiting on them. This may happen at once: a chosen slot is
  *    already durable on a majority.
@@ -269,34 +274,22 @@ export type CoreEvent =
  * from that peer's log.
  */
 export interface Ready {
+  number: number;
   records: WalRecord[];
+  mustSync: boolean;
   messages: PeerMessage[];
+  messagesAfterAppend: PeerMessage[];
   apply: ChosenEntry[];
   events: CoreEvent[];
   snapshotNeeded: { from: NodeId; slot: Slot } | null;
 }
 
-/**
- * Whether a message vouches for something this node made durable, and so must
- * not leave before the records of its Ready (and of every earlier one) are on
- * disk. promise and accepted vouch for a promise or an accepted value; a
- * prepare for the candidate's own promise (a restart must never reuse the
- * ballot); nack and probe_reply report the promise. The others vouch for
- * nothing on this node's disk and may leave at once: an accept proposes (its
- * ballot's promise was made durable before the prepares left), a heartbeat or
- * chosen_reply reports what a majority made durable, and the rest ask questions.
- */
-export function needsDurableState(message: PeerMessage): boolean {
-  switch (message.type) {
-    case 'promise':
-    case 'accepted':
-    case 'prepare':
-    case 'nack':
-    case 'probe_reply':
-      return true;
-    default:
-      return false;
-  }
+/** What the driver tells the core it has done with the Readies it took (etcd's Advance). */
+export interface Progress {
+  /** Every Ready up to this number has its records durable (or written, when it needed no sync). */
+  persisted?: number;
+  /** The state machine has applied every slot up to this one. */
+  applied?: Slot;
 }
 
 export const ballotZero: Ballot = Object.freeze({ round: 0, node: 0 });

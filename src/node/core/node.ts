@@ -31,6 +31,7 @@ import {
   type ProbeMessage,
   type ProbeReplyMessage,
   type PromiseMessage,
+  type Progress,
   type Ready,
   type Slot,
   type Value,
@@ -81,12 +82,16 @@ export type InitialClusterState = 'new' | 'existing';
 export const initialClusterStates: readonly InitialClusterState[] = ['new', 'existing'];
 
 /**
- * Whether a node must rebuild before it votes. A data dir that holds anything
- * (a snapshot, any record) says for itself what the node promised, and whether
- * a rebuild is unfinished (recoverState), so the flag counts only when it is empty.
+ * Whether a node must rebuild before it votes: its data dir began as a
+ * possibly replaced disk (`origin` existing, recorded with its identity when
+ * the dir was created) and has made nothing durable since (no record, no
+ * snapshot). A data dir that began as part of a new cluster has lost no vote
+ * even with no record in it: its identity is durable before it first speaks,
+ * and a vote leaves only after the record it vouches for is durable. A data
+ * dir with records says for itself whether a rebuild is unfinished (recoverState).
  */
-export function rebuildsOnStart(options: { emptyDataDir: boolean; initialClusterState: InitialClusterState }): boolean {
-  return options.emptyDataDir && options.initialClusterState === 'existing';
+export function rebuildsOnStart(options: { origin: InitialClusterState; emptyDataDir: boolean }): boolean {
+  return options.emptyDataDir && options.origin === 'existing';
 }
 
 export type ProposeOutcome =
@@ -109,6 +114,8 @@ export interface CoreStatus {
   compactedTo: Slot;
   /** True while a node on an empty data dir does not yet vote (see PaxosNodeOptions.rebuilding). */
   rebuilding: boolean;
+  /** Readies handed out whose records the driver has not yet reported durable (its write queue). */
+  readiesUnpersisted: number;
   tick: number;
 }
 
@@ -162,7 +169,10 @@ export class PaxosNode {
   /** Pre-vote in progress: the peers that said they would answer our prepare. */
   private preVote: Quorum | null = null;
 
-  private ready: Ready = emptyReady();
+  private ready: Ready = emptyReady(1);
+  /** The number of the last Ready handed out, and of the last the driver says is durable. */
+  private readyNumber = 0;
+  private persistedReady = 0;
 
   constructor(options: PaxosNodeOptions) {
     assert(options.members.includes(options.id), 'a node is a member of its own cluster');
@@ -243,10 +253,27 @@ export class PaxosNode {
   /** Hands out everything the driver must do since the last call (see Ready for the order). */
   takeReady(): Ready {
     this.fillWindow();
-    this.ready.apply = this.replica.takeApplicable();
     const ready = this.ready;
-    this.ready = emptyReady();
+    ready.apply = this.replica.takeApplicable();
+    ready.mustSync = ready.records.some((record) => record.type !== 'chosen');
+    this.readyNumber = ready.number;
+    this.ready = emptyReady(ready.number + 1);
     return ready;
+  }
+
+  /**
+   * The driver reports what it has done with the Readies it took (etcd's
+   * Advance): which are durable, and how far the state machine has applied.
+   * Compaction and snapshot installs are judged by what it applied, not by
+   * what was handed out.
+   */
+  advance(progress: Progress): void {
+    if (progress.persisted !== undefined) {
+      assert(progress.persisted <= this.readyNumber, `Ready ${progress.persisted} persisted but only ${this.readyNumber} was taken`);
+      assert(progress.persisted >= this.persistedReady, `persisted Ready went back from ${this.persistedReady} to ${progress.persisted}`);
+      this.persistedReady = progress.persisted;
+    }
+    if (progress.applied !== undefined) this.replica.applied(progress.applied);
   }
 
   /**
@@ -314,6 +341,7 @@ export class PaxosNode {
       pendingCommands: this.leadership?.pending.length ?? 0,
       compactedTo: this.replica.compactedTo,
       rebuilding: this.rebuild !== null,
+      readiesUnpersisted: this.readyNumber - this.persistedReady,
       tick: this.now,
     };
   }
@@ -730,7 +758,7 @@ export class PaxosNode {
   }
 
   private send(message: PeerMessage): void {
-    this.ready.messages.push(message);
+    (vouchesForDurableState(message) ? this.ready.messagesAfterAppend : this.ready.messages).push(message);
   }
 
   private setRole(role: Role, leader: NodeId | null): void {
@@ -766,9 +794,32 @@ interface Rebuild {
   lastProbeTick: number;
 }
 
-function emptyReady(): Ready {
-  return { records: [], messages: [], apply: [], events: [], snapshotNeeded: null };
+function emptyReady(number: number): Ready {
+  return { number, records: [], mustSync: false, messages: [], messagesAfterAppend: [], apply: [], events: [], snapshotNeeded: null };
+}
+
+/**
+ * Whether a message vouches for something this node made durable, and so must
+ * not leave before the records of its Ready (and of every earlier one) are on
+ * disk. promise and accepted vouch for a promise or an accepted value; a
+ * prepare for the candidate's own promise (a restart must never reuse the
+ * ballot); nack and probe_reply report the promise. The others vouch for
+ * nothing on this node's disk and may leave at once: an accept proposes (its
+ * ballot's promise was made durable before the prepares left), a heartbeat or
+ * chosen_reply reports what a majority made durable, and the rest ask questions.
+ */
+function vouchesForDurableState(message: PeerMessage): boolean {
+  switch (message.type) {
+    case 'promise':
+    case 'accepted':
+    case 'prepare':
+    case 'nack':
+    case 'probe_reply':
+      return true;
+    default:
+      return false;
+  }
 }
 
 export { noopValue };
-export type { CoreEvent };
+export type { CoreEvent, Progress };

@@ -3,17 +3,12 @@
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFormat = 'json' | 'pretty';
-export type LogFields = Record<string, unknown>;
+import { silentLogger, type LogFields, type Logger } from '../driver/log.js';
+
+export { silentLogger, type LogFields, type Logger };
 
 const levelRank: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
-export interface Logger {
-  debug(message: string, fields?: LogFields): void;
-  info(message: string, fields?: LogFields): void;
-  warn(message: string, fields?: LogFields): void;
-  error(message: string, fields?: LogFields): void;
-  child(fields: LogFields): Logger;
-}
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -40,13 +35,6 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /** A logger that drops everything (library use without logs). */
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => silentLogger,
-};
 
 function jsonLine(level: LogLevel, message: string, fields: LogFields): string {
   return `${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`;

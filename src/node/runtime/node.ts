@@ -1,34 +1,33 @@
-// The driver: real sockets, real disk and a real clock around the pure core.
-// It feeds the core messages, ticks and client commands, and acts on each Ready
-// in the order the core demands: persist (fsync), then send, then apply and
-// answer clients. Readies are handled strictly in order, so a message is never
-// sent before every record of its own and every earlier Ready is durable.
-import { createHash } from 'node:crypto';
+// The runtime: wires the driver (src/node/driver) to the real world. It locks
+// the data dir, checks its identity, opens the write-ahead log, rebuilds the
+// core from it, and gives the driver the real disk (WalDisk), the transport's
+// sockets and the event loop; it owns the ticker, the metrics endpoint and
+// fault injection, and answers status requests. Every decision about when a
+// record is durable and a message may leave is the driver's, which the
+// simulation runs too.
 import { PaxosNode, rebuildsOnStart, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
-import { ballotToString, needsDurableState, type Command, type CoreEvent, type NodeId, type PeerMessage, type Ready, type Slot, type Value, type WalRecord } from '../core/messages.js';
+import { ballotToString, type NodeId, type Slot, type WalRecord } from '../core/messages.js';
 import { defaultCoreLimits, type CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
-import { encodeSnapshot, pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
+import { pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
-import { describeThrown, ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
 import { stateMachineIdentityFor } from '../statemachine/loader.js';
-import { SlotOutcomes } from './outcomes.js';
-import type { ClientRequest, NodeStatus, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
+import { NodeDriver } from '../driver/driver.js';
+import type { ClientLink, DriverClock, DriverDisk, Done } from '../driver/ports.js';
+import type { ClientRequest, NodeStatus } from '../../wire/protocol.js';
 import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
-import { commandBytes } from '../core/size.js';
 import { builtinStateMachineIdentity } from '../../wire/protocol.js';
-import { storedValueRefusal, valueBytesMax } from '../statemachine/verbs.js';
-import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
-import { defaultTransportLimits, Transport, type ClientLink, type Endpoint, type TransportLimits } from './transport.js';
+import { valueBytesMax } from '../statemachine/verbs.js';
+import { defaultTransportLimits, Transport, type Endpoint, type TransportLimits } from './transport.js';
 import { checkAdmissionLimits, defaultAdmissionLimits, exposureWarning, type AdmissionLimits } from './admission.js';
 import { silentLogger, type Logger } from './log.js';
 import { NodeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-http.js';
 import { answerFault, FaultInjector } from './faults.js';
-import { makeWritesBehind, readLocally, type UnsafeModes } from './unsafe.js';
+import { makeWritesBehind, type UnsafeModes } from './unsafe.js';
 import type { NodeTls } from './tls.js';
 import { checkTickMs } from './config.js';
 
@@ -157,12 +156,6 @@ export const snapshotsHeldForTransfersMaxDefault = 2;
 export const compactionHoldSlotsMaxDefault = 100_000;
 export const clientsWaitingMaxDefault = 65_536;
 /**
- * Rounds of one flush: a self-delivered message makes more work for the same
- * turn, and each round's self messages answer the previous round's, so two
- * or three rounds settle; the bound keeps a bug from spinning the event loop.
- */
-const flushRoundsMax = 4;
-/**
  * A PaxosClient has one command in flight per client id (a later seq
  * overtaking an earlier one would make it look stale), so an honest session
  * never comes near this; it stops one client id from filling the node's
@@ -198,11 +191,6 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
-interface Waiter {
-  link: ClientLink;
-  requestId: number;
-}
-
 /** Starts a node: locks its data dir, recovers its log, listens, and begins ticking. */
 export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.log ?? silentLogger;
@@ -216,7 +204,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     onCompromised: (error) => config.onFatal?.(error),
   });
   try {
-    await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config) });
+    const initialClusterState = config.initialClusterState ?? 'existing';
+    const { identity } = await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config), origin: initialClusterState });
     // Under the lock, so no snapshot is being written: any temporary is a crash's leftover.
     for (const file of await removeStaleSnapshotTemporaries(config.dataDir)) {
       log.warn('removed a temporary file left by a crash mid-snapshot', { file: `snapshots/${file}` });
@@ -230,9 +219,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     });
     if (config.unsafe?.ackBeforeFsync === true) makeWritesBehind(opened.wal, log);
     const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
-    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, metrics, records: opened.records.length, snapshot });
+    const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, metrics, records: opened.records.length });
     const emptyDataDir = snapshot === null && opened.records.length === 0;
-    const initialClusterState = config.initialClusterState ?? 'existing';
     if (initialClusterState === 'new') {
       if (emptyDataDir) log.info('empty data dir of a new cluster (--initial-cluster-state new): voting at once');
       else log.debug('--initial-cluster-state new ignored: the data dir holds state, which says what this node promised');
@@ -244,9 +232,9 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       limits: checkedCoreLimits(config.coreLimits, frameOf(config)),
       recovered: recoverState(opened.records, snapshot?.slot ?? 0),
       // An empty data dir may be a replaced disk that forgot what it promised.
-      rebuilding: rebuildsOnStart({ emptyDataDir, initialClusterState }),
+      rebuilding: rebuildsOnStart({ origin: identity.origin ?? 'new', emptyDataDir }),
     });
-    return await runtime.start(core, config.listen ?? self);
+    return await runtime.start(core, snapshot, config.listen ?? self);
   } catch (error) {
     await release();
     throw error;
@@ -342,56 +330,54 @@ function seedFor(id: NodeId): number {
   return (Date.now() ^ (process.pid << 8) ^ id) >>> 0;
 }
 
+/** The driver's disk, on the real write-ahead log and snapshot files. */
+class WalDisk implements DriverDisk {
+  constructor(
+    private readonly wal: WriteAheadLog,
+    private readonly dataDir: string,
+  ) {}
+
+  append(records: WalRecord[], sync: boolean, done: Done): void {
+    (sync ? this.wal.append(records) : this.wal.appendLazily(records)).then(() => done(null), (error: Error) => done(error));
+  }
+
+  writeSnapshot(slot: Slot, bytes: Uint8Array, done: Done): void {
+    // Older snapshots go once the new one is durable: the log since the newest covers the rest.
+    writeSnapshot(this.dataDir, slot, bytes)
+      .then(() => pruneSnapshots(this.dataDir))
+      .then(() => done(null), (error: Error) => done(error));
+  }
+
+  checkpoint(records: WalRecord[], done: Done): void {
+    this.wal.checkpoint(records).then(() => done(null), (error: Error) => done(error));
+  }
+
+  get bytesWritten(): number {
+    return this.wal.bytesWritten;
+  }
+}
+
+/** The event loop as the driver's clock: one setImmediate later, every input of this turn shares one Ready. */
+const eventLoopClock: DriverClock = { nowMs: () => Date.now(), defer: (work) => setImmediate(work) };
+
 class NodeRuntime implements RunningNode {
   readonly id: NodeId;
   readonly clusterId: string;
   address: Endpoint = { host: '', port: 0 };
   private core!: PaxosNode;
+  private driver!: NodeDriver;
   private transport!: Transport;
   private readonly log: Logger;
   private readonly wal: WriteAheadLog;
   private readonly release: ReleaseLock;
-  private service: ReplicatedService;
-  private readonly waiters = new Map<string, Waiter>();
-  /** How many of the waiters belong to each client id (session). */
-  private readonly waitingPerClient = new Map<string, number>();
-  private readonly clientsWaitingMax: number;
-  private readonly sessionCommandsInFlightMax: number;
-  private readonly commandBytesMax: number;
-  /** Checks a command before the leader proposes it (the built-in store's --value-bytes-max); null when it may go. */
-  private readonly commandRefusal: (op: unknown) => string | null;
   private readonly stateMachineIdentity: string;
-  /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
-  private readonly outcomes = new SlotOutcomes();
   private readonly metrics: NodeMetrics;
   private metricsServer: MetricsServer | null = null;
   private readonly startedAtMs = Date.now();
-  private appliedDigest: string;
-  /** The newest durable snapshot, kept in memory to serve transfers. */
-  private heldSnapshot: HeldSnapshot | null;
-  private snapshotting = false;
-  /**
-   * The slot of the last snapshot the state machine failed to take (its
-   * snapshot() threw), so the next attempt waits a whole interval, like after
-   * a success; 0 when the last attempt succeeded.
-   */
-  private snapshotFailedSlot: Slot = 0;
-  /** The log's appended-bytes counter when the last snapshot was tried (see snapshotLogBytes). */
-  private logBytesAtSnapshot = 0;
-  /** A peer's snapshot this state machine could not restore is not fetched again before this time. */
-  private snapshotFetchNotBeforeMs = 0;
-  private transfer!: SnapshotTransfer;
   /** Non-null only under --enable-faults. */
   private faults: FaultInjector | null = null;
-  /** Settles when the write in progress (and the messages waiting for it) is done. */
-  private writeInProgress: Promise<void> = Promise.resolve();
-  private flushScheduled = false;
-  /** Records (and the messages that vouch for them) waiting for the write in progress. */
-  private readonly writeQueue: { records: WalRecord[]; messages: PeerMessage[] }[] = [];
-  private writing = false;
   private ticker: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
-  private fatal: Error | null = null;
 
   constructor(
     private readonly config: NodeConfig,
@@ -403,7 +389,6 @@ class NodeRuntime implements RunningNode {
       /** Made before the log is opened, so that it is told of the log's fsyncs. */
       metrics: NodeMetrics;
       records: number;
-      snapshot: (Snapshot & { bytes: Buffer }) | null;
     },
   ) {
     this.id = config.id;
@@ -412,33 +397,11 @@ class NodeRuntime implements RunningNode {
     this.wal = parts.wal;
     this.metrics = parts.metrics;
     this.release = parts.release;
-    const factory = config.stateMachine ?? createKeyValueStore;
-    const snapshot = parts.snapshot;
     this.stateMachineIdentity = stateMachineIdentityFor(config);
-    this.service = snapshot === null ? new ReplicatedService(factory()) : this.restoreOwnSnapshot(factory, snapshot);
-    this.appliedDigest = snapshot?.appliedDigest ?? '';
-    this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: snapshot.bytes };
-    const limits = checkedCommandLimits(config, this.stateMachineIdentity);
-    this.clientsWaitingMax = limits.clientsWaitingMax;
-    this.sessionCommandsInFlightMax = limits.sessionCommandsInFlightMax;
-    this.commandBytesMax = limits.commandBytesMax;
-    this.commandRefusal = limits.valueBytesMax === null ? () => null : (op) => storedValueRefusal(op, limits.valueBytesMax as number);
-    this.log.info('recovered write-ahead log', { records: parts.records, snapshotSlot: snapshot?.slot ?? 0 });
+    this.log.info('recovered write-ahead log', { records: parts.records });
   }
 
-  /** This node's own latest snapshot; a state machine that cannot restore it stops start-up with a message that says so. */
-  private restoreOwnSnapshot(factory: StateMachineFactory, snapshot: Snapshot): ReplicatedService {
-    try {
-      return ReplicatedService.fromSnapshot(factory, snapshot.state);
-    } catch (thrown) {
-      throw new Error(
-        `state machine ${this.stateMachineIdentity} could not restore this node's own snapshot at slot ${snapshot.slot} in ${this.config.dataDir}: ` +
-          `${describeThrown(thrown)}; start the node with the state machine that wrote it, or fix its restore()`,
-      );
-    }
-  }
-
-  async start(core: PaxosNode, listen: Endpoint): Promise<RunningNode> {
+  async start(core: PaxosNode, snapshot: (Snapshot & { bytes: Buffer }) | null, listen: Endpoint): Promise<RunningNode> {
     this.core = core;
     const peers = new Map([...this.config.peers].filter(([id]) => id !== this.id));
     if (this.config.enableFaults === true) {
@@ -446,6 +409,39 @@ class NodeRuntime implements RunningNode {
       this.faults = new FaultInjector({ self: this.id, peers: [...peers.keys()], log: this.log });
     }
     if (this.config.unsafe?.localReads === true) this.log.warn('UNSAFE: --unsafe-local-reads: a leader answers get from local state');
+    const limits = checkedCommandLimits(this.config, this.stateMachineIdentity);
+    this.driver = new NodeDriver({
+      id: this.id,
+      core,
+      disk: new WalDisk(this.wal, this.config.dataDir),
+      network: { send: (messages) => this.transport.send(messages) },
+      clock: eventLoopClock,
+      log: this.log,
+      stateMachine: this.config.stateMachine ?? createKeyValueStore,
+      stateMachineIdentity: this.stateMachineIdentity,
+      snapshot: snapshot === null ? null : { ...snapshot, state: snapshot.state, bytes: snapshot.bytes },
+      limits: {
+        snapshotEvery: this.config.snapshotEvery ?? snapshotEveryDefault,
+        snapshotLogBytes: this.config.snapshotLogBytes ?? snapshotLogBytesDefault,
+        clientsWaitingMax: limits.clientsWaitingMax,
+        sessionCommandsInFlightMax: limits.sessionCommandsInFlightMax,
+        commandBytesMax: limits.commandBytesMax,
+        valueBytesMax: limits.valueBytesMax,
+        snapshotChunkBytes: this.config.snapshotChunkBytes ?? snapshotChunkBytesDefault,
+        snapshotTransferIdleMsMax,
+        snapshotBytesMax,
+        snapshotsHeldForTransfersMax: this.config.snapshotsHeldForTransfersMax ?? snapshotsHeldForTransfersMaxDefault,
+        compactionHoldSlotsMax: this.config.compactionHoldSlotsMax ?? compactionHoldSlotsMaxDefault,
+        snapshotRefetchMsMin,
+      },
+      addressOf: (id) => {
+        const address = this.config.peers.get(id);
+        return address === undefined ? null : `${address.host}:${address.port}`;
+      },
+      observer: this.metrics,
+      onFatal: (error) => this.die(error),
+      sabotage: { localReads: this.config.unsafe?.localReads === true },
+    });
     this.transport = new Transport({
       faults: this.faults ?? undefined,
       self: this.id,
@@ -458,8 +454,8 @@ class NodeRuntime implements RunningNode {
       admission: checkAdmissionLimits({ ...defaultAdmissionLimits, ...this.config.admissionLimits }),
       log: this.log,
       stateMachine: this.stateMachineIdentity,
-      onPeerMessage: (message) => this.onPeerMessage(message),
-      onTransferMessage: (message) => this.transfer.onMessage(message),
+      onPeerMessage: (message) => this.driver.onPeerMessage(message),
+      onTransferMessage: (message) => this.driver.onTransferMessage(message),
       onClientRequest: (request, link) => this.onClientRequest(request, link),
     });
     this.address = await this.transport.listen();
@@ -470,24 +466,9 @@ class NodeRuntime implements RunningNode {
       this.metricsServer = await serveMetrics({ host: listen.host, port: this.config.metricsPort, status: () => this.status(), log: this.log })
         .catch((error: Error) => this.transport.close().then(() => Promise.reject(error)));
     }
-    this.transfer = new SnapshotTransfer({
-      self: this.id,
-      chunkBytes: this.config.snapshotChunkBytes ?? snapshotChunkBytesDefault,
-      idleMsMax: snapshotTransferIdleMsMax,
-      snapshotBytesMax,
-      snapshotsHeldForTransfersMax: this.config.snapshotsHeldForTransfersMax ?? snapshotsHeldForTransfersMaxDefault,
-      compactionHoldSlotsMax: this.config.compactionHoldSlotsMax ?? compactionHoldSlotsMaxDefault,
-      send: (message: TransferMessage) => this.transport.send([message]),
-      latest: () => this.heldSnapshot,
-      onComplete: (snapshot, bytes, from) => this.installSnapshot(snapshot, bytes, from),
-      log: this.log,
-    });
     const tickMs = this.config.tickMs ?? tickMsDefault;
-    this.ticker = setInterval(() => {
-      this.transfer.abandonIfIdle();
-      this.input(() => this.core.tick());
-    }, tickMs);
-    this.flush(); // replays the recovered chosen log into the state machine
+    this.ticker = setInterval(() => this.driver.tick(), tickMs);
+    this.driver.start(); // replays the recovered chosen log into the state machine
     const status = core.status();
     this.log.info('node started', {
       id: this.id,
@@ -497,6 +478,7 @@ class NodeRuntime implements RunningNode {
       fsync: this.config.fsync ?? 'always',
       commitIndex: status.commitIndex,
       promised: ballotToString(status.promised),
+      snapshotSlot: snapshot?.slot ?? 0,
     });
     return this;
   }
@@ -513,10 +495,10 @@ class NodeRuntime implements RunningNode {
       promised: ballotToString(core.promised),
       commitIndex: core.commitIndex,
       lastChosen: core.lastChosen,
-      lastApplied: this.service.lastAppliedSlot,
-      appliedDigest: this.appliedDigest,
+      lastApplied: this.driver.lastApplied,
+      appliedDigest: this.driver.appliedDigest,
       walBytes: this.wal.sizeBytes(),
-      lastSnapshot: this.heldSnapshot?.slot ?? 0,
+      lastSnapshot: this.driver.lastSnapshotSlot,
       uptimeMs: Date.now() - this.startedAtMs,
       clusterId: this.clusterId,
       stateMachine: this.stateMachineIdentity,
@@ -532,373 +514,29 @@ class NodeRuntime implements RunningNode {
 
   private async shutdown(): Promise<void> {
     if (this.ticker !== null) clearInterval(this.ticker);
-    this.failWaiters('shutting_down', 'the node is stopping; retry on another node');
+    this.driver.stop();
     await this.metricsServer?.close();
     await this.transport.close();
     this.faults?.close();
-    await this.writeInProgress.catch(() => undefined);
+    await this.driver.writesSettled();
     await this.wal.close().catch((error: Error) => this.log.error('closing the log failed', { error: error.message }));
     await this.release();
     this.log.info('node stopped', { id: this.id });
   }
 
-  // ---- inputs ------------------------------------------------------------
-
-  private input(change: () => void): void {
-    if (this.stopping !== null || this.fatal !== null) return;
-    change();
-    this.scheduleFlush();
-  }
-
-  private onPeerMessage(message: PeerMessage): void {
-    // A peer catching up after a snapshot we sent: keep our log from where it is.
-    if (message.type === 'chosen_request') this.transfer.onCatchupRequest(message.from, message.fromSlot);
-    this.input(() => this.core.step(message));
-  }
-
   private onClientRequest(request: ClientRequest, link: ClientLink): void {
     if (request.type === 'status') return link.reply({ type: 'status_reply', id: request.id, status: this.status() });
     if (request.type === 'fault') return link.reply(answerFault(this.faults, request));
-    if (request.type === 'slot_outcome') return link.reply(this.outcomes.reply(request, this.service.lastAppliedSlot));
-    this.submit(request, link);
-  }
-
-  private submit(request: SubmitRequest, link: ClientLink): void {
-    const refuse = (code: string, message: string) =>
-      link.reply({ type: 'error', id: request.id, code, message, indeterminate: false });
-    if (this.stopping !== null || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
-    const cached = this.service.cachedOutcome(request.client, request.seq);
-    if (cached !== null) return this.answer({ link, requestId: request.id }, cached);
-    if (this.config.unsafe?.localReads === true && this.core.currentRole === 'leader') {
-      const local = readLocally(this.service, this.config.stateMachine ?? createKeyValueStore, request);
-      if (local !== null) return this.answer({ link, requestId: request.id }, local);
+    if (request.type === 'slot_outcome') return link.reply(this.driver.slotOutcome(request));
+    if (this.stopping !== null) {
+      return link.reply({ type: 'error', id: request.id, code: 'shutting_down', message: 'the node is stopping; retry on another node', indeterminate: false });
     }
-    const key = waiterKey(request.client, request.seq);
-    const alreadyWaiting = this.waiters.has(key);
-    if (!alreadyWaiting && this.waiters.size >= this.clientsWaitingMax) {
-      return refuse('overloaded', `${this.clientsWaitingMax} commands are already waiting (--commands-waiting-max); retry later`);
-    }
-    const command: Command = { client: request.client, seq: request.seq, op: request.op };
-    // On the leader, measured once: for the limit here and for the core's batch and window bounds.
-    const bytes = this.core.currentRole === 'leader' ? commandBytes(command) : undefined;
-    const refusal = bytes === undefined ? null : this.admission(request, alreadyWaiting, bytes);
-    if (refusal !== null) return refuse(refusal.code, refusal.message);
-    const outcome = this.core.propose(command, bytes);
-    if (outcome.status === 'redirect') {
-      const address = outcome.leader === null ? undefined : this.config.peers.get(outcome.leader);
-      link.reply({
-        type: 'redirect',
-        id: request.id,
-        leader: outcome.leader,
-        address: address === undefined ? null : `${address.host}:${address.port}`,
-      });
-      return;
-    }
-    if (outcome.status === 'busy') return refuse('overloaded', `${outcome.pendingCommandsMax} commands are queued; retry later`);
-    if (!alreadyWaiting) this.waitingPerClient.set(request.client, (this.waitingPerClient.get(request.client) ?? 0) + 1);
-    this.waiters.set(key, { link, requestId: request.id });
-    this.metrics.onCommandProposed(key);
-    this.scheduleFlush();
-  }
-
-  /**
-   * The leader's checks before it proposes: limits an operator sets per node.
-   * They are safe to differ between nodes (unlike anything apply checks),
-   * because a refused command never reaches the log.
-   */
-  private admission(request: SubmitRequest, alreadyWaiting: boolean, bytes: number): { code: string; message: string } | null {
-    const waiting = this.waitingPerClient.get(request.client) ?? 0;
-    if (!alreadyWaiting && waiting >= this.sessionCommandsInFlightMax) {
-      return {
-        code: 'session_busy',
-        message:
-          `client ${request.client} already has ${waiting} commands waiting for their slot (--session-commands-in-flight ${this.sessionCommandsInFlightMax}); ` +
-          'this one was not proposed: wait for their answers (a session applies its commands in seq order)',
-      };
-    }
-    if (bytes > this.commandBytesMax) {
-      return { code: 'command_too_large', message: `the command is ${bytes} bytes, more than this node's limit of ${this.commandBytesMax} bytes (--command-bytes-max); it was not proposed` };
-    }
-    const valueRefusal = this.commandRefusal(request.op);
-    return valueRefusal === null ? null : { code: 'value_too_large', message: valueRefusal };
-  }
-
-  // ---- acting on Ready ---------------------------------------------------
-
-  /** Inputs that arrive in one turn of the event loop share one Ready. */
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  /**
-   * Acts on the core's Ready. Messages that vouch for nothing on disk (accepts,
-   * heartbeats, catch-up; see needsDurableState) go out at once, and chosen
-   * slots are applied at once (chosen means a majority made it durable). The
-   * records, and the messages that vouch for them, join the write queue: one
-   * write and one fsync covers every Ready that arrived during the previous
-   * fsync (group commit), and those messages leave only after it.
-   */
-  private flush(): void {
-    this.flushScheduled = false;
-    // Messages to this node itself (a leader's accept to its own acceptor) are
-    // stepped in at once; their effects go in a second round of the same flush,
-    // so the leader's own accept record starts its fsync without waiting a turn.
-    for (let round = 0; round < flushRoundsMax; round += 1) {
-      if (this.fatal !== null) return;
-      const ready = this.core.takeReady();
-      if (isEmpty(ready)) return;
-      const afterWrite: PeerMessage[] = [];
-      const now: PeerMessage[] = [];
-      for (const message of ready.messages) (needsDurableState(message) ? afterWrite : now).push(message);
-      const steppedSelf = this.deliver(now);
-      // The write goes before applying: a follower's fsync of this accept is on
-      // the command's critical path, applying the slots it learned is not.
-      if (ready.records.length > 0 || afterWrite.length > 0) {
-        this.writeQueue.push({ records: ready.records, messages: afterWrite });
-        this.writeNext();
-      }
-      this.applyChosen(ready);
-      if (!steppedSelf) return;
-    }
-    this.scheduleFlush();
-  }
-
-  /** Writes everything queued as one append, then sends the messages that waited for it. */
-  private writeNext(): void {
-    if (this.writing || this.writeQueue.length === 0 || this.fatal !== null) return;
-    const batch = this.writeQueue.splice(0);
-    const records = batch.flatMap((entry) => entry.records);
-    const messages = batch.flatMap((entry) => entry.messages);
-    // Learned chosen values need not be durable before anything is sent (a
-    // restarted node learns them again); promises and accepted values must be.
-    const mustSync = records.some((record) => record.type !== 'chosen');
-    if (!mustSync) {
-      if (records.length > 0) this.wal.appendLazily(records).catch((error: Error) => this.die(error));
-      this.deliver(messages);
-      return;
-    }
-    this.writing = true;
-    this.writeInProgress = this.wal
-      .append(records)
-      .then(() => {
-        this.writing = false;
-        this.deliver(messages);
-        this.writeNext();
-      })
-      .catch((error: Error) => this.die(error));
-  }
-
-  /** Sends to peers; a message to this node itself is stepped in locally. Returns whether any was. */
-  private deliver(messages: PeerMessage[]): boolean {
-    if (messages.length === 0 || this.fatal !== null) return false;
-    const remote: PeerMessage[] = [];
-    let steppedSelf = false;
-    for (const message of messages) {
-      if (message.to === this.id) {
-        this.core.step(message);
-        steppedSelf = true;
-      } else remote.push(message);
-    }
-    if (this.stopping === null) this.transport.send(remote);
-    this.scheduleFlush();
-    return steppedSelf;
-  }
-
-  private applyChosen(ready: Ready): void {
-    for (const entry of ready.apply) {
-      this.metrics.onSlotApplied(entry.value.commands.length);
-      this.appliedDigest = chainDigest(this.appliedDigest, entry.slot, entry.value);
-      for (const outcome of this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value))) this.resolveWaiter(outcome);
-    }
-    for (const event of ready.events) this.onCoreEvent(event);
-    if (ready.snapshotNeeded !== null && Date.now() >= this.snapshotFetchNotBeforeMs) this.transfer.fetch(ready.snapshotNeeded.from);
-    this.maybeSnapshot();
-    if (this.waiters.size > 0 && this.core.currentRole !== 'leader') {
-      this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
-    }
-  }
-
-  // ---- snapshots ---------------------------------------------------------
-
-  /**
-   * Every snapshotEvery applied slots, or snapshotLogBytes of log, whichever
-   * comes first: write a snapshot durably, then let the core forget what it
-   * covers and compact the log down to a checkpoint segment. A
-   * state machine whose snapshot() throws does not stop the node (every replica
-   * would throw at the same slot, and again on replay): that snapshot is
-   * skipped, logged, and tried again an interval later; the log grows meanwhile.
-   */
-  private maybeSnapshot(): void {
-    const every = this.config.snapshotEvery ?? snapshotEveryDefault;
-    const slot = this.service.lastAppliedSlot;
-    const since = Math.max(this.heldSnapshot?.slot ?? 0, this.snapshotFailedSlot);
-    if (every === 0 || this.snapshotting || this.stopping !== null || slot === since) return;
-    const logBytesMax = this.config.snapshotLogBytes ?? snapshotLogBytesDefault;
-    const logBytes = this.wal.bytesWritten - this.logBytesAtSnapshot;
-    if (slot - since < every && (logBytesMax === 0 || logBytes < logBytesMax)) return;
-    this.logBytesAtSnapshot = this.wal.bytesWritten;
-    let bytes: Buffer;
-    try {
-      bytes = encodeSnapshot({ slot, appliedDigest: this.appliedDigest, state: this.service.snapshot() });
-    } catch (thrown) {
-      return this.snapshotFailed(slot, every, thrown);
-    }
-    this.snapshotFailedSlot = 0;
-    this.snapshotting = true;
-    void this.persistSnapshot(slot, bytes)
-      .then(() => this.compactLog(slot))
-      .then(() => pruneSnapshots(this.config.dataDir))
-      .then(() => this.log.info('took a snapshot and compacted the log', { slot, bytes: bytes.length, compactedTo: this.core.status().compactedTo, walBytes: this.wal.sizeBytes() }))
-      .catch((error: Error) => this.die(error))
-      .finally(() => {
-        this.snapshotting = false;
-      });
-  }
-
-  /**
-   * Lets the core forget the slots up to the snapshot, except those a peer
-   * fetching a snapshot from us, or catching up after one, still needs (see
-   * SnapshotTransfer.compactionFloor): without them it would need another
-   * snapshot, and a rebuilding node (which does not accept while it rebuilds)
-   * might never close the gap while writes go on.
-   */
-  private async compactLog(snapshotSlot: Slot): Promise<void> {
-    const floor = this.transfer.compactionFloor(snapshotSlot);
-    if (floor <= this.core.status().compactedTo) return; // nothing more to forget yet
-    await this.wal.checkpoint(this.core.compact(floor));
-  }
-
-  private snapshotFailed(slot: Slot, every: number, thrown: unknown): void {
-    this.snapshotFailedSlot = slot;
-    this.log.error(`state machine ${this.stateMachineIdentity} failed to take a snapshot at slot ${slot}; skipped it`, {
-      stateMachine: this.stateMachineIdentity,
-      slot,
-      error: describeThrown(thrown),
-      retryAtSlot: slot + every,
-    });
-    this.log.warn('the write-ahead log is not compacted until a snapshot succeeds, so it keeps growing (and so does restart time); fix the state machine\'s snapshot()', {
-      walBytes: this.wal.sizeBytes(),
-      lastSnapshot: this.heldSnapshot?.slot ?? 0,
-    });
-  }
-
-  private async persistSnapshot(slot: Slot, bytes: Buffer): Promise<void> {
-    await writeSnapshot(this.config.dataDir, slot, bytes);
-    this.heldSnapshot = { slot, bytes };
-  }
-
-  /**
-   * A peer's snapshot arrived whole. Check it, make it durable, jump the core to
-   * it, and swap the state machine: every slot the old one was due to apply has
-   * been applied (apply is synchronous with taking a Ready), and the core hands
-   * out only slots after the snapshot from here on.
-   */
-  private async installSnapshot(snapshot: Snapshot, bytes: Buffer, from: NodeId): Promise<void> {
-    if (this.stopping !== null || this.fatal !== null) return;
-    let service: ReplicatedService;
-    try {
-      service = ReplicatedService.fromSnapshot(this.config.stateMachine ?? createKeyValueStore, snapshot.state);
-    } catch (thrown) {
-      // Asking again at once would fetch the same bytes and fail the same way, in a loop.
-      this.snapshotFetchNotBeforeMs = Date.now() + snapshotRefetchMsMin;
-      this.log.error(`state machine ${this.stateMachineIdentity} could not restore a snapshot from a peer; refused it, and this node stays behind until one restores`, {
-        peer: from,
-        stateMachine: this.stateMachineIdentity,
-        slot: snapshot.slot,
-        error: describeThrown(thrown),
-        retryInMs: snapshotRefetchMsMin,
-      });
-      return;
-    }
-    if (snapshot.slot <= this.core.status().lastApplied) return;
-    try {
-      await this.persistSnapshot(snapshot.slot, bytes);
-    } catch (error) {
-      return this.die(error as Error);
-    }
-    const records = this.core.installSnapshot(snapshot.slot);
-    if (records === null) return;
-    // Every slot the old state machine was due to apply has been applied (apply is
-    // synchronous with taking a Ready); from here on the core hands out slots after the snapshot.
-    this.service = service;
-    this.appliedDigest = snapshot.appliedDigest;
-    this.log.info('installed a snapshot from a peer', { peer: from, slot: snapshot.slot, bytes: bytes.length });
-    this.wal
-      .checkpoint(records)
-      .then(() => pruneSnapshots(this.config.dataDir))
-      .catch((error: Error) => this.die(error));
-    this.scheduleFlush();
-  }
-
-  private resolveWaiter(outcome: CommandOutcome): void {
-    const key = waiterKey(outcome.client, outcome.seq);
-    const waiter = this.waiters.get(key);
-    if (waiter === undefined) return;
-    this.waiters.delete(key);
-    const waiting = (this.waitingPerClient.get(outcome.client) ?? 1) - 1;
-    if (waiting <= 0) this.waitingPerClient.delete(outcome.client);
-    else this.waitingPerClient.set(outcome.client, waiting);
-    this.metrics.onCommandApplied(key);
-    this.answer(waiter, outcome);
-  }
-
-  private answer(waiter: Waiter, outcome: CommandOutcome): void {
-    if (outcome.ok) waiter.link.reply({ type: 'result', id: waiter.requestId, slot: outcome.slot, result: outcome.result });
-    else waiter.link.reply({ type: 'refused', id: waiter.requestId, slot: outcome.slot, error: outcome.error });
-  }
-
-  /** Commands proposed but not yet applied may still be chosen: the client must retry with the same seq. */
-  private failWaiters(code: string, message: string): void {
-    for (const waiter of this.waiters.values()) {
-      waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: true });
-    }
-    this.waiters.clear();
-    this.waitingPerClient.clear();
-    this.metrics.onCommandsAbandoned();
-  }
-
-  private onCoreEvent(event: CoreEvent): void {
-    this.metrics.onCoreEvent(event);
-    if (event.kind === 'leader') this.log.info('became leader', { ballot: ballotToString(event.ballot) });
-    if (event.kind === 'candidate') this.log.info('starting phase 1', { ballot: ballotToString(event.ballot) });
-    if (event.kind === 'preempted') {
-      this.log.info('preempted by a higher ballot', { ballot: ballotToString(event.ballot), by: ballotToString(event.by) });
-    }
-    if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
-    if (event.kind === 'rebuilding') {
-      this.log.warn(
-        'empty data dir: not voting until a majority of the other nodes answer (a replaced disk may have forgotten promises); ' +
-          'for the first start of a brand-new cluster use --initial-cluster-state new',
-        { peersNeeded: event.peersNeeded },
-      );
-    }
-    if (event.kind === 'rebuilt') {
-      this.log.info('rebuilt: voting again', { promised: ballotToString(event.promised), commitIndex: event.commitIndex });
-    }
+    this.driver.submit(request, link);
   }
 
   /** A failed fsync or lost lock: stop serving at once; nothing more may be acknowledged. */
   private die(error: Error): void {
-    if (this.fatal !== null) return;
-    this.fatal = error;
-    this.log.error('node cannot go on', { error: error.message });
     if (this.ticker !== null) clearInterval(this.ticker);
-    this.failWaiters('node_failed', error.message);
     this.config.onFatal?.(error);
   }
-}
-
-function isEmpty(ready: Ready): boolean {
-  const items = ready.records.length + ready.messages.length + ready.apply.length + ready.events.length;
-  return items === 0 && ready.snapshotNeeded === null;
-}
-
-function chainDigest(previous: string, slot: Slot, value: Value): string {
-  return createHash('sha256').update(`${previous}/${slot}/${JSON.stringify(value)}`).digest('hex').slice(0, 32);
-}
-
-function waiterKey(client: string, seq: number): string {
-  return `${client}\u0000${seq}`;
 }

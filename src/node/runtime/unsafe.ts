@@ -2,10 +2,7 @@
 // start`. It exists for one reason: to show that the chaos tests
 // (scripts/chaos/run.sh) catch a node that breaks the rules. Never use it
 // for anything else; a node running with either mode loses or invents data.
-import type { SubmitRequest } from '../../wire/protocol.js';
 import type { WriteAheadLog } from '../storage/wal.js';
-import { ReplicatedService, type CommandOutcome } from '../statemachine/sessions.js';
-import type { StateMachineFactory } from '../statemachine/types.js';
 import type { Logger } from './log.js';
 
 export interface UnsafeModes {
@@ -47,16 +44,4 @@ export function makeWritesBehind(wal: WriteAheadLog, log: Logger): void {
       return Promise.resolve();
     };
   }
-}
-
-/**
- * Answers a `get` from this replica's state, or returns null for any other
- * command. Runs the command on a throwaway copy, so the replicated state and
- * its sessions are untouched; slow, but a broken mode need not be fast.
- */
-export function readLocally(service: ReplicatedService, factory: StateMachineFactory, request: SubmitRequest): CommandOutcome | null {
-  if (!Array.isArray(request.op) || request.op[0] !== 'get') return null;
-  const copy = ReplicatedService.fromSnapshot(factory, service.snapshot());
-  const [outcome] = copy.applyValue(copy.lastAppliedSlot + 1, { commands: [{ client: request.client, seq: request.seq, op: request.op }] });
-  return outcome ?? null;
 }

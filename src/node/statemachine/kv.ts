@@ -77,7 +77,7 @@ class KeyValueStore implements StateMachine {
 
   private compareAndSet(key: string, expected: JsonValue, entry: Entry): 'OK' {
     const current = this.entries.get(key);
-    if (!sameValue(current?.value ?? null, expected)) {
+    if (!sameJson(current?.value ?? null, expected)) {
       throw new CommandRefused(`cas failed: ${key} is ${describeCurrent(current, expected)}`);
     }
     return this.write(key, entry);
@@ -128,7 +128,7 @@ class KeyValueStore implements StateMachine {
   }
 }
 
-function sameValue(current: JsonValue, expected: JsonValue): boolean {
+function sameJson(current: JsonValue, expected: JsonValue): boolean {
   if (typeof current === 'string' && typeof expected === 'string') return current === expected;
   // Deep equality: canonical encodings sort object keys, so key order does not matter.
   return encodeCanonicalJson(current) === encodeCanonicalJson(expected);

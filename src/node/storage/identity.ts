@@ -34,6 +34,12 @@ export interface Identity {
    * recorded; the next start records it.
    */
   stateMachine?: string;
+  /**
+   * How the data dir began: `new` (the first start of a brand-new cluster,
+   * voting at once) or `existing` (possibly a replaced disk, rebuilding before
+   * it votes). Absent from files written before it was recorded: read as new.
+   */
+  origin?: 'new' | 'existing';
 }
 
 /** A state machine identity is compared and logged; the wire allows 256 characters, so does the file. */
@@ -80,6 +86,7 @@ export async function writeIdentity(dir: string, identity: Identity): Promise<vo
     clusterId: identity.clusterId,
     createdAt: identity.createdAt,
     ...(identity.stateMachine === undefined ? {} : { stateMachine: identity.stateMachine }),
+    ...(identity.origin === undefined ? {} : { origin: identity.origin }),
   };
   await writeFileAtomic(join(dir, identityFileName), `${JSON.stringify(document, null, 2)}\n`);
 }
@@ -94,7 +101,7 @@ export async function writeIdentity(dir: string, identity: Identity): Promise<vo
  */
 export async function ensureIdentity(
   dir: string,
-  expected: { nodeId: number; clusterId: string; stateMachine: string },
+  expected: { nodeId: number; clusterId: string; stateMachine: string; origin?: 'new' | 'existing' },
 ): Promise<{ identity: Identity; created: boolean }> {
   const found = await readIdentity(dir);
   if (found === null) {
@@ -173,14 +180,16 @@ function parseIdentity(path: string, text: string): Identity {
   if (typeof document !== 'object' || document === null) throw invalid(path, 'it is not a JSON object');
   const fields = document as Record<string, unknown>;
   if (fields.format !== identityFormat) throw invalid(path, `its format is ${String(fields.format)}, this version reads ${identityFormat}`);
-  const identity = { nodeId: fields.nodeId, clusterId: fields.clusterId, createdAt: fields.createdAt, stateMachine: fields.stateMachine };
+  const identity = { nodeId: fields.nodeId, clusterId: fields.clusterId, createdAt: fields.createdAt, stateMachine: fields.stateMachine, origin: fields.origin };
   const problem = identityProblem(identity);
   if (problem !== null) throw invalid(path, problem);
   if (identity.stateMachine === undefined) delete identity.stateMachine;
+  if (identity.origin === undefined) delete identity.origin;
   return identity as Identity;
 }
 
-function identityProblem(identity: { nodeId: unknown; clusterId: unknown; createdAt: unknown; stateMachine?: unknown }): string | null {
+function identityProblem(identity: { nodeId: unknown; clusterId: unknown; createdAt: unknown; stateMachine?: unknown; origin?: unknown }): string | null {
+  if (identity.origin !== undefined && identity.origin !== 'new' && identity.origin !== 'existing') return 'origin must be "new" or "existing"';
   if (typeof identity.nodeId !== 'number' || !Number.isSafeInteger(identity.nodeId) || identity.nodeId < 1) {
     return `nodeId must be a positive integer, got ${String(identity.nodeId)}`;
   }

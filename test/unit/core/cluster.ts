@@ -283,7 +283,7 @@ export class Cluster {
 
   private start(id: NodeId): void {
     const disk = this.disks.get(id) ?? [];
-    const rebuilding = rebuildsOnStart({ emptyDataDir: disk.length === 0, initialClusterState: this.initialClusterState });
+    const rebuilding = rebuildsOnStart({ origin: this.initialClusterState, emptyDataDir: disk.length === 0 });
     this.cores.set(
       id,
       new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk), rebuilding }),
@@ -296,6 +296,10 @@ export class Cluster {
     const disk = this.disks.get(id) ?? [];
     const before = disk.length;
     disk.push(...ready.records);
+    // The records are durable at once here, so what waits for them may leave with the rest.
+    ready.messages = [...ready.messages, ...ready.messagesAfterAppend];
+    ready.messagesAfterAppend = [];
+    this.node(id).advance({ persisted: ready.number, ...(ready.apply.length > 0 ? { applied: ready.apply[ready.apply.length - 1].slot } : {}) });
     this.checkDurableBeforeSend(id, ready, disk, before);
     this.inFlight.push(...ready.messages);
     this.applied.get(id)?.push(...ready.apply);

@@ -413,13 +413,13 @@ describe('starting a brand-new cluster (etcd\'s --initial-cluster-state; Paxos M
     expect(cluster.ids.map((id) => cluster.node(id).status().rebuilding)).toEqual([false, false, false]);
   });
 
-  it('the flag counts only on an empty disk: a disk that holds records says for itself whether a rebuild is unfinished', () => {
-    expect(rebuildsOnStart({ emptyDataDir: true, initialClusterState: 'existing' })).toBe(true);
-    expect(rebuildsOnStart({ emptyDataDir: true, initialClusterState: 'new' })).toBe(false);
-    expect(rebuildsOnStart({ emptyDataDir: false, initialClusterState: 'existing' })).toBe(false);
-    expect(rebuildsOnStart({ emptyDataDir: false, initialClusterState: 'new' })).toBe(false);
+  it('only a data dir that began as existing and holds nothing rebuilds: a disk that holds records says for itself whether a rebuild is unfinished', () => {
+    expect(rebuildsOnStart({ emptyDataDir: true, origin: 'existing' })).toBe(true);
+    expect(rebuildsOnStart({ emptyDataDir: true, origin: 'new' })).toBe(false);
+    expect(rebuildsOnStart({ emptyDataDir: false, origin: 'existing' })).toBe(false);
+    expect(rebuildsOnStart({ emptyDataDir: false, origin: 'new' })).toBe(false);
     const unfinished = recoverState([{ type: 'rebuild', done: false }]);
-    const node = new PaxosNode({ id: 1, members: [1, 2, 3], seed: 1, recovered: unfinished, rebuilding: rebuildsOnStart({ emptyDataDir: false, initialClusterState: 'new' }) });
+    const node = new PaxosNode({ id: 1, members: [1, 2, 3], seed: 1, recovered: unfinished, rebuilding: rebuildsOnStart({ emptyDataDir: false, origin: 'new' }) });
     expect(node.status().rebuilding).toBe(true);
   });
 });
@@ -447,7 +447,7 @@ describe('recovery (PMS: "an acceptor must remember this information even if it 
   it('a restarted node keeps its promise: a prepare below it gets a nack', () => {
     const node = new PaxosNode({ id: 2, members: [1, 2, 3], seed: 1, limits: testLimits, recovered: recoverState([{ type: 'accept', slot: 1, ballot: ballot(3, 1), value: valueOf(x) }]) });
     node.step({ type: 'prepare', from: 3, to: 2, ballot: ballot(2, 3), fromSlot: 1 });
-    expect(node.takeReady().messages).toEqual([{ type: 'nack', from: 2, to: 3, ballot: ballot(2, 3), promised: ballot(3, 1) }]);
+    expect(node.takeReady().messagesAfterAppend).toEqual([{ type: 'nack', from: 2, to: 3, ballot: ballot(2, 3), promised: ballot(3, 1) }]);
   });
 
   it('a node restarted from recoverState applies its chosen log again from slot 1, without new chosen records', () => {

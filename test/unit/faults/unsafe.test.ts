@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/node/runtime/log.js';
-import { makeWritesBehind, readLocally, unsafeWriteBehindMs } from '../../../src/node/runtime/unsafe.js';
+import { makeWritesBehind, unsafeWriteBehindMs } from '../../../src/node/runtime/unsafe.js';
+import { readLocally } from '../../../src/node/driver/unsafe.js';
 import { createKeyValueStore } from '../../../src/node/statemachine/kv.js';
 import { ReplicatedService } from '../../../src/node/statemachine/sessions.js';
 import type { WriteAheadLog } from '../../../src/node/storage/wal.js';

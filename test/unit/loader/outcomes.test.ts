@@ -1,6 +1,6 @@
 // The runtime's ring of recent slot outcome digests, which replicas vote with.
 import { describe, expect, it } from 'vitest';
-import { digestOutcomes, outcomesKeptSlotsMax, SlotOutcomes } from '../../../src/node/runtime/outcomes.js';
+import { digestOutcomes, outcomesKeptSlotsMax, SlotOutcomes } from '../../../src/node/driver/outcomes.js';
 import type { CommandOutcome } from '../../../src/node/statemachine/sessions.js';
 
 function applied(slot: number, result: unknown): CommandOutcome[] {

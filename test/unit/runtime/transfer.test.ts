@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeSnapshot, type Snapshot } from '../../../src/node/storage/snapshot.js';
-import { SnapshotTransfer, type HeldSnapshot, type SnapshotTransferLimits } from '../../../src/node/runtime/transfer.js';
+import { SnapshotTransfer, type HeldSnapshot, type SnapshotTransferLimits } from '../../../src/node/driver/transfer.js';
 import type { Logger, LogFields } from '../../../src/node/runtime/log.js';
 import type { TransferMessage } from '../../../src/wire/protocol.js';
 

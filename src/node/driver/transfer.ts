@@ -12,7 +12,7 @@
 // next are still there when it asks for them.
 import type { NodeId, Slot } from '../core/messages.js';
 import type { SnapshotChunkMessage, SnapshotUnavailableMessage, SnapshotUnavailableReason, TransferMessage } from '../../wire/protocol.js';
-import { decodeSnapshot, type Snapshot } from '../storage/snapshot.js';
+import { decodeSnapshot, type Snapshot } from '../storage/snapshot-codec.js';
 import type { Logger } from './log.js';
 
 export interface HeldSnapshot {

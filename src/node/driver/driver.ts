@@ -1,0 +1,599 @@
+// The driver: acts on the pure core's Ready through a disk, a network and a
+// clock (ports.ts), in the order the core demands: send what may leave at
+// once, queue the records with the messages that vouch for them, write and
+// fsync (group commit), then send those; apply chosen slots and answer the
+// clients waiting on them; take snapshots, compact the log, fetch and install
+// a peer's snapshot. It is the one piece both the runtime (real sockets, disk
+// and clock) and the simulation (simulated ones, from a seed) run, so the code
+// that orders fsync before send is the code the simulation checks.
+import { createHash } from 'node:crypto';
+import type { PaxosNode } from '../core/node.js';
+import type { Command, CoreEvent, NodeId, PeerMessage, Ready, Slot, Value, WalRecord } from '../core/messages.js';
+import { ballotToString } from '../core/messages.js';
+import { commandBytes } from '../core/size.js';
+import { encodeSnapshot, type Snapshot } from '../storage/snapshot-codec.js';
+import { describeThrown, ReplicatedService, type CommandOutcome, type ReplicatedServiceOptions } from '../statemachine/sessions.js';
+import type { StateMachineFactory } from '../statemachine/types.js';
+import { storedValueRefusal } from '../statemachine/verbs.js';
+import type { SlotOutcomeRequest, SlotOutcomeResponse, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
+import type { Logger } from './log.js';
+import { SlotOutcomes } from './outcomes.js';
+import type { ClientLink, DriverClock, DriverDisk, DriverNetwork, DriverObserver } from './ports.js';
+import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
+import { readLocally } from './unsafe.js';
+
+/** The limits the driver enforces; resolved and checked before it is made (see startNode). */
+export interface DriverLimits {
+  /** Applied slots between snapshots; 0 never snapshots. */
+  snapshotEvery: number;
+  /** Bytes appended to the log since the last snapshot that also trigger one; 0 turns it off. */
+  snapshotLogBytes: number;
+  /** Client commands waiting for their slot to apply; beyond it submits are refused as overloaded. */
+  clientsWaitingMax: number;
+  /** Commands one session may have waiting for their slot at this leader. */
+  sessionCommandsInFlightMax: number;
+  /** Largest command the leader proposes. */
+  commandBytesMax: number;
+  /** For the built-in store: the largest value a set, cas or append may store; null for a user state machine. */
+  valueBytesMax: number | null;
+  snapshotChunkBytes: number;
+  snapshotTransferIdleMsMax: number;
+  snapshotBytesMax: number;
+  snapshotsHeldForTransfersMax: number;
+  compactionHoldSlotsMax: number;
+  /** After a peer's snapshot could not be restored, the next fetch waits this long. */
+  snapshotRefetchMsMin: number;
+}
+
+/**
+ * Deliberately broken behaviour, only to show that the tests catch it.
+ * `sendBeforeDurable`: messages that vouch for records leave before those
+ * records are durable (an accepted before its fsync). `localReads`: a leader
+ * answers `get` from its own state instead of through the log.
+ */
+export interface DriverSabotage {
+  sendBeforeDurable?: boolean;
+  localReads?: boolean;
+}
+
+export interface NodeDriverOptions {
+  id: NodeId;
+  core: PaxosNode;
+  disk: DriverDisk;
+  network: DriverNetwork;
+  clock: DriverClock;
+  log: Logger;
+  stateMachine: StateMachineFactory;
+  stateMachineIdentity: string;
+  serviceOptions?: ReplicatedServiceOptions;
+  /** This node's own newest durable snapshot, which its state machine starts from; null when none. */
+  snapshot: (Snapshot & { bytes: Uint8Array }) | null;
+  limits: DriverLimits;
+  /** The address a client is redirected to for a node, as this node knows it. */
+  addressOf: (id: NodeId) => string | null;
+  observer?: DriverObserver;
+  /** Called when the node cannot go on (a failed write or fsync); it has stopped serving. */
+  onFatal?: (error: Error) => void;
+  sabotage?: DriverSabotage;
+}
+
+/**
+ * Rounds of one flush: a self-delivered message makes more work for the same
+ * turn, and each round's self messages answer the previous round's, so two
+ * or three rounds settle; the bound keeps a bug from spinning the event loop.
+ */
+const flushRoundsMax = 4;
+
+interface Waiter {
+  link: ClientLink;
+  requestId: number;
+}
+
+interface QueuedWrite {
+  readyNumber: number;
+  records: WalRecord[];
+  mustSync: boolean;
+  messages: PeerMessage[];
+}
+
+export class NodeDriver {
+  readonly id: NodeId;
+  private readonly core: PaxosNode;
+  private readonly disk: DriverDisk;
+  private readonly network: DriverNetwork;
+  private readonly clock: DriverClock;
+  private readonly log: Logger;
+  private readonly options: NodeDriverOptions;
+  private readonly limits: DriverLimits;
+  private readonly observer: DriverObserver;
+  private readonly transfer: SnapshotTransfer;
+  private service: ReplicatedService;
+  private digest: string;
+  /** Recent slots' outcome digests, for clients' votes (`paxos submit --verify`). */
+  private readonly outcomes = new SlotOutcomes();
+  private readonly waiters = new Map<string, Waiter>();
+  /** How many of the waiters belong to each client id (session). */
+  private readonly waitingPerClient = new Map<string, number>();
+  /** Checks a command before the leader proposes it (the built-in store's value limit); null when it may go. */
+  private readonly commandRefusal: (op: unknown) => string | null;
+  /** The newest durable snapshot, kept in memory to serve transfers. */
+  private heldSnapshot: HeldSnapshot | null;
+  private snapshotting = false;
+  /** The slot of the last snapshot the state machine failed to take; 0 after a success. */
+  private snapshotFailedSlot: Slot = 0;
+  /** The disk's appended-bytes counter when the last snapshot was tried (see snapshotLogBytes). */
+  private logBytesAtSnapshot = 0;
+  /** A peer's snapshot this state machine could not restore is not fetched again before this time. */
+  private snapshotFetchNotBeforeMs = 0;
+  private flushScheduled = false;
+  /** Records (and the messages that vouch for them) waiting for the write in progress. */
+  private readonly writeQueue: QueuedWrite[] = [];
+  private writing = false;
+  private readonly settledWaiters: (() => void)[] = [];
+  private stopped = false;
+  private fatal: Error | null = null;
+
+  constructor(options: NodeDriverOptions) {
+    this.options = options;
+    this.id = options.id;
+    this.core = options.core;
+    this.disk = options.disk;
+    this.network = options.network;
+    this.clock = options.clock;
+    this.log = options.log;
+    this.limits = options.limits;
+    this.observer = options.observer ?? {};
+    const snapshot = options.snapshot;
+    this.service = snapshot === null ? new ReplicatedService(options.stateMachine(), options.serviceOptions) : this.restoreOwnSnapshot(snapshot);
+    this.digest = snapshot?.appliedDigest ?? '';
+    this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: Buffer.from(snapshot.bytes) };
+    const valueBytesMax = this.limits.valueBytesMax;
+    this.commandRefusal = valueBytesMax === null ? () => null : (op) => storedValueRefusal(op, valueBytesMax);
+    this.transfer = new SnapshotTransfer({
+      self: this.id,
+      chunkBytes: this.limits.snapshotChunkBytes,
+      idleMsMax: this.limits.snapshotTransferIdleMsMax,
+      snapshotBytesMax: this.limits.snapshotBytesMax,
+      snapshotsHeldForTransfersMax: this.limits.snapshotsHeldForTransfersMax,
+      compactionHoldSlotsMax: this.limits.compactionHoldSlotsMax,
+      send: (message: TransferMessage) => this.sendRemote([message]),
+      latest: () => this.heldSnapshot,
+      onComplete: (incoming, bytes, from) => this.installSnapshot(incoming, bytes, from),
+      log: this.log,
+      now: () => this.clock.nowMs(),
+    });
+  }
+
+  /** Replays the recovered chosen log into the state machine; call once, after wiring. */
+  start(): void {
+    this.flush();
+  }
+
+  // ---- queries -----------------------------------------------------------
+
+  get lastApplied(): Slot {
+    return this.service.lastAppliedSlot;
+  }
+
+  /** The hash chain over applied values (NodeStatus.appliedDigest). */
+  get appliedDigest(): string {
+    return this.digest;
+  }
+
+  get lastSnapshotSlot(): Slot {
+    return this.heldSnapshot?.slot ?? 0;
+  }
+
+  /** The failure that stopped this node, or null while it serves. */
+  get fatalError(): Error | null {
+    return this.fatal;
+  }
+
+  /** The replicated service (sessions and state machine) as applied so far. */
+  get replicatedService(): ReplicatedService {
+    return this.service;
+  }
+
+  slotOutcome(request: SlotOutcomeRequest): SlotOutcomeResponse {
+    return this.outcomes.reply(request, this.service.lastAppliedSlot);
+  }
+
+  // ---- inputs ------------------------------------------------------------
+
+  tick(): void {
+    if (this.stopped || this.fatal !== null) return;
+    this.transfer.abandonIfIdle();
+    this.input(() => this.core.tick());
+  }
+
+  onPeerMessage(message: PeerMessage): void {
+    // A peer catching up after a snapshot we sent: keep our log from where it is.
+    if (message.type === 'chosen_request') this.transfer.onCatchupRequest(message.from, message.fromSlot);
+    this.input(() => this.core.step(message));
+  }
+
+  onTransferMessage(message: TransferMessage): void {
+    if (this.stopped || this.fatal !== null) return;
+    this.transfer.onMessage(message);
+  }
+
+  submit(request: SubmitRequest, link: ClientLink): void {
+    const refuse = (code: string, message: string) => link.reply({ type: 'error', id: request.id, code, message, indeterminate: false });
+    if (this.stopped || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
+    const cached = this.service.cachedOutcome(request.client, request.seq);
+    if (cached !== null) return this.answer({ link, requestId: request.id }, cached);
+    if (this.options.sabotage?.localReads === true && this.core.currentRole === 'leader') {
+      const local = readLocally(this.service, this.options.stateMachine, request);
+      if (local !== null) return this.answer({ link, requestId: request.id }, local);
+    }
+    const key = waiterKey(request.client, request.seq);
+    const alreadyWaiting = this.waiters.has(key);
+    if (!alreadyWaiting && this.waiters.size >= this.limits.clientsWaitingMax) {
+      return refuse('overloaded', `${this.limits.clientsWaitingMax} commands are already waiting (--commands-waiting-max); retry later`);
+    }
+    const command: Command = { client: request.client, seq: request.seq, op: request.op };
+    // On the leader, measured once: for the limit here and for the core's batch and window bounds.
+    const bytes = this.core.currentRole === 'leader' ? commandBytes(command) : undefined;
+    const refusal = bytes === undefined ? null : this.admission(request, alreadyWaiting, bytes);
+    if (refusal !== null) return refuse(refusal.code, refusal.message);
+    const outcome = this.core.propose(command, bytes);
+    if (outcome.status === 'redirect') {
+      const address = outcome.leader === null ? null : this.options.addressOf(outcome.leader);
+      return link.reply({ type: 'redirect', id: request.id, leader: outcome.leader, address });
+    }
+    if (outcome.status === 'busy') return refuse('overloaded', `${outcome.pendingCommandsMax} commands are queued; retry later`);
+    if (!alreadyWaiting) this.waitingPerClient.set(request.client, (this.waitingPerClient.get(request.client) ?? 0) + 1);
+    this.waiters.set(key, { link, requestId: request.id });
+    this.observer.onCommandProposed?.(key);
+    this.scheduleFlush();
+  }
+
+  /** Stops acting: waiting clients are told to retry elsewhere; writes already given to the disk finish. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.failWaiters('shutting_down', 'the node is stopping; retry on another node');
+  }
+
+  /** Resolves once no write is in progress or queued (after stop: everything handed to the disk is done). */
+  writesSettled(): Promise<void> {
+    if (!this.writing) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private input(change: () => void): void {
+    if (this.stopped || this.fatal !== null) return;
+    change();
+    this.scheduleFlush();
+  }
+
+  /**
+   * The leader's checks before it proposes: limits an operator sets per node.
+   * They are safe to differ between nodes (unlike anything apply checks),
+   * because a refused command never reaches the log.
+   */
+  private admission(request: SubmitRequest, alreadyWaiting: boolean, bytes: number): { code: string; message: string } | null {
+    const waiting = this.waitingPerClient.get(request.client) ?? 0;
+    const inFlightMax = this.limits.sessionCommandsInFlightMax;
+    if (!alreadyWaiting && waiting >= inFlightMax) {
+      return {
+        code: 'session_busy',
+        message:
+          `client ${request.client} already has ${waiting} commands waiting for their slot (--session-commands-in-flight ${inFlightMax}); ` +
+          'this one was not proposed: wait for their answers (a session applies its commands in seq order)',
+      };
+    }
+    if (bytes > this.limits.commandBytesMax) {
+      return { code: 'command_too_large', message: `the command is ${bytes} bytes, more than this node's limit of ${this.limits.commandBytesMax} bytes (--command-bytes-max); it was not proposed` };
+    }
+    const valueRefusal = this.commandRefusal(request.op);
+    return valueRefusal === null ? null : { code: 'value_too_large', message: valueRefusal };
+  }
+
+  // ---- acting on Ready ---------------------------------------------------
+
+  /** Inputs that arrive before the deferred flush runs share one Ready. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    this.clock.defer(() => this.flush());
+  }
+
+  /**
+   * Acts on the core's Ready: its `messages` go out at once and chosen slots
+   * are applied at once (chosen means a majority made it durable); its records
+   * and `messagesAfterAppend` join the write queue, and those messages leave
+   * only once the records are durable.
+   */
+  private flush(): void {
+    this.flushScheduled = false;
+    // Messages to this node itself (a leader's accept to its own acceptor) are
+    // stepped in at once; their effects go in a second round of the same flush,
+    // so the leader's own accept record starts its fsync without waiting a turn.
+    for (let round = 0; round < flushRoundsMax; round += 1) {
+      if (this.fatal !== null || this.stopped) return;
+      const ready = this.core.takeReady();
+      if (isEmpty(ready)) return;
+      let steppedSelf = this.deliver(ready.messages);
+      if (this.options.sabotage?.sendBeforeDurable === true) {
+        steppedSelf = this.deliver(ready.messagesAfterAppend) || steppedSelf;
+        ready.messagesAfterAppend = [];
+      }
+      // The write goes before applying: a follower's fsync of this accept is on
+      // the command's critical path, applying the slots it learned is not.
+      this.queueWrite(ready);
+      this.applyChosen(ready);
+      if (!steppedSelf) return;
+    }
+    this.scheduleFlush();
+  }
+
+  /** A Ready with nothing to write and nothing before it in the queue is durable already. */
+  private queueWrite(ready: Ready): void {
+    const nothing = ready.records.length === 0 && ready.messagesAfterAppend.length === 0;
+    if (nothing && !this.writing && this.writeQueue.length === 0) return this.core.advance({ persisted: ready.number });
+    this.writeQueue.push({ readyNumber: ready.number, records: ready.records, mustSync: ready.mustSync, messages: ready.messagesAfterAppend });
+    this.writeNext();
+  }
+
+  /**
+   * Writes everything queued as one append (group commit: one fsync covers
+   * every Ready that arrived while the previous one ran), then sends the
+   * messages that waited for it and tells the core those Readies are durable.
+   */
+  private writeNext(): void {
+    if (this.writing || this.writeQueue.length === 0 || this.fatal !== null) return;
+    const batch = this.writeQueue.splice(0);
+    const records = batch.flatMap((entry) => entry.records);
+    const messages = batch.flatMap((entry) => entry.messages);
+    const readyNumber = batch[batch.length - 1].readyNumber;
+    if (!batch.some((entry) => entry.mustSync)) {
+      // Learned chosen values only: written lazily, the next fsync makes them durable. Nothing earlier is unwritten.
+      if (records.length > 0) this.disk.append(records, false, (error) => error !== null && this.die(error));
+      this.core.advance({ persisted: readyNumber });
+      this.deliver(messages);
+      return;
+    }
+    this.writing = true;
+    this.disk.append(records, true, (error) => {
+      this.writing = false;
+      if (error !== null) return this.die(error);
+      this.core.advance({ persisted: readyNumber });
+      this.deliver(messages);
+      this.writeNext();
+      if (!this.writing) for (const resolve of this.settledWaiters.splice(0)) resolve();
+    });
+  }
+
+  /** Sends to peers; a message to this node itself is stepped in locally. Returns whether any was. */
+  private deliver(messages: PeerMessage[]): boolean {
+    if (messages.length === 0 || this.fatal !== null) return false;
+    const remote: PeerMessage[] = [];
+    let steppedSelf = false;
+    for (const message of messages) {
+      if (message.to === this.id) {
+        if (this.stopped) continue;
+        this.core.step(message);
+        steppedSelf = true;
+      } else remote.push(message);
+    }
+    this.sendRemote(remote);
+    this.scheduleFlush();
+    return steppedSelf;
+  }
+
+  private sendRemote(messages: (PeerMessage | TransferMessage)[]): void {
+    if (messages.length > 0 && !this.stopped && this.fatal === null) this.network.send(messages);
+  }
+
+  private applyChosen(ready: Ready): void {
+    for (const entry of ready.apply) {
+      this.observer.onSlotApplied?.(entry.value.commands.length);
+      this.digest = chainDigest(this.digest, entry.slot, entry.value);
+      for (const outcome of this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value))) this.resolveWaiter(outcome);
+    }
+    if (ready.apply.length > 0) this.core.advance({ applied: ready.apply[ready.apply.length - 1].slot });
+    for (const event of ready.events) this.onCoreEvent(event);
+    if (ready.snapshotNeeded !== null && this.clock.nowMs() >= this.snapshotFetchNotBeforeMs) this.transfer.fetch(ready.snapshotNeeded.from);
+    this.maybeSnapshot();
+    if (this.waiters.size > 0 && this.core.currentRole !== 'leader') {
+      this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
+    }
+  }
+
+  // ---- snapshots ---------------------------------------------------------
+
+  /**
+   * Every snapshotEvery applied slots, or snapshotLogBytes of log, whichever
+   * comes first: write a snapshot durably, then let the core forget what it
+   * covers and compact the log down to a checkpoint. A state machine whose
+   * snapshot() throws does not stop the node (every replica would throw at the
+   * same slot, and again on replay): that snapshot is skipped, logged, and
+   * tried again an interval later; the log grows meanwhile.
+   */
+  private maybeSnapshot(): void {
+    const every = this.limits.snapshotEvery;
+    const slot = this.service.lastAppliedSlot;
+    const since = Math.max(this.heldSnapshot?.slot ?? 0, this.snapshotFailedSlot);
+    if (every === 0 || this.snapshotting || this.stopped || slot === since) return;
+    const logBytesMax = this.limits.snapshotLogBytes;
+    const logBytes = this.disk.bytesWritten - this.logBytesAtSnapshot;
+    if (slot - since < every && (logBytesMax === 0 || logBytes < logBytesMax)) return;
+    this.logBytesAtSnapshot = this.disk.bytesWritten;
+    let bytes: Buffer;
+    try {
+      bytes = encodeSnapshot({ slot, appliedDigest: this.digest, state: this.service.snapshot() });
+    } catch (thrown) {
+      return this.snapshotFailed(slot, every, thrown);
+    }
+    this.snapshotFailedSlot = 0;
+    this.snapshotting = true;
+    this.disk.writeSnapshot(slot, bytes, (error) => {
+      if (error !== null) return this.die(error);
+      this.heldSnapshot = { slot, bytes };
+      this.observer.onSnapshotTaken?.(slot);
+      this.compactLog(slot, bytes.length);
+    });
+  }
+
+  /**
+   * Lets the core forget the slots up to the snapshot, except those a peer
+   * fetching a snapshot from us, or catching up after one, still needs (see
+   * SnapshotTransfer.compactionFloor): without them it would need another snapshot.
+   */
+  private compactLog(snapshotSlot: Slot, bytes: number): void {
+    const floor = this.transfer.compactionFloor(snapshotSlot);
+    const done = () => {
+      this.snapshotting = false;
+      this.log.info('took a snapshot and compacted the log', { slot: snapshotSlot, bytes, compactedTo: this.core.status().compactedTo });
+    };
+    if (floor <= this.core.status().compactedTo || this.fatal !== null) return done(); // nothing more to forget yet
+    this.disk.checkpoint(this.core.compact(floor), (error) => (error === null ? done() : this.die(error)));
+  }
+
+  private snapshotFailed(slot: Slot, every: number, thrown: unknown): void {
+    this.snapshotFailedSlot = slot;
+    const identity = this.options.stateMachineIdentity;
+    this.log.error(`state machine ${identity} failed to take a snapshot at slot ${slot}; skipped it`, {
+      stateMachine: identity,
+      slot,
+      error: describeThrown(thrown),
+      retryAtSlot: slot + every,
+    });
+    this.log.warn("the write-ahead log is not compacted until a snapshot succeeds, so it keeps growing (and so does restart time); fix the state machine's snapshot()", {
+      lastSnapshot: this.heldSnapshot?.slot ?? 0,
+    });
+  }
+
+  /** This node's own latest snapshot; a state machine that cannot restore it stops start-up with a message that says so. */
+  private restoreOwnSnapshot(snapshot: Snapshot): ReplicatedService {
+    try {
+      return ReplicatedService.fromSnapshot(this.options.stateMachine, snapshot.state, this.options.serviceOptions);
+    } catch (thrown) {
+      throw new Error(
+        `state machine ${this.options.stateMachineIdentity} could not restore this node's own snapshot at slot ${snapshot.slot}: ` +
+          `${describeThrown(thrown)}; start the node with the state machine that wrote it, or fix its restore()`,
+      );
+    }
+  }
+
+  /**
+   * A peer's snapshot arrived whole. Check it, make it durable, jump the core to
+   * it, and swap the state machine: every slot the old one was due to apply has
+   * been applied (apply is synchronous with taking a Ready), and the core hands
+   * out only slots after the snapshot from here on. Settles once the log's
+   * checkpoint after it is durable (no other transfer starts meanwhile).
+   */
+  private installSnapshot(snapshot: Snapshot, bytes: Buffer, from: NodeId): Promise<void> {
+    if (this.stopped || this.fatal !== null) return Promise.resolve();
+    let service: ReplicatedService;
+    try {
+      service = ReplicatedService.fromSnapshot(this.options.stateMachine, snapshot.state, this.options.serviceOptions);
+    } catch (thrown) {
+      // Asking again at once would fetch the same bytes and fail the same way, in a loop.
+      this.snapshotFetchNotBeforeMs = this.clock.nowMs() + this.limits.snapshotRefetchMsMin;
+      this.log.error(`state machine ${this.options.stateMachineIdentity} could not restore a snapshot from a peer; refused it, and this node stays behind until one restores`, {
+        peer: from,
+        stateMachine: this.options.stateMachineIdentity,
+        slot: snapshot.slot,
+        error: describeThrown(thrown),
+        retryInMs: this.limits.snapshotRefetchMsMin,
+      });
+      return Promise.resolve();
+    }
+    if (snapshot.slot <= this.service.lastAppliedSlot) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.disk.writeSnapshot(snapshot.slot, bytes, (error) => {
+        if (error !== null) {
+          this.die(error);
+          return resolve();
+        }
+        this.heldSnapshot = { slot: snapshot.slot, bytes };
+        if (this.stopped || this.fatal !== null) return resolve();
+        const records = this.core.installSnapshot(snapshot.slot);
+        if (records === null) return resolve();
+        this.service = service;
+        this.digest = snapshot.appliedDigest;
+        this.observer.onSnapshotInstalled?.(snapshot.slot);
+        this.log.info('installed a snapshot from a peer', { peer: from, slot: snapshot.slot, bytes: bytes.length });
+        this.disk.checkpoint(records, (checkpointError) => {
+          if (checkpointError !== null) this.die(checkpointError);
+          resolve();
+        });
+        this.scheduleFlush();
+      });
+    });
+  }
+
+  // ---- clients -----------------------------------------------------------
+
+  private resolveWaiter(outcome: CommandOutcome): void {
+    const key = waiterKey(outcome.client, outcome.seq);
+    const waiter = this.waiters.get(key);
+    if (waiter === undefined) return;
+    this.waiters.delete(key);
+    const waiting = (this.waitingPerClient.get(outcome.client) ?? 1) - 1;
+    if (waiting <= 0) this.waitingPerClient.delete(outcome.client);
+    else this.waitingPerClient.set(outcome.client, waiting);
+    this.observer.onCommandApplied?.(key);
+    this.answer(waiter, outcome);
+  }
+
+  private answer(waiter: Waiter, outcome: CommandOutcome): void {
+    if (outcome.ok) waiter.link.reply({ type: 'result', id: waiter.requestId, slot: outcome.slot, result: outcome.result });
+    else waiter.link.reply({ type: 'refused', id: waiter.requestId, slot: outcome.slot, error: outcome.error });
+  }
+
+  /** Commands proposed but not yet applied may still be chosen: the client must retry with the same seq. */
+  private failWaiters(code: string, message: string): void {
+    for (const waiter of this.waiters.values()) {
+      waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: true });
+    }
+    this.waiters.clear();
+    this.waitingPerClient.clear();
+    this.observer.onCommandsAbandoned?.();
+  }
+
+  private onCoreEvent(event: CoreEvent): void {
+    this.observer.onCoreEvent?.(event);
+    if (event.kind === 'leader') this.log.info('became leader', { ballot: ballotToString(event.ballot) });
+    if (event.kind === 'candidate') this.log.info('starting phase 1', { ballot: ballotToString(event.ballot) });
+    if (event.kind === 'preempted') {
+      this.log.info('preempted by a higher ballot', { ballot: ballotToString(event.ballot), by: ballotToString(event.by) });
+    }
+    if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
+    if (event.kind === 'rebuilding') {
+      this.log.warn(
+        'empty data dir: not voting until a majority of the other nodes answer (a replaced disk may have forgotten promises); ' +
+          'for the first start of a brand-new cluster use --initial-cluster-state new',
+        { peersNeeded: event.peersNeeded },
+      );
+    }
+    if (event.kind === 'rebuilt') {
+      this.log.info('rebuilt: voting again', { promised: ballotToString(event.promised), commitIndex: event.commitIndex });
+    }
+  }
+
+  /** A failed write or fsync: stop serving at once; nothing more may be acknowledged. */
+  private die(error: Error): void {
+    if (this.fatal !== null) return;
+    this.fatal = error;
+    this.log.error('node cannot go on', { error: error.message });
+    this.failWaiters('node_failed', error.message);
+    for (const resolve of this.settledWaiters.splice(0)) resolve();
+    this.options.onFatal?.(error);
+  }
+}
+
+function isEmpty(ready: Ready): boolean {
+  const items = ready.records.length + ready.messages.length + ready.messagesAfterAppend.length + ready.apply.length + ready.events.length;
+  return items === 0 && ready.snapshotNeeded === null;
+}
+
+function chainDigest(previous: string, slot: Slot, value: Value): string {
+  return createHash('sha256').update(`${previous}/${slot}/${JSON.stringify(value)}`).digest('hex').slice(0, 32);
+}
+
+function waiterKey(client: string, seq: number): string {
+  return `${client}\u0000${seq}`;
+}
