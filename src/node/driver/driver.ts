@@ -158,7 +158,7 @@ export class NodeDriver {
       compactionHoldSlotsMax: this.limits.compactionHoldSlotsMax,
       send: (message: TransferMessage) => this.sendRemote([message]),
       latest: () => this.heldSnapshot,
-      onComplete: (incoming, bytes, from) => this.installSnapshot(incoming, bytes, from),
+      onComplete: (incoming, bytes, from, installed) => this.installSnapshot(incoming, bytes, from, installed),
       log: this.log,
       now: () => this.clock.nowMs(),
     });
@@ -390,7 +390,9 @@ export class NodeDriver {
     for (const entry of ready.apply) {
       this.observer.onSlotApplied?.(entry.value.commands.length);
       this.digest = chainDigest(this.digest, entry.slot, entry.value);
-      for (const outcome of this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value))) this.resolveWaiter(outcome);
+      const outcomes = this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value));
+      this.observer.onApplied?.(entry, outcomes);
+      for (const outcome of outcomes) this.resolveWaiter(outcome);
     }
     if (ready.apply.length > 0) this.core.advance({ applied: ready.apply[ready.apply.length - 1].slot });
     for (const event of ready.events) this.onCoreEvent(event);
@@ -428,7 +430,7 @@ export class NodeDriver {
     }
     this.snapshotFailedSlot = 0;
     this.snapshotting = true;
-    this.disk.writeSnapshot(slot, bytes, (error) => {
+    this.disk.writeSnapshot(slot, bytes, 'took', (error) => {
       if (error !== null) return this.die(error);
       this.heldSnapshot = { slot, bytes };
       this.observer.onSnapshotTaken?.(slot);
@@ -484,8 +486,8 @@ export class NodeDriver {
    * out only slots after the snapshot from here on. Settles once the log's
    * checkpoint after it is durable (no other transfer starts meanwhile).
    */
-  private installSnapshot(snapshot: Snapshot, bytes: Buffer, from: NodeId): Promise<void> {
-    if (this.stopped || this.fatal !== null) return Promise.resolve();
+  private installSnapshot(snapshot: Snapshot, bytes: Buffer, from: NodeId, installed: () => void): void {
+    if (this.stopped || this.fatal !== null) return installed();
     let service: ReplicatedService;
     try {
       service = ReplicatedService.fromSnapshot(this.options.stateMachine, snapshot.state, this.options.serviceOptions);
@@ -499,29 +501,27 @@ export class NodeDriver {
         error: describeThrown(thrown),
         retryInMs: this.limits.snapshotRefetchMsMin,
       });
-      return Promise.resolve();
+      return installed();
     }
-    if (snapshot.slot <= this.service.lastAppliedSlot) return Promise.resolve();
-    return new Promise((resolve) => {
-      this.disk.writeSnapshot(snapshot.slot, bytes, (error) => {
-        if (error !== null) {
-          this.die(error);
-          return resolve();
-        }
-        this.heldSnapshot = { slot: snapshot.slot, bytes };
-        if (this.stopped || this.fatal !== null) return resolve();
-        const records = this.core.installSnapshot(snapshot.slot);
-        if (records === null) return resolve();
-        this.service = service;
-        this.digest = snapshot.appliedDigest;
-        this.observer.onSnapshotInstalled?.(snapshot.slot);
-        this.log.info('installed a snapshot from a peer', { peer: from, slot: snapshot.slot, bytes: bytes.length });
-        this.disk.checkpoint(records, (checkpointError) => {
-          if (checkpointError !== null) this.die(checkpointError);
-          resolve();
-        });
-        this.scheduleFlush();
+    if (snapshot.slot <= this.service.lastAppliedSlot) return installed();
+    this.disk.writeSnapshot(snapshot.slot, bytes, 'installed', (error) => {
+      if (error !== null) {
+        this.die(error);
+        return installed();
+      }
+      this.heldSnapshot = { slot: snapshot.slot, bytes };
+      if (this.stopped || this.fatal !== null) return installed();
+      const records = this.core.installSnapshot(snapshot.slot);
+      if (records === null) return installed();
+      this.service = service;
+      this.digest = snapshot.appliedDigest;
+      this.observer.onSnapshotInstalled?.(snapshot.slot);
+      this.log.info('installed a snapshot from a peer', { peer: from, slot: snapshot.slot, bytes: bytes.length });
+      this.disk.checkpoint(records, (checkpointError) => {
+        if (checkpointError !== null) this.die(checkpointError);
+        installed();
       });
+      this.scheduleFlush();
     });
   }
 

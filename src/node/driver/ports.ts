@@ -3,7 +3,8 @@
 // loop); the simulation wires simulated ones from one seed. Every operation that
 // waits reports back through a callback, never a Promise, so a simulation can
 // run a whole cluster in one synchronous event loop.
-import type { CoreEvent, PeerMessage, Slot, WalRecord } from '../core/messages.js';
+import type { ChosenEntry, CoreEvent, PeerMessage, Slot, WalRecord } from '../core/messages.js';
+import type { CommandOutcome } from '../statemachine/sessions.js';
 import type { ClientResponse, TransferMessage } from '../../wire/protocol.js';
 
 /** Called once when a disk operation is over: null when it did what it says, else why it failed. */
@@ -16,8 +17,11 @@ export interface DriverDisk {
    * without, once they are written (the next sync makes them durable).
    */
   append(records: WalRecord[], sync: boolean, done: Done): void;
-  /** Writes the snapshot of the state applied up to `slot` durably (temporary file, fsync, rename). */
-  writeSnapshot(slot: Slot, bytes: Uint8Array, done: Done): void;
+  /**
+   * Writes the snapshot of the state applied up to `slot` durably (temporary
+   * file, fsync, rename): one this node `took`, or one it `installed` from a peer.
+   */
+  writeSnapshot(slot: Slot, bytes: Uint8Array, origin: 'took' | 'installed', done: Done): void;
   /**
    * Log compaction: `records` become the start of a fresh log, made durable,
    * and every older part of the log is then dropped. Ordered with appends.
@@ -47,6 +51,8 @@ export interface ClientLink {
 /** Counters the runtime's metrics keep; every hook is optional to implement. */
 export interface DriverObserver {
   onSlotApplied?(commands: number): void;
+  /** A slot was applied, with what each of its commands came to (the simulation checks them). */
+  onApplied?(entry: ChosenEntry, outcomes: CommandOutcome[]): void;
   onCommandProposed?(key: string): void;
   onCommandApplied?(key: string): void;
   onCommandsAbandoned?(): void;

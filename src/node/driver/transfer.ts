@@ -47,8 +47,11 @@ export interface SnapshotTransferOptions extends SnapshotTransferLimits {
   send: (message: TransferMessage) => void;
   /** This node's newest durable snapshot. */
   latest: () => HeldSnapshot | null;
-  /** A peer's snapshot arrived whole and checked; no other transfer starts until the promise settles. */
-  onComplete: (snapshot: Snapshot, bytes: Buffer, from: NodeId) => Promise<void>;
+  /**
+   * A peer's snapshot arrived whole and checked; no other transfer starts until
+   * `installed` is called (a callback, not a Promise, so the simulation runs it synchronously).
+   */
+  onComplete: (snapshot: Snapshot, bytes: Buffer, from: NodeId, installed: () => void) => void;
   log: Logger;
   now?: () => number;
 }
@@ -250,12 +253,12 @@ export class SnapshotTransfer {
       return;
     }
     this.installing = true;
-    this.options
-      .onComplete(snapshot, bytes, incoming.from)
-      .catch((error: Error) => this.options.log.error('installing a snapshot failed', { peer: incoming.from, error: error.message }))
-      .finally(() => {
-        this.installing = false;
-      });
+    let settled = false;
+    this.options.onComplete(snapshot, bytes, incoming.from, () => {
+      if (settled) return;
+      settled = true;
+      this.installing = false;
+    });
   }
 
   private onUnavailable(message: SnapshotUnavailableMessage): void {

@@ -341,7 +341,7 @@ class WalDisk implements DriverDisk {
     (sync ? this.wal.append(records) : this.wal.appendLazily(records)).then(() => done(null), (error: Error) => done(error));
   }
 
-  writeSnapshot(slot: Slot, bytes: Uint8Array, done: Done): void {
+  writeSnapshot(slot: Slot, bytes: Uint8Array, _origin: 'took' | 'installed', done: Done): void {
     // Older snapshots go once the new one is durable: the log since the newest covers the rest.
     writeSnapshot(this.dataDir, slot, bytes)
       .then(() => pruneSnapshots(this.dataDir))

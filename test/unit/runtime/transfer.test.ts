@@ -65,8 +65,9 @@ class Network {
         this.queue.push(message);
       },
       latest: () => (self === 1 ? this.latest : null),
-      onComplete: async (snapshot, bytes) => {
+      onComplete: (snapshot, bytes, _from, installed) => {
         this.installed.set(self, [...(this.installed.get(self) ?? []), { snapshot, bytes }]);
+        installed();
       },
       log: recordingLogger(this.lines),
       now: () => this.clock,
@@ -102,7 +103,7 @@ class Network {
   }
 }
 
-/** Lets the promise returned by onComplete settle. */
+/** Lets anything still pending in the event loop run. */
 async function settle(): Promise<void> {
   await new Promise((done) => setImmediate(done));
 }
@@ -280,7 +281,7 @@ describe('snapshot transfer', () => {
       self: 2,
       send: (message) => net.queue.push(message),
       latest: () => null,
-      onComplete: () => new Promise<void>((done) => (finish = done)),
+      onComplete: (_snapshot, _bytes, _from, installed) => (finish = installed),
       log: recordingLogger(net.lines),
       now: () => net.clock,
     }));
