@@ -166,3 +166,22 @@ function stepOracle(state: string, operation: Operation): string | undefined {
   const [expected, written] = operation.value as [JsonValue, JsonValue];
   return text(expected) === state ? text(written) : undefined;
 }
+
+/**
+ * A known violation for the report's tests: on key "x" a read returns "1"
+ * after "2" overwrote it (the operations invoked on lines 1, 3 and 11 cannot
+ * be ordered; the read invoked on line 11 is where it shows), around operations that do not matter: a read of
+ * "2", a failed cas, a write whose outcome is unknown, one still in flight at
+ * the end, and a linearizable key "a" (sorted before "x", so the report must
+ * pick "x" by its violation, not by its place).
+ */
+export const staleReadHistory: OperationSpec[] = [
+  write(0, '1', 0, 10),
+  write(1, '2', 20, 30),
+  { ...read(4, null, 22, 33), key: 'a' },
+  read(2, '2', 40, 50),
+  cas(6, '1', '3', 45, 58, 'fail'),
+  read(3, '1', 60, 70),
+  write(5, '9', 61, 65, 'info'),
+  { ...write(7, 'late', 66, null), key: 'a' },
+];
