@@ -134,7 +134,11 @@ export const reportScript = String.raw`
       context.strokeStyle = colors.axis;
       context.beginPath(); context.moveTo(px, axisHeight - 6); context.lineTo(px, axisHeight); context.stroke();
       context.fillStyle = colors.axis;
-      context.fillText(String(Math.round(abs(time))), px, axisHeight / 2 - 2);
+      // A label at an edge is aligned to stay whole inside the plot.
+      var label = String(Math.round(abs(time)));
+      var half = context.measureText(label).width / 2;
+      context.textAlign = px - half < gutterWidth ? 'left' : px + half > width ? 'right' : 'center';
+      context.fillText(label, context.textAlign === 'left' ? Math.max(px, gutterWidth + 2) : context.textAlign === 'right' ? width - 2 : px, axisHeight / 2 - 2);
     }
     context.strokeStyle = colors.axis;
     context.beginPath(); context.moveTo(gutterWidth, axisHeight + 0.5); context.lineTo(width, axisHeight + 0.5); context.stroke();
@@ -205,6 +209,16 @@ export const reportScript = String.raw`
     }
   }
 
+  // Where the lanes in view sit among all of them, when they do not all fit.
+  function drawLaneScroll(rows, width, height) {
+    if (view.lanes.length <= rows) return;
+    var track = height - axisHeight - 4;
+    var thumb = Math.max(12, track * rows / view.lanes.length);
+    var offset = (track - thumb) * view.top / Math.max(1, view.lanes.length - rows);
+    context.fillStyle = 'rgba(0,0,0,0.25)';
+    context.fillRect(width - 6, axisHeight + 2 + offset, 4, thumb);
+  }
+
   function drawLabels(rows) {
     context.fillStyle = '#fff';
     context.fillRect(0, 0, gutterWidth, canvas.clientHeight);
@@ -237,6 +251,7 @@ export const reportScript = String.raw`
     for (var row = view.top; row < Math.min(view.lanes.length, view.top + rows); row++) drawLane(view.lanes[row], row, width);
     drawMarks(rows);
     drawLabels(rows);
+    drawLaneScroll(rows, width, height);
     if (view.lanes.length === 0) { context.fillStyle = '#666'; context.textAlign = 'center'; context.fillText('no operations', width / 2, height / 2); }
     report();
   }
@@ -422,6 +437,23 @@ export const reportScript = String.raw`
   });
   window.addEventListener('resize', draw);
 
-  showKey(model.defaultKey);
+  // A link may name the view: #key=NAME&window=all or #key=NAME&window=START,END (the history's times).
+  function openFromHash() {
+    var parameters = new URLSearchParams(location.hash.slice(1));
+    var named = parameters.get('key');
+    var key = named === null ? -1 : model.keys.findIndex(function (candidate) { return candidate.name === named; });
+    showKey(key >= 0 ? key : model.defaultKey);
+    var windowText = parameters.get('window');
+    if (windowText === null) return;
+    if (windowText === 'all') { fitAll(); draw(); return; }
+    var bounds = windowText.split(',').map(Number);
+    if (bounds.length !== 2 || !(bounds[1] > bounds[0])) return;
+    view.start = bounds[0] - model.timeOrigin;
+    view.span = bounds[1] - bounds[0];
+    draw();
+  }
+
+  window.addEventListener('hashchange', openFromHash);
+  openFromHash();
 })();
 `;

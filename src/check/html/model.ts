@@ -89,7 +89,7 @@ export interface ReportModel {
   timeSpan: number;
   processes: string[];
   keys: ReportKey[];
-  /** The key shown first: the first violating key, else the first key. -1 when there are none. */
+  /** The key shown first: the first violating key, else the first undecided one, else the first. -1 when there are none. */
   defaultKey: number;
   violations: ReportViolation[];
   /** Distinct value texts (JSON, cut at {@link reportValueCharsMax} characters). */
@@ -119,6 +119,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
   const lineIndex = new Map(operations.map((operation, index) => [operation.invokeLine, index]));
   const violations = result.violations.map((violation) => reportViolation(violation, keyIndex, lineIndex));
   const firstViolating = keys.findIndex((key) => key.verdict === 'violation');
+  const firstUndecided = keys.findIndex((key) => key.verdict === 'unknown');
   return {
     format: 1,
     source: input.source,
@@ -130,7 +131,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     timeSpan: Math.max(1, columns.latest),
     processes: processes.labels,
     keys,
-    defaultKey: firstViolating >= 0 ? firstViolating : keys.length > 0 ? 0 : -1,
+    defaultKey: firstViolating >= 0 ? firstViolating : firstUndecided >= 0 ? firstUndecided : keys.length > 0 ? 0 : -1,
     violations,
     values: columns.values,
     operations: columns.operations,

@@ -43,13 +43,13 @@ export function renderReportPage(model: ReportModel): string {
 <div id="legend">
   <span><i class="swatch ok"></i>ok (applied)</span>
   <span><i class="swatch fail"></i>fail (not applied)</span>
-  <span><i class="swatch info"></i>info (outcome unknown; may take effect until the end, drawn faint)</span>
+  <span><i class="swatch info"></i>info (outcome unknown: faint to the end)</span>
   <span><i class="swatch highlighted"></i>cannot be ordered</span>
   <span><i class="swatch unexplained"></i>no order explains its result</span>
-  <span><i class="swatch after"></i>completed after the violation (counted as in flight)</span>
+  <span><i class="swatch after"></i>completed after it shows (counted as in flight)</span>
 </div>
 <div id="stage"><canvas id="timeline"></canvas><div id="tooltip" hidden></div></div>
-<p id="hint">Wheel: zoom at the pointer. Drag: pan (shift+wheel scrolls lanes). Hover or click a bar for the operation. Times are the history's own units.</p>
+<p id="hint">Wheel: zoom at the pointer. Drag: pan (shift+wheel scrolls lanes). A link may open a view: #key=NAME&amp;window=all or #key=NAME&amp;window=START,END. Hover or click a bar for the operation. Times are the history's own units.</p>
 <pre id="details">Click an operation to keep its details here.</pre>
 <output id="status" data-ready="false"></output>
 <script type="application/json" id="${reportDataElementId}">${embedJson(model)}</script>

@@ -97,6 +97,16 @@ describe('the report model', () => {
     expect(model.keys.map((key) => key.name)).toEqual(['b', 'x']);
   });
 
+  it('of an undecided history opens on the undecided key and says why', () => {
+    const operations = parseHistory(historyText([{ ...write(0, '1', 0, 10), key: 'a' }, write(1, '2', 0, 10), read(2, '2', 20, 30)]));
+    const result = checkHistory(operations, { searchStatesMax: 1 });
+    const model = buildReportModel({ source: 'h', operations, result, elapsedMs: 0 });
+    expect(model.verdict).toBe('unknown');
+    expect(model.keys).toEqual([{ name: 'a', operations: 1, verdict: 'linearizable' }, { name: 'x', operations: 2, verdict: 'unknown' }]);
+    expect(model.keys[model.defaultKey].name).toBe('x');
+    expect(model.undecided[0]).toMatch(/^unknown: gave up on key "x" \(2 operations\)/);
+  });
+
   it('keeps times relative to the earliest one, so large clocks stay small in the page', () => {
     const origin = 1_700_000_000_000_000;
     const { model } = modelOf([write(0, '1', origin + 5, origin + 9), read(1, '1', origin + 20, origin + 31)]);
