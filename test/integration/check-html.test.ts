@@ -2,7 +2,7 @@
 // headless Chromium (Debian's `chromium`) loads it from a file:// URL, and the
 // test reads what the page's script rendered from the DOM Chromium dumps
 // (#status carries the drawn key, window and marks in data attributes).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,6 +52,98 @@ function dumpDom(file: string, hash = ''): Promise<{ dom: string; elapsedMs: num
       else done({ dom, elapsedMs: performance.now() - started });
     });
   });
+}
+
+/** Chromium driven over the DevTools protocol on a pipe (fds 3 and 4): one page, commands in, results out. */
+class Browser {
+  private readonly child: ChildProcess;
+  private readonly profile = tempDir();
+  private readonly pending = new Map<number, { done: (value: Record<string, unknown>) => void; fail: (error: Error) => void }>();
+  private nextId = 1;
+  private buffer = '';
+  private session = '';
+  private stderr = '';
+
+  private constructor() {
+    const args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run', `--user-data-dir=${this.profile}`, '--window-size=1280,900', '--remote-debugging-pipe', 'about:blank'];
+    this.child = spawn(chromiumBinary(), args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    this.child.stderr!.on('data', (chunk) => (this.stderr += chunk));
+    (this.child.stdio[4] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => this.receive(chunk.toString('utf8')));
+    this.child.on('exit', (code) => {
+      for (const { fail } of this.pending.values()) fail(new Error(`chromium exited ${code}\n${this.stderr.slice(-2000)}`));
+      this.pending.clear();
+    });
+  }
+
+  /** A browser with one page attached, showing `url`. */
+  static async open(url: string): Promise<Browser> {
+    const browser = new Browser();
+    const { targetInfos } = await browser.send('Target.getTargets') as { targetInfos: { targetId: string; type: string }[] };
+    const page = targetInfos.find((target) => target.type === 'page');
+    if (page === undefined) throw new Error('chromium opened no page');
+    const { sessionId } = await browser.send('Target.attachToTarget', { targetId: page.targetId, flatten: true }) as { sessionId: string };
+    browser.session = sessionId;
+    await browser.send('Page.navigate', { url });
+    await browser.waitFor('document.getElementById("status")?.dataset.ready === "true"');
+    return browser;
+  }
+
+  send(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = this.nextId++;
+    const message = { id, method, params, ...(this.session === '' ? {} : { sessionId: this.session }) };
+    (this.child.stdio[3] as NodeJS.WritableStream).write(`${JSON.stringify(message)}\0`);
+    return new Promise((done, fail) => {
+      const timer = setTimeout(() => fail(new Error(`chromium did not answer ${method} within ${browserLoadMsMax} ms`)), browserLoadMsMax);
+      this.pending.set(id, { done: (value) => (clearTimeout(timer), done(value)), fail: (error) => (clearTimeout(timer), fail(error)) });
+    });
+  }
+
+  /** The value of a page expression. */
+  async evaluate<T>(expression: string): Promise<T> {
+    const answer = await this.send('Runtime.evaluate', { expression, returnByValue: true }) as { result: { value: T }; exceptionDetails?: { text: string } };
+    if (answer.exceptionDetails !== undefined) throw new Error(`${expression}: ${answer.exceptionDetails.text}`);
+    return answer.result.value;
+  }
+
+  async waitFor(expression: string): Promise<void> {
+    const deadline = performance.now() + browserLoadMsMax;
+    while (!(await this.evaluate<boolean>(expression))) {
+      if (performance.now() > deadline) throw new Error(`the page never made ${expression} true`);
+      await new Promise((done) => setTimeout(done, 50));
+    }
+  }
+
+  async mouse(type: 'mouseMoved' | 'mousePressed' | 'mouseReleased' | 'mouseWheel', point: { x: number; y: number }, extra: Record<string, unknown> = {}): Promise<void> {
+    const button = type === 'mousePressed' || type === 'mouseReleased' ? { button: 'left', clickCount: 1 } : {};
+    await this.send('Input.dispatchMouseEvent', { type, x: point.x, y: point.y, ...button, ...extra });
+  }
+
+  async status(): Promise<Record<string, string>> {
+    return this.evaluate('Object.fromEntries(Object.entries(document.getElementById("status").dataset))');
+  }
+
+  close(): void {
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+    rmSync(this.profile, { recursive: true, force: true });
+  }
+
+  private receive(text: string): void {
+    this.buffer += text;
+    let end: number;
+    while ((end = this.buffer.indexOf('\0')) >= 0) {
+      const message = JSON.parse(this.buffer.slice(0, end)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
+      this.buffer = this.buffer.slice(end + 1);
+      const waiter = message.id === undefined ? undefined : this.pending.get(message.id);
+      if (waiter === undefined) continue;
+      this.pending.delete(message.id!);
+      if (message.error !== undefined) waiter.fail(new Error(message.error.message));
+      else waiter.done(message.result ?? {});
+    }
+  }
 }
 
 function decode(text: string): string {
@@ -110,6 +202,52 @@ describe('paxos check --html in Chromium', () => {
     const { dom } = await dumpDom(page, '#key=a&window=all');
     expect(rendered(dom)).toMatchObject({ 'data-key': 'a', 'data-key-verdict': 'linearizable', 'data-highlighted': '', 'data-lanes': '2', 'data-window': '0,70' });
     expect(elementText(dom, 'violation-operations')).toBe('');
+  });
+
+  it('shows an operation on hover and keeps it on click; the wheel zooms, a drag pans, the selector changes key', async () => {
+    const { page } = await writePage('stale-interactive', staleReadHistory);
+    const browser = await Browser.open(pathToFileURL(page).href);
+    try {
+      const read = await browser.evaluate<{ x: number; y: number } | null>('window.paxosReport.locate(11)');
+      expect(read, 'the read invoked on line 11 is not in view').not.toBeNull();
+      await browser.mouse('mouseMoved', read!);
+      const tooltip = await browser.evaluate<{ hidden: boolean; text: string }>('({ hidden: document.getElementById("tooltip").hidden, text: document.getElementById("tooltip").textContent })');
+      expect(tooltip.hidden).toBe(false);
+      expect(tooltip.text.split('\n')).toEqual([
+        'process 3  read on key "x"',
+        'result   "1"',
+        'invoked  60',
+        'ok at    70  (took 10)',
+        'lines    11,15',
+        'cannot be ordered with the other marked operations',
+        '← no order explains this result',
+      ]);
+
+      await browser.mouse('mousePressed', read!);
+      await browser.mouse('mouseReleased', read!);
+      expect((await browser.status()).selected).toBe('11');
+      expect(await browser.evaluate<string>('document.getElementById("details").textContent')).toContain('process 3  read on key "x"');
+
+      const before = (await browser.status()).window.split(',').map(Number);
+      await browser.mouse('mouseWheel', read!, { deltaX: 0, deltaY: -400 });
+      const zoomed = (await browser.status()).window.split(',').map(Number);
+      expect(zoomed[1] - zoomed[0]).toBeLessThan((before[1] - before[0]) / 2);
+
+      const from = { x: read!.x, y: read!.y };
+      await browser.mouse('mousePressed', from);
+      await browser.mouse('mouseMoved', { x: from.x - 200, y: from.y }, { buttons: 1 });
+      await browser.mouse('mouseReleased', { x: from.x - 200, y: from.y });
+      const panned = (await browser.status()).window.split(',').map(Number);
+      expect(panned[0]).toBeGreaterThan(zoomed[0]);
+      // The same span, give or take the rounding of the window to whole time units.
+      expect(Math.abs((panned[1] - panned[0]) - (zoomed[1] - zoomed[0]))).toBeLessThanOrEqual(2);
+
+      await browser.evaluate('(() => { const select = document.getElementById("key"); select.value = "0"; select.dispatchEvent(new Event("change")); })()');
+      expect(await browser.status()).toMatchObject({ key: 'a', keyVerdict: 'linearizable', highlighted: '', lanes: '2' });
+      expect(await browser.evaluate<boolean>('document.getElementById("violation").hidden')).toBe(true);
+    } finally {
+      browser.close();
+    }
   });
 
   it('draws a history of 100,000 operations from 64 processes on 4 keys, opening on its violation', async () => {

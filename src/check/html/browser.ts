@@ -432,8 +432,12 @@ export const reportScript = String.raw`
     if (index < 0) { tooltip.hidden = true; return; }
     tooltip.textContent = describe(index);
     tooltip.hidden = false;
-    tooltip.style.left = Math.min(px + 14, rect.width - tooltip.offsetWidth - 4) + 'px';
-    tooltip.style.top = (py + 16 + tooltip.offsetHeight > rect.height ? py - tooltip.offsetHeight - 8 : py + 16) + 'px';
+    // Beside the pointer, flipped to stay inside the browser window.
+    var left = event.clientX + 14, top = event.clientY + 16;
+    if (left + tooltip.offsetWidth > window.innerWidth - 4) left = Math.max(4, event.clientX - tooltip.offsetWidth - 14);
+    if (top + tooltip.offsetHeight > window.innerHeight - 4) top = Math.max(4, event.clientY - tooltip.offsetHeight - 10);
+    tooltip.style.left = left + 'px';
+    tooltip.style.top = top + 'px';
   });
   window.addEventListener('resize', draw);
 
@@ -452,6 +456,18 @@ export const reportScript = String.raw`
     view.span = bounds[1] - bounds[0];
     draw();
   }
+
+  // Where the bar of the operation invoked on a line is, in client pixels (for tests that point at it).
+  window.paxosReport = {
+    locate: function (line) {
+      var index = ops.invokeLine.indexOf(line);
+      var row = view.lanes.findIndex(function (lane) { return lane.ops.indexOf(index) >= 0; });
+      if (index < 0 || row < view.top || row >= view.top + visibleLanes()) return null;
+      var box = barBox(index, row), rect = canvas.getBoundingClientRect();
+      var left = Math.max(box.left, gutterWidth), right = Math.min(box.right, canvas.clientWidth);
+      return { x: rect.left + (left + right) / 2, y: rect.top + box.y + barHeight / 2 };
+    },
+  };
 
   window.addEventListener('hashchange', openFromHash);
   openFromHash();

@@ -112,7 +112,7 @@ h1[data-verdict="unknown"] { color: var(--fail); }
 #stage { position: relative; margin: 0 16px; border: 1px solid #ccc; height: 75vh; min-height: 120px; }
 #timeline { display: block; width: 100%; height: 100%; cursor: grab; }
 #timeline.dragging { cursor: grabbing; }
-#tooltip { position: absolute; pointer-events: none; background: rgba(20,20,24,0.92); color: #fff; padding: 6px 8px; border-radius: 4px; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre; z-index: 2; max-width: 520px; overflow: hidden; }
+#tooltip { position: fixed; pointer-events: none; background: rgba(20,20,24,0.92); color: #fff; padding: 6px 8px; border-radius: 4px; font: 12px/1.4 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre; z-index: 2; max-width: 520px; overflow: hidden; }
 #hint { margin: 4px 16px; font-size: 12px; color: #666; }
 #details { margin: 4px 16px 16px; padding: 8px; background: #f7f7f8; border: 1px solid #ddd; font: 12px/1.45 ui-monospace, "DejaVu Sans Mono", monospace; white-space: pre-wrap; word-break: break-all; }
 #status { display: block; margin: 0 16px 16px; font-size: 12px; color: #666; }
