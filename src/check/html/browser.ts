@@ -17,7 +17,8 @@ export const reportScript = String.raw`
   // Pixels; the lane is the height of one process's row.
   var laneHeight = 22, barHeight = 12, axisHeight = 30, gutterWidth = 84;
   // Never zoom in past a window of this many time units: times are integers.
-  var spanMin = 1;
+  var windowUnitsMin = 1;
+  function plural(count, noun) { return count + ' ' + noun + (count === 1 ? '' : 's'); }
   var colors = { ok: '#2f8f4e', fail: '#c98a1b', info: '#4a78c9', infoTail: 'rgba(74,120,201,0.28)', highlight: '#d62728', selected: '#111', grid: '#ececec', axis: '#444', laneShade: '#fafafa' };
 
   var canvas = document.getElementById('timeline');
@@ -85,7 +86,7 @@ export const reportScript = String.raw`
 
   function clampView() {
     var slack = model.timeSpan * 0.05 + 1;
-    view.span = Math.min(Math.max(view.span, spanMin), model.timeSpan + 2 * slack);
+    view.span = Math.min(Math.max(view.span, windowUnitsMin), model.timeSpan + 2 * slack);
     view.start = Math.min(Math.max(view.start, -slack), model.timeSpan + slack - view.span);
     view.top = Math.max(0, Math.min(view.top, view.lanes.length - visibleLanes()));
   }
@@ -101,7 +102,7 @@ export const reportScript = String.raw`
       first = Math.min(first, ops.invoke[index]);
       last = Math.max(last, ops.complete[index] < 0 ? ops.invoke[index] : ops.complete[index]);
     });
-    var span = Math.max(last - first, spanMin);
+    var span = Math.max(last - first, windowUnitsMin);
     view.start = first - span * 0.15;
     view.span = span * 1.3;
     var laneRows = view.lanes.map(function (lane, row) { return lane.ops.some(function (index) { return view.marks.highlighted.has(index); }) ? row : -1; }).filter(function (row) { return row >= 0; });
@@ -274,7 +275,7 @@ export const reportScript = String.raw`
     status.dataset.unexplained = unexplained.join(',');
     status.dataset.window = Math.round(abs(view.start)) + ',' + Math.round(abs(view.start + view.span));
     status.dataset.selected = view.selected >= 0 ? String(ops.invokeLine[view.selected]) : '';
-    status.textContent = key === undefined ? 'no operations' : 'key ' + JSON.stringify(key.name) + ' (' + key.verdict + '): ' + view.lanes.length + ' lanes, ' + view.drawn + ' bars drawn' + (highlighted.length > 0 ? ', operations at lines ' + highlighted.join(' ') + ' cannot be ordered' : '');
+    status.textContent = key === undefined ? 'no operations' : 'key ' + JSON.stringify(key.name) + ' (' + key.verdict + '): ' + plural(view.lanes.length, 'lane') + ', ' + plural(view.drawn, 'bar') + ' drawn' + (highlighted.length > 0 ? ', operations at lines ' + highlighted.join(' ') + ' cannot be ordered' : '');
   }
 
   function describe(index) {
@@ -364,7 +365,7 @@ export const reportScript = String.raw`
 
   function zoom(factor, pixel) {
     var anchor = timeAt(pixel === undefined ? gutterWidth + plotWidth() / 2 : pixel);
-    var span = Math.max(spanMin, view.span * factor);
+    var span = Math.max(windowUnitsMin, view.span * factor);
     view.start = anchor - (anchor - view.start) * span / view.span;
     view.span = span;
     draw();

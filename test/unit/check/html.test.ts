@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkHistory, parseHistory, type Operation } from '../../../src/check/index.js';
 import { buildReportModel, renderReportPage, reportDataElementId, reportOperationsMax, reportValueCharsMax, ReportWriteError, writeReportFile, type ReportModel } from '../../../src/check/html/index.js';
+import { reportScript } from '../../../src/check/html/browser.js';
 import { renderViolation } from '../../../src/check/report.js';
 import { historyText, read, staleReadHistory, write, type OperationSpec } from './histories.js';
 
@@ -142,6 +143,11 @@ describe('the report page', () => {
     expect(page).not.toMatch(/\b(src|href)=|https?:\/\/|url\(|@import/);
     expect(page).toContain('<canvas id="timeline">');
     expect(page).toContain('<output id="status"');
+  });
+
+  it('carries a script that parses (the browser test runs it)', () => {
+    expect(() => new Function(reportScript)).not.toThrow();
+    expect(renderReportPage(modelOf(staleReadHistory).model)).toContain(reportScript);
   });
 
   it('keeps a value that looks like markup inside its script element', () => {
