@@ -6,3 +6,4 @@ export { explainedKeysMax, searchStatesMax, shrinkStatesMax } from './limits.js'
 export { checkExitCode, checkExitCodes, renderCheckReport, renderSummary } from './report.js';
 export { checkHistoryFile, type CheckRun } from './run.js';
 export { searchLinearization, type SearchOperation, type SearchResult } from './search.js';
+export { ReportWriteError, buildReportModel, renderReportPage, reportOperationsMax, writeCheckReportPage, type ReportModel } from './html/index.js';

@@ -37,7 +37,8 @@ export function renderCheckReport(result: CheckResult, elapsedMs: number): strin
   return lines;
 }
 
-const explanationNote = 'Each operation takes effect at one instant between its invocation and its completion (an info or in-flight '
+/** The note under explanations: what "cannot be ordered" means. */
+export const explanationNote = 'Each operation takes effect at one instant between its invocation and its completion (an info or in-flight '
   + 'one at any instant after its invocation, or never; a failed one never); no order of the operations above gives '
   + 'the results they returned.';
 
@@ -49,7 +50,8 @@ export function renderSummary(result: CheckResult, elapsedMs: number): string {
   return parts.join(', ');
 }
 
-function renderViolation(violation: KeyViolation): string[] {
+/** The heading and table of one violating key (the report's lines for it). */
+export function renderViolation(violation: KeyViolation): string[] {
   const key = JSON.stringify(violation.key);
   const explanation = violation.explanation;
   if (explanation === undefined) {
@@ -62,7 +64,7 @@ function renderViolation(violation: KeyViolation): string[] {
   return [heading, ...renderTable(explanation.operations)];
 }
 
-function renderUndecided(key: UndecidedKey): string {
+export function renderUndecided(key: UndecidedKey): string {
   return `unknown: gave up on key ${JSON.stringify(key.key)} (${key.keyOperations} operations) after ${key.states} states; `
     + 'raise --max-states, or record shorter runs or more keys';
 }

@@ -9,6 +9,8 @@ import { parseHistoryLines, type Operation } from './history.js';
 
 export interface CheckRun {
   result: CheckResult;
+  /** The history as parsed, in invocation order (what an HTML report draws). */
+  operations: Operation[];
   /** Reading, parsing and checking, in milliseconds. */
   elapsedMs: number;
 }
@@ -19,7 +21,7 @@ export async function checkHistoryFile(path: string, options: CheckOptions & { s
   const input = path === '-' ? (options.stdin ?? process.stdin) : createReadStream(path, { encoding: 'utf8' });
   const operations = await readOperations(path, input);
   const result = checkHistory(operations, options);
-  return { result, elapsedMs: performance.now() - started };
+  return { result, operations, elapsedMs: performance.now() - started };
 }
 
 async function readOperations(path: string, input: Readable): Promise<Operation[]> {

@@ -3,11 +3,13 @@ import type { CommandError } from '@oclif/core/interfaces';
 import {
   HistoryParseError,
   HistoryReadError,
+  ReportWriteError,
   checkExitCode,
   checkExitCodes,
   checkHistoryFile,
   renderCheckReport,
   searchStatesMax,
+  writeCheckReportPage,
   type CheckResult,
   type CheckRun,
 } from '../check/index.js';
@@ -19,12 +21,15 @@ export default class Check extends Command {
 
 Prints "linearizable" and a summary, or, for each key that cannot be ordered, a small set of its operations that cannot be ordered together.
 
-Exit codes: 0 linearizable; 1 not linearizable; 2 the history cannot be read or breaks the format (the message names the line), or a usage error; 3 unknown: a key's search reached --max-states before it could decide.`;
+With --html FILE, also writes a self-contained page (no network needed) that draws every process's operations on a time line, one key at a time, zoomable; for a violation it opens on the key, marks the operations that cannot be ordered and shows this explanation. The file is replaced atomically.
+
+Exit codes: 0 linearizable; 1 not linearizable; 2 the history cannot be read or breaks the format (the message names the line), or a usage error, or the --html report cannot be written (the verdict is printed first); 3 unknown: a key's search reached --max-states before it could decide.`;
 
   static override examples = [
     { description: 'Check a recorded history.', command: '<%= config.bin %> check history.jsonl' },
     { description: 'Record a history while submitting, then check it.', command: 'printf "set x 1\\nget x\\n" | <%= config.bin %> submit --stdin --history h.jsonl && <%= config.bin %> check h.jsonl' },
     { description: 'Several clients\' histories together (give each its own --history-process).', command: 'cat client-*.jsonl | <%= config.bin %> check -' },
+    { description: 'Also draw the history as a page to open in a browser.', command: '<%= config.bin %> check history.jsonl --html report.html' },
     { description: 'The verdict for a script.', command: '<%= config.bin %> check history.jsonl --json | jq .verdict' },
   ];
 
@@ -40,15 +45,35 @@ Exit codes: 0 linearizable; 1 not linearizable; 2 the history cannot be read or 
       min: 1,
       default: searchStatesMax,
     }),
+    html: Flags.string({
+      summary: 'Also write the history as a self-contained HTML page to this file (replaced atomically).',
+      helpValue: 'FILE',
+    }),
   };
 
-  async run(): Promise<CheckResult & { elapsedMs: number }> {
+  async run(): Promise<CheckResult & { elapsedMs: number; html?: { file: string; bytes: number } }> {
     const { args, flags } = await this.parse(Check);
     const run = await this.checkFile(args.history, flags['max-states']);
     if (!this.jsonEnabled()) for (const line of renderCheckReport(run.result, run.elapsedMs)) this.log(line);
     // this.exit would make oclif print an error object instead of the result under --json; set the code instead.
     process.exitCode = checkExitCode(run.result);
-    return { ...run.result, elapsedMs: Math.round(run.elapsedMs) };
+    const output = { ...run.result, elapsedMs: Math.round(run.elapsedMs) };
+    if (flags.html === undefined) return output;
+    const bytes = await this.writePage(run, args.history, flags.html);
+    if (!this.jsonEnabled()) this.logToStderr(`wrote ${flags.html} (${(bytes / 1024 / 1024).toFixed(1)} MB)`);
+    return { ...output, html: { file: flags.html, bytes } };
+  }
+
+  private async writePage(run: CheckRun, source: string, file: string): Promise<number> {
+    try {
+      return await writeCheckReportPage(run, { source: source === '-' ? 'stdin' : source, file });
+    } catch (error) {
+      if (error instanceof ReportWriteError || error instanceof RangeError) {
+        process.exitCode = checkExitCodes.invalid;
+        this.error(error.message, { exit: checkExitCodes.invalid });
+      }
+      throw error;
+    }
   }
 
   private async checkFile(path: string, statesMax: number): Promise<CheckRun> {

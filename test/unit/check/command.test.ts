@@ -1,5 +1,5 @@
 // `paxos check` run in-process as oclif would: what it prints and the exit code.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -92,6 +92,28 @@ describe('paxos check', () => {
     const { stderr, exitCode } = await run([path.join(directory, 'missing.jsonl')]);
     expect(exitCode).toBe(2);
     expect(stderr.join('\n')).toMatch(/cannot read history .*missing\.jsonl: no such file/);
+  });
+
+  it('writes the HTML report with --html, keeping the verdict and the exit code', async () => {
+    const page = path.join(directory, 'stale.html');
+    const { stdout, stderr, exitCode } = await run([historyFile('stale.jsonl', stale), '--html', page]);
+    expect(exitCode).toBe(1);
+    expect(stdout[0]).toBe('not linearizable: key "x": these 3 operations cannot be ordered (of 3 on the key)');
+    expect(stderr.join('\n')).toMatch(/wrote .*stale\.html \(0\.0 MB\)/);
+    expect(readFileSync(page, 'utf8')).toContain('<canvas id="timeline">');
+    const json = await run([historyFile('good.jsonl', good), '--html', page, '--json']);
+    expect(json.exitCode).toBe(0);
+    expect(JSON.parse(json.stdout.join('\n'))).toMatchObject({ verdict: 'linearizable', html: { file: page, bytes: expect.any(Number) } });
+    expect(readFileSync(page, 'utf8')).toContain('data-verdict="linearizable"');
+  });
+
+  it('prints the verdict, then exits 2 when the HTML report cannot be written', async () => {
+    const page = path.join(directory, 'no-such-directory', 'r.html');
+    const { stdout, stderr, exitCode } = await run([historyFile('good.jsonl', good), '--html', page]);
+    expect(exitCode).toBe(2);
+    expect(stdout[0]).toBe('linearizable');
+    expect(stderr.join('\n')).toContain(`cannot write the HTML report ${page}: no such directory; the verdict above stands`);
+    expect(existsSync(path.dirname(page))).toBe(false);
   });
 
   it('exits 3 when a key needs more states than --max-states', async () => {

@@ -166,3 +166,62 @@ function stepOracle(state: string, operation: Operation): string | undefined {
   const [expected, written] = operation.value as [JsonValue, JsonValue];
   return text(expected) === state ? text(written) : undefined;
 }
+
+/**
+ * A known violation for the report's tests: on key "x" a read returns "1"
+ * after "2" overwrote it (the operations invoked on lines 1, 3 and 11 cannot
+ * be ordered; the read invoked on line 11 is where it shows), around operations that do not matter: a read of
+ * "2", a failed cas, a write whose outcome is unknown, one still in flight at
+ * the end, and a linearizable key "a" (sorted before "x", so the report must
+ * pick "x" by its violation, not by its place).
+ */
+export const staleReadHistory: OperationSpec[] = [
+  write(0, '1', 0, 10),
+  write(1, '2', 20, 30),
+  { ...read(4, null, 22, 33), key: 'a' },
+  read(2, '2', 40, 50),
+  cas(6, '1', '3', 45, 58, 'fail'),
+  read(3, '1', 60, 70),
+  write(5, '9', 61, 65, 'info'),
+  { ...write(7, 'late', 66, null), key: 'a' },
+];
+
+/**
+ * A linearizable history from a register per key, then one read (1% into
+ * the history, on key "k2") made to return a value nobody wrote. Operation n is invoked at 10n, takes effect at
+ * 10n + 5 and completes up to 300 later, so each key has a handful of
+ * operations in flight at once (64 processes, each with at most one), values
+ * are unique, and the checker decides it in a second or two.
+ */
+export function manyProcessHistory(operations: number): { specs: OperationSpec[]; corrupted: OperationSpec } {
+  const random = seededRandom(15);
+  const processes = 64;
+  const keys = 4;
+  const registers = new Map<string, string | null>();
+  const specs: OperationSpec[] = [];
+  for (let n = 0; n < operations; n++) {
+    const key = `k${Math.floor(random() * keys)}`;
+    const current = registers.get(key) ?? null;
+    const invoke = 10 * n;
+    const complete = invoke + 5 + Math.floor(random() * 300);
+    const base = { process: n % processes, key, invoke, complete };
+    const kind = random();
+    if (kind < 0.45) {
+      specs.push({ ...base, f: 'read', value: current, outcome: 'ok' });
+    } else if (kind < 0.85) {
+      const lost = random() < 0.002;
+      const value = `w${n}`;
+      if (!lost || random() < 0.5) registers.set(key, value);
+      specs.push({ ...base, f: 'write', value, outcome: lost ? 'info' : 'ok' });
+    } else {
+      const expected = random() < 0.7 ? current : `w${Math.max(0, n - 40)}`;
+      const applied = expected === current;
+      if (applied) registers.set(key, `c${n}`);
+      specs.push({ ...base, f: 'cas', value: [expected, `c${n}`], outcome: applied ? 'ok' : 'fail' });
+    }
+  }
+  // Early, so that the checker's explanation is short (shrinking starts from the prefix up to the violation).
+  const early = specs.findIndex((spec, index) => index >= operations / 100 && spec.f === 'read' && spec.key === 'k2');
+  specs[early] = { ...specs[early], value: 'never written' };
+  return { specs, corrupted: specs[early] };
+}
