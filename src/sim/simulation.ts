@@ -134,6 +134,8 @@ interface FaultProfile {
   diskLatencyMsMax: number;
   /** Chance that a node crashes while its disk is busy with one operation (at that point, exactly). */
   diskWaitCrashRate: number;
+  /** Messages a node sends itself cross the simulated network too (delayed, reordered, even lost) instead of being stepped in at once. */
+  loopbackOverNetwork: boolean;
 }
 
 interface SimEvent {
@@ -281,6 +283,7 @@ export class Simulation {
       bitFlipRate: options.bitFlipRate ?? this.prng.pick([0, 0, 0.1]),
       diskLatencyMsMax: this.prng.pick([1, 3, 10]),
       diskWaitCrashRate: this.prng.pick([0, 0, 0.002, 0.01]),
+      loopbackOverNetwork: this.prng.chance(0.25),
     };
     this.snapshotEvery = options.snapshotEvery ?? this.prng.pick([0, 5, 20, 100]);
     this.limits = options.limits;
@@ -461,6 +464,7 @@ export class Simulation {
         },
       },
       onFatal: (error) => this.fatal(node, error),
+      loopback: this.faults.loopbackOverNetwork ? 'network' : 'step',
       sabotage: this.driverSabotage,
     });
     node.driver = driver;

@@ -74,6 +74,12 @@ export interface NodeDriverOptions {
   observer?: DriverObserver;
   /** Called when the node cannot go on (a failed write or fsync); it has stopped serving. */
   onFatal?: (error: Error) => void;
+  /**
+   * What becomes of a message to this node itself: `step` (the default) steps
+   * it in at once; `network` hands it to the network like any other, so a
+   * scripted test decides when it arrives (never before it may leave).
+   */
+  loopback?: 'step' | 'network';
   sabotage?: DriverSabotage;
 }
 
@@ -314,6 +320,7 @@ export class NodeDriver {
       if (this.fatal !== null || this.stopped) return;
       const ready = this.core.takeReady();
       if (isEmpty(ready)) return;
+      this.observer.onReady?.(ready);
       let steppedSelf = this.deliver(ready.messages);
       if (this.options.sabotage?.sendBeforeDurable === true) {
         steppedSelf = this.deliver(ready.messagesAfterAppend) || steppedSelf;
@@ -370,8 +377,9 @@ export class NodeDriver {
     if (messages.length === 0 || this.fatal !== null) return false;
     const remote: PeerMessage[] = [];
     let steppedSelf = false;
+    const stepSelf = this.options.loopback !== 'network';
     for (const message of messages) {
-      if (message.to === this.id) {
+      if (message.to === this.id && stepSelf) {
         if (this.stopped) continue;
         this.core.step(message);
         steppedSelf = true;

@@ -12,6 +12,7 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
+/** A logger that writes nothing: the default for library users who pass none. */
 export const silentLogger: Logger = {
   debug: () => undefined,
   info: () => undefined,

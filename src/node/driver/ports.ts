@@ -3,7 +3,7 @@
 // loop); the simulation wires simulated ones from one seed. Every operation that
 // waits reports back through a callback, never a Promise, so a simulation can
 // run a whole cluster in one synchronous event loop.
-import type { ChosenEntry, CoreEvent, PeerMessage, Slot, WalRecord } from '../core/messages.js';
+import type { ChosenEntry, CoreEvent, PeerMessage, Ready, Slot, WalRecord } from '../core/messages.js';
 import type { CommandOutcome } from '../statemachine/sessions.js';
 import type { ClientResponse, TransferMessage } from '../../wire/protocol.js';
 
@@ -50,6 +50,8 @@ export interface ClientLink {
 
 /** Counters the runtime's metrics keep; every hook is optional to implement. */
 export interface DriverObserver {
+  /** Each Ready as the core handed it out, before the driver acts on it (scripted tests look at them). */
+  onReady?(ready: Ready): void;
   onSlotApplied?(commands: number): void;
   /** A slot was applied, with what each of its commands came to (the simulation checks them). */
   onApplied?(entry: ChosenEntry, outcomes: CommandOutcome[]): void;

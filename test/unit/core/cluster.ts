@@ -1,8 +1,15 @@
-// A little cluster of real PaxosNode cores driven by hand: the test decides which
-// message is delivered when, which is dropped and which is held back. Every Ready
-// is acted on the way the runtime must: persist records, then queue messages,
-// then apply. The helper also watches the rules a test may want to check.
+// A little cluster of real PaxosNode cores, each acted on by the real driver
+// (src/node/driver), driven by hand: the test decides which message is
+// delivered when, which is dropped and which is held back. The disk here is
+// durable at once; messages a node sends itself go through the test's network
+// too (the driver's loopback: 'network'), so a test orders those as well. The
+// helper also watches the rules a test may want to check: nothing that vouches
+// for a record leaves before the record is on disk.
 import { PaxosNode, rebuildsOnStart, recoverState, type InitialClusterState } from '../../../src/node/core/node.js';
+import { NodeDriver, type DriverLimits } from '../../../src/node/driver/driver.js';
+import { silentLogger } from '../../../src/node/driver/log.js';
+import { createKeyValueStore } from '../../../src/node/statemachine/kv.js';
+import type { ClientResponse } from '../../../src/wire/protocol.js';
 import type { CoreLimits } from '../../../src/node/core/limits.js';
 import { majority } from '../../../src/node/core/quorum.js';
 import {
@@ -87,6 +94,22 @@ export interface ClusterOptions {
   initialClusterState?: InitialClusterState;
 }
 
+/** Driver limits for scripted scenarios: no snapshots unless a test asks. */
+const driverLimits: DriverLimits = {
+  snapshotEvery: 0,
+  snapshotLogBytes: 0,
+  clientsWaitingMax: 10_000,
+  sessionCommandsInFlightMax: 1_000,
+  commandBytesMax: 1024 * 1024,
+  valueBytesMax: null,
+  snapshotChunkBytes: 64 * 1024,
+  snapshotTransferIdleMsMax: 1_000,
+  snapshotBytesMax: 64 * 1024 * 1024,
+  snapshotsHeldForTransfersMax: 2,
+  compactionHoldSlotsMax: 0,
+  snapshotRefetchMsMin: 0,
+};
+
 export class Cluster {
   readonly ids: NodeId[];
   readonly disks = new Map<NodeId, WalRecord[]>();
@@ -100,9 +123,15 @@ export class Cluster {
   /** Accepted/promise messages whose durability was checked. */
   checkedMessages = 0;
   private readonly cores = new Map<NodeId, PaxosNode>();
+  private readonly drivers = new Map<NodeId, NodeDriver>();
+  /** The Readies each node's driver took since the last look, to show a test what a step caused. */
+  private readonly readies = new Map<NodeId, Ready[]>();
+  /** The drivers' deferred flushes, run before any call returns. */
+  private readonly deferred: (() => void)[] = [];
   private readonly limits: Partial<CoreLimits>;
   private readonly seed: number;
   private readonly initialClusterState: InitialClusterState;
+  private clientRequests = 0;
 
   constructor(options: ClusterOptions) {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
@@ -113,6 +142,7 @@ export class Cluster {
       this.disks.set(id, [...(options.disks?.[id] ?? [])]);
       this.start(id);
     }
+    this.settle();
   }
 
   node(id: NodeId): PaxosNode {
@@ -125,10 +155,11 @@ export class Cluster {
     return this.cores.has(id);
   }
 
-  /** Takes each node's Ready and acts on it; returns them by node. */
+  /** Runs what the drivers deferred, and returns each node's Readies since the last look, merged. */
   collect(ids: NodeId[] = this.ids): Map<NodeId, Ready> {
+    this.settle();
     const readies = new Map<NodeId, Ready>();
-    for (const id of ids) if (this.isUp(id)) readies.set(id, this.act(id, this.node(id).takeReady()));
+    for (const id of ids) if (this.isUp(id)) readies.set(id, this.takeReadies(id));
     return readies;
   }
 
@@ -171,18 +202,23 @@ export class Cluster {
     this.inFlight.push(...messages);
   }
 
-  /** Steps one message into its receiver and acts on the Ready at once. */
+  /** Steps one message into its receiver's driver and returns what that caused there. */
   step(message: PeerMessage): Ready | undefined {
-    if (!this.isUp(message.to)) return undefined;
-    this.node(message.to).step(message);
-    return this.act(message.to, this.node(message.to).takeReady());
+    const driver = this.drivers.get(message.to);
+    if (driver === undefined) return undefined;
+    this.takeReadies(message.to);
+    driver.onPeerMessage(message);
+    this.settle();
+    return this.takeReadies(message.to);
   }
 
   tick(id: NodeId, times = 1): Ready[] {
     const readies: Ready[] = [];
     for (let i = 0; i < times; i += 1) {
-      this.node(id).tick();
-      readies.push(this.act(id, this.node(id).takeReady()));
+      this.takeReadies(id);
+      this.driver(id).tick();
+      this.settle();
+      readies.push(this.takeReadies(id));
     }
     return readies;
   }
@@ -210,11 +246,19 @@ export class Cluster {
     return ballotOfLeader;
   }
 
-  /** Proposes commands at `id` and moves them into slots (takeReady fills the window). */
+  /** Submits commands at `id` as clients would; the driver moves them into slots. */
   propose(id: NodeId, ...commands: Command[]): void {
     for (const c of commands) {
-      const outcome = this.node(id).propose(c);
-      if (outcome.status !== 'queued') throw new Error(`propose at node ${id}: ${JSON.stringify(outcome)}`);
+      this.clientRequests += 1;
+      let refused: ClientResponse | null = null;
+      // Only an answer given at once means the command was not queued; later ones (leadership lost) are the test's business.
+      let answeredAtOnce = true;
+      this.driver(id).submit(
+        { type: 'submit', id: this.clientRequests, client: c.client, seq: c.seq, op: c.op },
+        { reply: (response) => (answeredAtOnce && (response.type === 'redirect' || response.type === 'error') ? (refused = response) : undefined) },
+      );
+      answeredAtOnce = false;
+      if (refused !== null) throw new Error(`propose at node ${id}: ${JSON.stringify(refused)}`);
     }
     this.collect([id]);
   }
@@ -229,7 +273,9 @@ export class Cluster {
 
   /** The node stops: what it did not persist is gone, and so is every message on its way to it. */
   crash(id: NodeId): void {
+    this.drivers.get(id)?.stop();
     this.cores.delete(id);
+    this.drivers.delete(id);
     this.inFlight = this.inFlight.filter((m) => m.to !== id);
   }
 
@@ -237,7 +283,8 @@ export class Cluster {
   restart(id: NodeId): Ready {
     this.crash(id);
     this.start(id);
-    return this.act(id, this.node(id).takeReady());
+    this.settle();
+    return this.takeReadies(id);
   }
 
   /** For every slot, the one value any node learned chosen; throws if two nodes disagree. */
@@ -281,56 +328,99 @@ export class Cluster {
     return (this.applied.get(id) ?? []).map((e) => `${e.slot}:${valueKey(e.value)}`);
   }
 
+  private driver(id: NodeId): NodeDriver {
+    const driver = this.drivers.get(id);
+    if (driver === undefined) throw new Error(`node ${id} is down`);
+    return driver;
+  }
+
   private start(id: NodeId): void {
     const disk = this.disks.get(id) ?? [];
     const rebuilding = rebuildsOnStart({ origin: this.initialClusterState, emptyDataDir: disk.length === 0 });
-    this.cores.set(
-      id,
-      new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk), rebuilding }),
-    );
+    const core = new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk), rebuilding });
+    this.cores.set(id, core);
     this.applied.set(id, []);
+    this.readies.set(id, []);
+    const driver = new NodeDriver({
+      id,
+      core,
+      disk: {
+        append: (records, _sync, done) => {
+          disk.push(...records);
+          done(null);
+        },
+        writeSnapshot: (_slot, _bytes, _origin, done) => done(null),
+        checkpoint: (records, done) => {
+          disk.splice(0, disk.length, ...records);
+          done(null);
+        },
+        bytesWritten: 0,
+      },
+      network: {
+        send: (messages) => {
+          for (const message of messages) {
+            if (!('ballot' in message) && !('type' in message)) continue;
+            this.checkDurableBeforeSend(id, message as PeerMessage, disk);
+            this.inFlight.push(message as PeerMessage);
+          }
+        },
+      },
+      clock: { nowMs: () => 0, defer: (work) => this.deferred.push(work) },
+      log: silentLogger,
+      stateMachine: createKeyValueStore,
+      stateMachineIdentity: 'builtin:kv@1',
+      snapshot: null,
+      limits: driverLimits,
+      addressOf: () => null,
+      observer: {
+        onReady: (ready) => this.readies.get(id)?.push(ready),
+        onApplied: (entry) => this.applied.get(id)?.push(entry),
+        onCoreEvent: (event) => this.events.set(id, [...(this.events.get(id) ?? []), event]),
+      },
+      loopback: 'network',
+    });
+    this.drivers.set(id, driver);
+    driver.start();
   }
 
-  /** Persist, check the Ready's messages against what is now durable, send, apply. */
-  private act(id: NodeId, ready: Ready): Ready {
-    const disk = this.disks.get(id) ?? [];
-    const before = disk.length;
-    disk.push(...ready.records);
-    // The records are durable at once here, so what waits for them may leave with the rest.
-    ready.messages = [...ready.messages, ...ready.messagesAfterAppend];
-    ready.messagesAfterAppend = [];
-    this.node(id).advance({ persisted: ready.number, ...(ready.apply.length > 0 ? { applied: ready.apply[ready.apply.length - 1].slot } : {}) });
-    this.checkDurableBeforeSend(id, ready, disk, before);
-    this.inFlight.push(...ready.messages);
-    this.applied.get(id)?.push(...ready.apply);
-    this.events.set(id, [...(this.events.get(id) ?? []), ...ready.events]);
-    return ready;
+  /** Runs the drivers' deferred flushes (and whatever they defer in turn) until there are none. */
+  private settle(): void {
+    for (let rounds = 0; this.deferred.length > 0; rounds += 1) {
+      if (rounds > 10_000) throw new Error('the drivers keep deferring work');
+      this.deferred.shift()?.();
+    }
   }
 
-  private checkDurableBeforeSend(id: NodeId, ready: Ready, disk: WalRecord[], before: number): void {
-    const thisReady = disk.slice(before);
-    let promised: Ballot = { round: 0, node: 0 };
-    for (const record of disk) {
-      if ((record.type === 'promise' || record.type === 'accept') && compareBallots(record.ballot, promised) > 0) promised = record.ballot;
+  /** One node's Readies since the last look, merged into one (messages of both kinds together). */
+  private takeReadies(id: NodeId): Ready {
+    const taken = this.readies.get(id)?.splice(0) ?? [];
+    return {
+      number: taken[taken.length - 1]?.number ?? 0,
+      records: taken.flatMap((ready) => ready.records),
+      mustSync: taken.some((ready) => ready.mustSync),
+      messages: taken.flatMap((ready) => [...ready.messages, ...ready.messagesAfterAppend]),
+      messagesAfterAppend: [],
+      apply: taken.flatMap((ready) => ready.apply),
+      events: taken.flatMap((ready) => ready.events),
+      snapshotNeeded: taken.reduce<Ready['snapshotNeeded']>((last, ready) => ready.snapshotNeeded ?? last, null),
+    };
+  }
+
+  /** What vouches for a record may leave only once the record is on this node's disk. */
+  private checkDurableBeforeSend(id: NodeId, message: PeerMessage, disk: WalRecord[]): void {
+    if (message.type === 'accepted') {
+      this.checkedMessages += 1;
+      const recorded = disk.some((r) => r.type === 'accept' && r.slot === message.slot && compareBallots(r.ballot, message.ballot) === 0);
+      if (!recorded) this.orderViolations.push(`node ${id} sent accepted(${message.slot}@${ballotToString(message.ballot)}) before its accept record was on disk`);
     }
-    for (const message of ready.messages) {
-      if (message.type === 'accepted') {
-        this.checkedMessages += 1;
-        const recorded = thisReady.some(
-          (r) => r.type === 'accept' && r.slot === message.slot && compareBallots(r.ballot, message.ballot) === 0,
-        );
-        if (!recorded) this.orderViolations.push(`node ${id} sent accepted(${message.slot}@${ballotToString(message.ballot)}) without its accept record in the same Ready`);
+    if (message.type === 'promise') {
+      this.checkedMessages += 1;
+      let promised: Ballot = { round: 0, node: 0 };
+      for (const record of disk) {
+        if ((record.type === 'promise' || record.type === 'accept') && compareBallots(record.ballot, promised) > 0) promised = record.ballot;
       }
-      if (message.type === 'promise') {
-        this.checkedMessages += 1;
-        if (compareBallots(promised, message.ballot) < 0) {
-          this.orderViolations.push(`node ${id} sent promise(${ballotToString(message.ballot)}) while its disk holds only ${ballotToString(promised)}`);
-        }
-      }
-    }
-    for (const entry of ready.apply) {
-      if (!disk.some((r) => r.type === 'chosen' && r.slot === entry.slot)) {
-        this.orderViolations.push(`node ${id} applied slot ${entry.slot} with no chosen record on disk`);
+      if (compareBallots(promised, message.ballot) < 0) {
+        this.orderViolations.push(`node ${id} sent promise(${ballotToString(message.ballot)}) while its disk holds only ${ballotToString(promised)}`);
       }
     }
   }
