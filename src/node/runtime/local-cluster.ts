@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { listenAdvice, type ListenFlags } from './start-advice.js';
 
 export interface LocalClusterOptions {
   nodes: number;
@@ -277,15 +278,14 @@ function parseJsonLine(line: string): Record<string, unknown> | null {
   }
 }
 
+/** cluster start sets every node's port from --base-port and its host from --host. */
+const clusterListenFlags: ListenFlags = { port: '--base-port', host: '--host address' };
+
 /** What the operator of a local cluster can do about a node that could not start. */
 function advice(node: LocalNode, code: string | null, plan: LocalClusterPlan): string {
+  const listen = listenAdvice(code, node.port, clusterListenFlags);
+  if (listen !== null) return listen;
   switch (code) {
-    case 'EADDRINUSE':
-      return `Port ${node.port} is in use (another cluster, or another program): stop it, or choose another --base-port.`;
-    case 'EADDRNOTAVAIL':
-      return 'The --host address is not one of this machine\'s: use 127.0.0.1, or an address of this machine.';
-    case 'EACCES':
-      return `Port ${node.port} may not be used by this user: choose a --base-port above 1024.`;
     case 'DATA_DIR_LOCKED':
       return `Its data dir ${node.dataDir} is used by another running node (another cluster start on the same --dir?): stop that one, or use another --dir.`;
     case 'DATA_DIR_INVALID':
