@@ -86,6 +86,20 @@ export function planLocalCluster(options: LocalClusterOptions): LocalClusterPlan
   return { nodes, addresses: nodes.map((node) => node.address).join(','), fresh };
 }
 
+/**
+ * A warning for an even --nodes, or null: a majority of 2f+2 nodes is f+2, so
+ * it survives f failures, no more than 2f+1 nodes do, with one more machine
+ * that can fail and a larger quorum to wait for.
+ */
+export function clusterSizeWarning(nodes: number): string | null {
+  if (nodes % 2 === 1) return null;
+  const survives = (nodes - 2) / 2;
+  return (
+    `--nodes ${nodes} survives ${survives} failed node${survives === 1 ? '' : 's'} (a majority of ${nodes} is ${nodes / 2 + 1}), ` +
+    `no more than --nodes ${nodes - 1}; an odd size (${nodes - 1} or ${nodes + 1}) is better. Starting ${nodes} nodes anyway.`
+  );
+}
+
 /** Quotes one word for a POSIX shell when it needs it. */
 export function shellQuote(word: string): string {
   if (/^[A-Za-z0-9_\/.,:=@%+-]+$/.test(word)) return word;

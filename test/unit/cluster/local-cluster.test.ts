@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/node/runtime/log.js';
-import { planLocalCluster, readyHint, startFailure } from '../../../src/node/runtime/local-cluster.js';
+import { clusterSizeWarning, planLocalCluster, readyHint, startFailure } from '../../../src/node/runtime/local-cluster.js';
 
 function loggedLine(format: 'json' | 'pretty', fields: Record<string, unknown>): string {
   let line = '';
@@ -21,6 +21,12 @@ describe('local cluster', () => {
       expect(startFailure([loggedLine(format, { error: 'no such thing' })])).toEqual({ error: 'no such thing', code: null });
     }
     expect(startFailure(['[n2] an unrelated line'])).toBeNull();
+  });
+
+  it('warns of an even size, which survives no more failures than the odd size below it', () => {
+    expect(clusterSizeWarning(4)).toBe('--nodes 4 survives 1 failed node (a majority of 4 is 3), no more than --nodes 3; an odd size (3 or 5) is better. Starting 4 nodes anyway.');
+    expect(clusterSizeWarning(2)).toMatch(/^--nodes 2 survives 0 failed nodes \(a majority of 2 is 2\), no more than --nodes 1;/);
+    for (const odd of [1, 3, 5, 15]) expect(clusterSizeWarning(odd)).toBeNull();
   });
 
   it('plans one node per port, each with its own data dir under --dir', () => {
