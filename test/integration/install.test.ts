@@ -129,6 +129,13 @@ describe('npm pack, then install elsewhere', () => {
     const check = await step('paxos', ['check', 'history.jsonl'], elsewhere, env);
     expectSuccess(check, 'paxos check');
     expect(check.stdout).toContain('linearizable');
+
+    // Hints name the installed command: here `npx paxos` would fetch the registry's unrelated package.
+    const [port] = await freePorts(1);
+    const status = await step('paxos', ['status', '-c', `127.0.0.1:${port}`], elsewhere, env);
+    expect(status.code).not.toBe(0);
+    expect(status.stderr).toContain('Start a local one with `paxos cluster start`');
+    expect(status.stderr).not.toContain('npx');
   });
 
   it('imports the library by its package name in another project', async () => {

@@ -6,6 +6,7 @@ import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, 
 import { loadClientTls } from '../../node/runtime/tls.js';
 import { PaxosClient } from '../../client/client.js';
 import { defaultCluster, parseClusterAddresses, parseDuration } from '../../client/options.js';
+import { cliCommand } from '../../cli/invocation.js';
 
 export default class ClusterStart extends Command {
   static override summary = 'Run a local cluster of N nodes in the foreground.';
@@ -101,6 +102,7 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
         defaultAddresses: plan.addresses === defaultCluster,
         stateMachine: flags['state-machine'],
         needsExports: secretFile !== null || certificates !== null,
+        command: cliCommand(),
       });
       for (const line of hint) write(line);
     }

@@ -320,6 +320,8 @@ export interface ClientHintOptions {
   stateMachine?: string;
   /** Client commands need more exports than PAXOS_CLUSTER (a secret file, TLS files). */
   needsExports: boolean;
+  /** How the user runs the CLI: `npx paxos` in the checkout, `paxos` once installed (see src/cli/invocation.ts). */
+  command: string;
 }
 
 /** The lines to print once the cluster serves: how to reach it, with commands that fit its state machine. */
@@ -332,7 +334,7 @@ export function readyHint(plan: LocalClusterPlan, options: ClientHintOptions): s
   return [
     `ready: ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} serving at ${plan.addresses} (Ctrl-C stops them all)`,
     options.needsExports ? 'in another shell, run the export lines printed on stdout (the clients need them), then try:' : 'in another shell, try:',
-    `  npx paxos submit${cluster} ${example}`,
-    `  npx paxos status${cluster}`,
+    `  ${options.command} submit${cluster} ${example}`,
+    `  ${options.command} status${cluster}`,
   ];
 }

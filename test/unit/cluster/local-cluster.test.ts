@@ -63,7 +63,7 @@ describe('local cluster', () => {
   it('hints at commands with the real addresses, and with words that fit the state machine', () => {
     const plan = (basePort: number) => planLocalCluster({ nodes: 3, basePort, host: '127.0.0.1', dir: '/nonexistent/paxos-test', entry: 'x', nodeFlags: [] });
     const hint = (basePort: number, options: { stateMachine?: string; needsExports?: boolean } = {}) =>
-      readyHint(plan(basePort), { defaultAddresses: basePort === 7401, needsExports: false, ...options }).join('\n');
+      readyHint(plan(basePort), { defaultAddresses: basePort === 7401, needsExports: false, command: 'npx paxos', ...options }).join('\n');
     expect(hint(7401)).toContain('  npx paxos submit set x 1\n');
     expect(hint(17401)).toContain('  npx paxos submit -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403 set x 1\n');
     expect(hint(17401)).toContain('  npx paxos status -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403');
@@ -72,5 +72,7 @@ describe('local cluster', () => {
     const ledger = hint(17401, { stateMachine: 'ledger.mjs' });
     expect(ledger).not.toContain('set x 1');
     expect(ledger).toContain("npx paxos submit -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403 WORD...    # the words reach ledger.mjs's apply as an array of strings");
+    // Installed, the command is plain paxos (npx paxos would fetch the registry's unrelated package).
+    expect(readyHint(plan(7401), { defaultAddresses: true, needsExports: false, command: 'paxos' }).slice(2)).toEqual(['  paxos submit set x 1', '  paxos status']);
   });
 });
