@@ -24,6 +24,9 @@ export default class HelpCommand extends Command {
       this.error(unknown.message, { exit: unknown.exit });
     }
     const HelpClass = await loadHelpClass(this.config);
-    await new HelpClass(this.config, this.config.pjson.oclif.helpOptions).showHelp(words);
+    const help = new HelpClass(this.config, this.config.pjson.oclif.helpOptions);
+    // oclif's help skips the word help (it would show the root help): this command's own help is asked for by name.
+    const own = id === this.id ? this.config.findCommand(id) : undefined;
+    await (own === undefined ? help.showHelp(words) : help.showCommandHelp(own, this.config.topics));
   }
 }

@@ -30,6 +30,13 @@ describe('help', () => {
     expect(word.stdout).toBe(short.stdout);
   });
 
+  it('paxos help help shows the help command\'s own help', async () => {
+    const result = await runCli(['help', 'help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('$ paxos help [COMMAND...]');
+    expect(result.stdout).not.toMatch(/^TOPICS$/m);
+  });
+
   it('paxos help of an unknown command is a usage error with a suggestion', async () => {
     const result = await runCli(['help', 'stauts']);
     expect(result.code).toBe(2);
