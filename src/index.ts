@@ -4,7 +4,7 @@
  * is built on the same functions.
  *
  * @example
- * import { startNode, connect, type StateMachine } from 'paxos';
+ * import { startNode, connect, type StateMachine } from 'paxos-rsm';
  *
  * // On each of three machines (or three times in one process, on three ports):
  * const node = await startNode({

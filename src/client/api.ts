@@ -1,5 +1,5 @@
 // The client half of the package's library API (`import { connect } from
-// 'paxos'`): a PaxosClient for leader discovery, retries and sessions, plus
+// 'paxos-rsm'`): a PaxosClient for leader discovery, retries and sessions, plus
 // the state machine the cluster runs and client voting. `paxos submit` is
 // built on it.
 import { builtinStateMachineIdentity } from '../wire/protocol.js';

@@ -5,6 +5,7 @@ import { UsageError, renderResult } from '../node/statemachine/parse.js';
 import { renderJson } from '../node/statemachine/values.js';
 import type { SubmitResult } from './api.js';
 import type { SubmitOutcome } from './client.js';
+import { cliCommand } from '../cli/invocation.js';
 
 /** Exit codes of `paxos submit` (SPEC: `paxos submit`). */
 export const submitExitCodes = Object.freeze({
@@ -25,7 +26,7 @@ export const submitExitCodes = Object.freeze({
  * Said whenever no node at all could be reached (the error itself lists the
  * addresses tried): the usual cause is that no cluster was started.
  */
-export const unreachableHint = 'Is the cluster running? Start a local one with `npx paxos cluster start`, '
+export const unreachableHint = `Is the cluster running? Start a local one with \`${cliCommand()} cluster start\`, `
   + 'or point --cluster (or PAXOS_CLUSTER) at a running cluster.';
 
 export function submitExitCode(outcome: SubmitOutcome): number {

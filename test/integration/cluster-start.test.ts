@@ -123,6 +123,16 @@ describe('paxos cluster start', () => {
     expect(await allFree(ports)).toBe(true);
   }, 90_000);
 
+  it('warns on stderr of an even size, and starts it anyway', async () => {
+    const ports = await freeConsecutivePorts(2);
+    const cluster = new ClusterStart(['--nodes', '2', '--base-port', String(ports[0]), '--dir', newDir()]);
+    await cluster.waitFor(/^ready: 2 nodes serving/m);
+    expect(cluster.stderr).toMatch(/^warning: --nodes 2 survives 0 failed nodes \(a majority of 2 is 2\), no more than --nodes 1; an odd size \(1 or 3\) is better\. Starting 2 nodes anyway\.$/m);
+    expect(cluster.stdout).not.toContain('warning');
+    cluster.signal('SIGTERM');
+    expect(await cluster.exited).toBe(0);
+  }, 60_000);
+
   it('exits 1 at once, stopping the other nodes, when a node cannot have its port', async () => {
     const ports = await freeConsecutivePorts(3);
     const blocker = net.createServer();

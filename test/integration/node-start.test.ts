@@ -1,9 +1,12 @@
 // `paxos node start` refusing bad input before it touches anything: a clear
-// message and exit code 2, never a crash or a busy loop.
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+// message and exit code 2, never a crash or a busy loop; and a node that cannot
+// have its port or data dir saying what to do (exit 1).
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './support.js';
+import { freePorts, runCli, tempDir } from './support.js';
 
 const dirs: string[] = [];
 
@@ -18,6 +21,39 @@ function dataDir(): string {
 }
 
 const nodeStart = (...flags: string[]) => ['node', 'start', '--id', '1', '--peers', '1=127.0.0.1:1', ...flags];
+
+/** oclif prints errors as ` ›   Error: ...` wrapped to the terminal: one line, for matching. */
+function oneLine(stderr: string): string {
+  return stderr.replace(/\n ›\s+/g, ' ').replace(/\s+/g, ' ');
+}
+
+const mounts: string[] = [];
+
+afterEach(() => {
+  for (const dir of mounts.splice(0)) execFileSync('umount', [dir]);
+});
+
+/**
+ * A directory nothing may be written in: a read-only tmpfs as root (root writes
+ * through mode bits), mode 0555 otherwise. Mounting needs root with
+ * CAP_SYS_ADMIN; without it the test fails saying so rather than skip.
+ */
+function unwritableDir(): { dir: string; why: RegExp } {
+  const dir = join(tempDir(), 'ro');
+  dirs.push(dirname(dir));
+  mkdirSync(dir);
+  if (process.getuid?.() !== 0) {
+    chmodSync(dir, 0o555);
+    return { dir, why: /permission denied \(EACCES/ };
+  }
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`this test makes a read-only file system with \`mount -t tmpfs -o ro tmpfs ${dir}\` and could not (${(error as Error).message.trim()}); run it as root with CAP_SYS_ADMIN, or as a user other than root`);
+  }
+  mounts.push(dir);
+  return { dir, why: /the file system is read-only \(EROFS/ };
+}
 
 describe('paxos node start refuses', () => {
   it('a --data-dir that is a file, saying so cleanly and leaving the file alone', async () => {
@@ -37,5 +73,36 @@ describe('paxos node start refuses', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/\(--tick\) is out of range: use 1ms to 1s/);
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('paxos node start says what to do when it cannot start', () => {
+  it('on a taken port: which port, and where to choose another', async () => {
+    const [port] = await freePorts(1);
+    const taken = net.createServer();
+    await new Promise<void>((done) => taken.listen(port, '127.0.0.1', done));
+    try {
+      const result = await runCli(['node', 'start', '--id', '1', '--peers', `1=127.0.0.1:${port}`, '--data-dir', dataDir()], { timeoutMs: 15_000 });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('code=EADDRINUSE');
+      expect(oneLine(result.stderr)).toContain(
+        `Error: node 1 cannot start: listen EADDRINUSE: address already in use 127.0.0.1:${port}. Port ${port} is in use (another node or cluster, or another program): stop it, or choose another port in --listen (or in this node's entry in every node's --peers).`,
+      );
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
+  });
+
+  it('on a data dir it may not write, or in one: why, and to give --data-dir another', async () => {
+    const { dir, why } = unwritableDir();
+    for (const dataDirFlag of [dir, join(dir, 'n1')]) {
+      const result = await runCli(nodeStart('--data-dir', dataDirFlag), { timeoutMs: 15_000 });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('code=DATA_DIR_INVALID');
+      const said = oneLine(result.stderr);
+      expect(said).toContain(`Error: node 1 cannot start: data dir ${dataDirFlag} cannot be used: `);
+      expect(said).toMatch(why);
+      expect(said).toMatch(/; give --data-dir a (writable directory|directory this user may write)/);
+    }
   });
 });

@@ -1,11 +1,12 @@
 import { Command, Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
+import { clusterSizeWarning, localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
 import { clusterSecretFile, loadSecret } from '../../node/runtime/secret.js';
 import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, type ClusterCertificates } from '../../node/runtime/certs.js';
 import { loadClientTls } from '../../node/runtime/tls.js';
 import { PaxosClient } from '../../client/client.js';
 import { defaultCluster, parseClusterAddresses, parseDuration } from '../../client/options.js';
+import { cliCommand } from '../../cli/invocation.js';
 
 export default class ClusterStart extends Command {
   static override summary = 'Run a local cluster of N nodes in the foreground.';
@@ -25,7 +26,7 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
   ];
 
   static override flags = {
-    nodes: Flags.integer({ description: 'how many nodes (odd: 2f+1 nodes survive f failures)', default: 3, min: 1, max: 15 }),
+    nodes: Flags.integer({ description: 'how many nodes (odd: 2f+1 nodes survive f failures; an even size survives no more than one node fewer, and is warned about)', default: 3, min: 1, max: 15 }),
     'base-port': Flags.integer({ description: 'port of node 1; node i listens on base-port + i - 1', default: 7401, min: 1, max: 65_000 }),
     host: Flags.string({ description: 'address to listen on', default: '127.0.0.1' }),
     dir: Flags.string({ description: 'parent of the nodes\' data dirs (n1, n2, ...)', default: './.paxos' }),
@@ -72,6 +73,8 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
       flagsFor: (id) => (certificates === null ? [] : nodeTlsFlags(certificates, id)),
     });
     const write = (line: string) => process.stderr.write(`${line}\n`);
+    const sizeWarning = clusterSizeWarning(flags.nodes);
+    if (sizeWarning !== null) write(`warning: ${sizeWarning}`);
     if (plan.fresh) {
       write(`cluster: no data dir under ${dir} yet: a brand-new cluster, so this first start adds --initial-cluster-state new to every node`);
     }
@@ -99,6 +102,7 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
         defaultAddresses: plan.addresses === defaultCluster,
         stateMachine: flags['state-machine'],
         needsExports: secretFile !== null || certificates !== null,
+        command: cliCommand(),
       });
       for (const line of hint) write(line);
     }

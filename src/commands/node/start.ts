@@ -21,6 +21,7 @@ import type { FsyncPolicy } from '../../node/storage/wal.js';
 import type { InitialClusterState } from '../../node/core/node.js';
 import { loadSecret } from '../../node/runtime/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
+import { nodeStartFailure } from '../../node/runtime/start-advice.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';
 import { clientCertPolicies, loadNodeTls, peerNamePatternDefault } from '../../node/runtime/tls.js';
 
@@ -233,8 +234,10 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       enableFaults: flags['enable-faults'],
       unsafe: { ackBeforeFsync: flags['unsafe-ack-before-fsync'], localReads: flags['unsafe-local-reads'] },
     }).catch((error: Error & { code?: string }) => {
+      // This log line is what cluster start reads to explain a node that failed; the error after it says what to do.
       log.error('could not start', { error: error.message, ...(error.code === undefined ? {} : { code: error.code }) });
-      this.exit(1);
+      const listenPort = (listen ?? peers.get(flags.id))?.port ?? 0;
+      return this.error(nodeStartFailure(flags.id, error, { listenPort, metricsPort: flags['metrics-port'] }), { exit: 1 });
     });
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {

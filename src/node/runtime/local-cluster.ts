@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { listenAdvice, type ListenFlags } from './start-advice.js';
 
 export interface LocalClusterOptions {
   nodes: number;
@@ -83,6 +84,20 @@ export function planLocalCluster(options: LocalClusterOptions): LocalClusterPlan
     return { id, address: `${options.host}:${port}`, port, dataDir: dataDirs[i], argv, commandLine: restart.map(shellQuote).join(' ') };
   });
   return { nodes, addresses: nodes.map((node) => node.address).join(','), fresh };
+}
+
+/**
+ * A warning for an even --nodes, or null: a majority of 2f+2 nodes is f+2, so
+ * it survives f failures, no more than 2f+1 nodes do, with one more machine
+ * that can fail and a larger quorum to wait for.
+ */
+export function clusterSizeWarning(nodes: number): string | null {
+  if (nodes % 2 === 1) return null;
+  const survives = (nodes - 2) / 2;
+  return (
+    `--nodes ${nodes} survives ${survives} failed node${survives === 1 ? '' : 's'} (a majority of ${nodes} is ${nodes / 2 + 1}), ` +
+    `no more than --nodes ${nodes - 1}; an odd size (${nodes - 1} or ${nodes + 1}) is better. Starting ${nodes} nodes anyway.`
+  );
 }
 
 /** Quotes one word for a POSIX shell when it needs it. */
@@ -277,15 +292,14 @@ function parseJsonLine(line: string): Record<string, unknown> | null {
   }
 }
 
+/** cluster start sets every node's port from --base-port and its host from --host. */
+const clusterListenFlags: ListenFlags = { port: '--base-port', host: '--host address' };
+
 /** What the operator of a local cluster can do about a node that could not start. */
 function advice(node: LocalNode, code: string | null, plan: LocalClusterPlan): string {
+  const listen = listenAdvice(code, node.port, clusterListenFlags);
+  if (listen !== null) return listen;
   switch (code) {
-    case 'EADDRINUSE':
-      return `Port ${node.port} is in use (another cluster, or another program): stop it, or choose another --base-port.`;
-    case 'EADDRNOTAVAIL':
-      return 'The --host address is not one of this machine\'s: use 127.0.0.1, or an address of this machine.';
-    case 'EACCES':
-      return `Port ${node.port} may not be used by this user: choose a --base-port above 1024.`;
     case 'DATA_DIR_LOCKED':
       return `Its data dir ${node.dataDir} is used by another running node (another cluster start on the same --dir?): stop that one, or use another --dir.`;
     case 'DATA_DIR_INVALID':
@@ -306,6 +320,8 @@ export interface ClientHintOptions {
   stateMachine?: string;
   /** Client commands need more exports than PAXOS_CLUSTER (a secret file, TLS files). */
   needsExports: boolean;
+  /** How the user runs the CLI: `npx paxos` in the checkout, `paxos` once installed (see src/cli/invocation.ts). */
+  command: string;
 }
 
 /** The lines to print once the cluster serves: how to reach it, with commands that fit its state machine. */
@@ -318,7 +334,7 @@ export function readyHint(plan: LocalClusterPlan, options: ClientHintOptions): s
   return [
     `ready: ${plan.nodes.length} node${plan.nodes.length === 1 ? '' : 's'} serving at ${plan.addresses} (Ctrl-C stops them all)`,
     options.needsExports ? 'in another shell, run the export lines printed on stdout (the clients need them), then try:' : 'in another shell, try:',
-    `  npx paxos submit${cluster} ${example}`,
-    `  npx paxos status${cluster}`,
+    `  ${options.command} submit${cluster} ${example}`,
+    `  ${options.command} status${cluster}`,
   ];
 }

@@ -101,6 +101,9 @@ function whyUnusable(cause: unknown): string {
       return `permission denied (${describe(cause)}); give --data-dir a directory this user may write`;
     case 'EROFS':
       return `the file system is read-only (${describe(cause)}); give --data-dir a writable directory`;
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `the disk is full (${describe(cause)}); free some space, or give --data-dir a directory on another disk`;
     default:
       return describe(cause);
   }

@@ -65,7 +65,7 @@ export async function lockDataDir(dir: string, options: LockOptions): Promise<Re
   } catch (error) {
     heldByThisProcess.delete(canonical);
     await release().catch(() => undefined);
-    throw error;
+    throw new DataDirInvalidError(dir, error);
   }
   return releaseOnce(dir, canonical, release, options.log);
 }
@@ -77,7 +77,9 @@ async function acquire(dir: string, options: LockOptions): Promise<() => Promise
     try {
       return await lockfile.lock(dir, lockOptions(dir, options));
     } catch (error) {
-      if (errorCode(error) !== 'ELOCKED') throw error;
+      // Any other failure to make the lock (a read-only file system, no permission, a full
+      // disk) is the data dir's: say so, with what to do, rather than the bare system error.
+      if (errorCode(error) !== 'ELOCKED') throw new DataDirInvalidError(dir, error);
     }
     const holder = await readHolderPid(dir);
     if (holder !== null && holder !== process.pid && isProcessAlive(holder)) {

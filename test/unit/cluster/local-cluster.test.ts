@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../src/node/runtime/log.js';
-import { planLocalCluster, readyHint, startFailure } from '../../../src/node/runtime/local-cluster.js';
+import { clusterSizeWarning, planLocalCluster, readyHint, startFailure } from '../../../src/node/runtime/local-cluster.js';
 
 function loggedLine(format: 'json' | 'pretty', fields: Record<string, unknown>): string {
   let line = '';
@@ -21,6 +21,12 @@ describe('local cluster', () => {
       expect(startFailure([loggedLine(format, { error: 'no such thing' })])).toEqual({ error: 'no such thing', code: null });
     }
     expect(startFailure(['[n2] an unrelated line'])).toBeNull();
+  });
+
+  it('warns of an even size, which survives no more failures than the odd size below it', () => {
+    expect(clusterSizeWarning(4)).toBe('--nodes 4 survives 1 failed node (a majority of 4 is 3), no more than --nodes 3; an odd size (3 or 5) is better. Starting 4 nodes anyway.');
+    expect(clusterSizeWarning(2)).toMatch(/^--nodes 2 survives 0 failed nodes \(a majority of 2 is 2\), no more than --nodes 1;/);
+    for (const odd of [1, 3, 5, 15]) expect(clusterSizeWarning(odd)).toBeNull();
   });
 
   it('plans one node per port, each with its own data dir under --dir', () => {
@@ -57,7 +63,7 @@ describe('local cluster', () => {
   it('hints at commands with the real addresses, and with words that fit the state machine', () => {
     const plan = (basePort: number) => planLocalCluster({ nodes: 3, basePort, host: '127.0.0.1', dir: '/nonexistent/paxos-test', entry: 'x', nodeFlags: [] });
     const hint = (basePort: number, options: { stateMachine?: string; needsExports?: boolean } = {}) =>
-      readyHint(plan(basePort), { defaultAddresses: basePort === 7401, needsExports: false, ...options }).join('\n');
+      readyHint(plan(basePort), { defaultAddresses: basePort === 7401, needsExports: false, command: 'npx paxos', ...options }).join('\n');
     expect(hint(7401)).toContain('  npx paxos submit set x 1\n');
     expect(hint(17401)).toContain('  npx paxos submit -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403 set x 1\n');
     expect(hint(17401)).toContain('  npx paxos status -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403');
@@ -66,5 +72,7 @@ describe('local cluster', () => {
     const ledger = hint(17401, { stateMachine: 'ledger.mjs' });
     expect(ledger).not.toContain('set x 1');
     expect(ledger).toContain("npx paxos submit -c 127.0.0.1:17401,127.0.0.1:17402,127.0.0.1:17403 WORD...    # the words reach ledger.mjs's apply as an array of strings");
+    // Installed, the command is plain paxos (npx paxos would fetch the registry's unrelated package).
+    expect(readyHint(plan(7401), { defaultAddresses: true, needsExports: false, command: 'paxos' }).slice(2)).toEqual(['  paxos submit set x 1', '  paxos status']);
   });
 });
