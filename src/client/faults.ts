@@ -7,7 +7,7 @@ import type { FaultAction } from '../wire/protocol.js';
 import { nodeIdMax, nodeIdMin } from '../wire/validate.js';
 import { NodeConnection, errorMessage } from './connection.js';
 import { InvalidOptionError } from './errors.js';
-import { formatAddress, parseDuration, resolveCluster, type ClusterAddress } from './options.js';
+import { formatAddress, type ClusterAddress } from './options.js';
 
 /** A fault request without its id. */
 export interface FaultCommand {
@@ -138,11 +138,4 @@ export function renderFaultResults(results: readonly FaultResult[]): string[] {
     if (result.ok) return result.message;
     return `${who}: ${result.reachable ? 'refused' : 'not reached'}: ${result.message}`;
   });
-}
-
-/** Where and how long to ask, from the flags every `paxos fault` command shares. Throws InvalidOptionError. */
-export function faultSettings(flags: { cluster?: string; timeout: string }): { addresses: ClusterAddress[]; timeoutMs: number } {
-  const timeoutMs = parseDuration(flags.timeout);
-  if (timeoutMs === 0) throw new InvalidOptionError('--timeout must be more than 0');
-  return { addresses: resolveCluster(flags.cluster), timeoutMs };
 }

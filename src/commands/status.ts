@@ -2,7 +2,7 @@ import { Command, Flags } from '@oclif/core';
 import type { CommandError } from '@oclif/core/interfaces';
 import { PaxosClient } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
-import { parseDuration, resolveCluster } from '../client/options.js';
+import { clusterFlag, clusterSettings, type ClusterSettings } from '../client/cluster-flag.js';
 import { renderStatusTable, statusRows, type StatusRow } from '../client/status-report.js';
 import { submitExitCodes, unreachableHint } from '../client/submit-report.js';
 import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
@@ -25,11 +25,7 @@ Exit codes: 0 when at least one node answered; 4 when none did.`;
   static override enableJsonFlag = true;
 
   static override flags = {
-    cluster: Flags.string({
-      char: 'c',
-      summary: 'Cluster addresses; default $PAXOS_CLUSTER, else 127.0.0.1:7401,127.0.0.1:7402,127.0.0.1:7403.',
-      helpValue: 'host:port,...',
-    }),
+    ...clusterFlag,
     timeout: Flags.string({ summary: 'Limit per node, connect included (500ms, 2s).', default: '2s', helpValue: 'duration' }),
     ...clientAuthFlags,
   };
@@ -63,11 +59,9 @@ Exit codes: 0 when at least one node answered; 4 when none did.`;
     return super.catch(error);
   }
 
-  private settings(flags: { cluster?: string; timeout: string }): { addresses: ReturnType<typeof resolveCluster>; timeoutMs: number } {
+  private settings(flags: { cluster?: string; timeout: string }): ClusterSettings {
     try {
-      const timeoutMs = parseDuration(flags.timeout);
-      if (timeoutMs === 0) throw new InvalidOptionError('--timeout must be more than 0');
-      return { addresses: resolveCluster(flags.cluster), timeoutMs };
+      return clusterSettings(flags);
     } catch (error) {
       if (error instanceof InvalidOptionError) this.error(error.message, { exit: 2 });
       throw error;

@@ -4,7 +4,6 @@ import { connect, isBuiltinStateMachine, type ClusterClient, type SubmitResult }
 import type { SubmitOutcome } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
 import { HistoryRecorder, HistoryWriteError, recordSubmit } from '../client/history.js';
-import { parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
 import {
   jsonLine,
   submitExitCodes,
@@ -17,6 +16,7 @@ import {
 import { verificationLines } from '../client/verify.js';
 import { UsageError, parseKeyValueWords, renderResult } from '../node/statemachine/parse.js';
 import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
+import { clusterFlag, clusterSettings, type ClusterSettings } from '../client/cluster-flag.js';
 
 interface SubmitFlags {
   cluster?: string;
@@ -71,11 +71,7 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
   static override strict = false;
 
   static override flags = {
-    cluster: Flags.string({
-      char: 'c',
-      summary: 'Cluster addresses; default $PAXOS_CLUSTER, else 127.0.0.1:7401,127.0.0.1:7402,127.0.0.1:7403.',
-      helpValue: 'host:port,...',
-    }),
+    ...clusterFlag,
     timeout: Flags.string({ summary: 'Give up after this long, retries included (500ms, 5s, 2m).', default: '10s', helpValue: 'duration' }),
     json: Flags.boolean({ summary: 'Print one JSON object per command on stdout.' }),
     'json-value': Flags.boolean({ summary: 'Parse values (set V, cas EXPECTED NEW, append V) as JSON.' }),
@@ -129,11 +125,9 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
   }
 
-  private clientSettings(flags: SubmitFlags): { addresses: ClusterAddress[]; timeoutMs: number } {
+  private clientSettings(flags: SubmitFlags): ClusterSettings {
     try {
-      const timeoutMs = parseDuration(flags.timeout);
-      if (timeoutMs === 0) throw new InvalidOptionError('--timeout must be more than 0');
-      return { addresses: resolveCluster(flags.cluster), timeoutMs };
+      return clusterSettings(flags);
     } catch (error) {
       if (error instanceof InvalidOptionError) this.usageFailure(error.message, flags.json);
       throw error;

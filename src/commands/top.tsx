@@ -3,6 +3,7 @@ import { PaxosClient } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
 import { parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
 import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
+import { clusterFlag } from '../client/cluster-flag.js';
 
 /** Faster than this, polling itself becomes load on the nodes, and nobody reads the screen that fast. */
 const intervalMsMin = 100;
@@ -20,11 +21,7 @@ Keys: q quits, p pauses (and resumes). The terminal is restored on exit. stdout 
   ];
 
   static override flags = {
-    cluster: Flags.string({
-      char: 'c',
-      summary: 'Cluster addresses; default $PAXOS_CLUSTER, else 127.0.0.1:7401,127.0.0.1:7402,127.0.0.1:7403.',
-      helpValue: 'host:port,...',
-    }),
+    ...clusterFlag,
     interval: Flags.string({ summary: 'Time between polls (at least 100ms).', default: '1s', helpValue: 'duration' }),
     timeout: Flags.string({ summary: 'Limit per node and poll, connect included; a node that misses it is shown down.', default: '1s', helpValue: 'duration' }),
     ...clientAuthFlags,

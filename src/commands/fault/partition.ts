@@ -1,10 +1,8 @@
-import { Command, Flags } from '@oclif/core';
-import type { CommandError } from '@oclif/core/interfaces';
-import { InvalidOptionError } from '../../client/errors.js';
-import { applyClientAuthFlags, clientAuthFlags } from '../../client/auth-flags.js';
-import { faultExitCode, faultSettings, parseNodeIds, renderFaultResults, sendFault, type FaultResult } from '../../client/faults.js';
+import { Flags } from '@oclif/core';
+import { FaultCommandBase, faultFlags } from '../../client/fault-flags.js';
+import { parseNodeIds, type FaultResult } from '../../client/faults.js';
 
-export default class FaultPartition extends Command {
+export default class FaultPartition extends FaultCommandBase {
   static override summary = 'Cut a node off from some of its peers (nodes started with --enable-faults only).';
 
   static override description = `Node --node drops every message it would send to, and every message it receives from, the peers in --from, until healed. Applied inside that node's transport, so it needs no firewall and works the same on any machine; clients are still served. To isolate node 1 of three, partition it from 2,3: the other two still talk to each other and elect a leader.
@@ -26,35 +24,11 @@ Exit codes: 0 applied; 1 refused by the node; 2 usage error; 4 node not reachabl
   static override flags = {
     node: Flags.integer({ char: 'n', summary: 'The node that drops the traffic.', required: true, min: 1, helpValue: 'ID' }),
     from: Flags.string({ summary: 'The peers it stops talking to, e.g. 2,3.', required: true, helpValue: 'ID,...' }),
-    cluster: Flags.string({
-      char: 'c',
-      summary: 'Cluster addresses; default $PAXOS_CLUSTER, else 127.0.0.1:7401,127.0.0.1:7402,127.0.0.1:7403.',
-      helpValue: 'host:port,...',
-    }),
-    timeout: Flags.string({ summary: 'Limit per node, connect included.', default: '2s', helpValue: 'duration' }),
-    ...clientAuthFlags,
+    ...faultFlags,
   };
 
   async run(): Promise<FaultResult[]> {
     const { flags } = await this.parse(FaultPartition);
-    await applyClientAuthFlags(flags).catch((error: Error) => this.error(error.message, { exit: 2 }));
-    let request;
-    try {
-      request = { ...faultSettings(flags), nodes: parseNodeIds(flags.from) };
-    } catch (error) {
-      if (error instanceof InvalidOptionError) this.error(error.message, { exit: 2 });
-      throw error;
-    }
-    const command = { action: 'partition' as const, nodes: request.nodes, delayMs: 0, rate: 0 };
-    const results = [await sendFault(request.addresses, flags.node, command, request.timeoutMs)];
-    if (!this.jsonEnabled()) for (const line of renderFaultResults(results)) this.log(line);
-    process.exitCode = faultExitCode(results);
-    return results;
-  }
-
-  /** Under --json, oclif's catch exits 1 whatever the error's own code: keep ours (2 for usage). */
-  protected override async catch(error: CommandError & { oclif?: { exit?: number } }): Promise<unknown> {
-    process.exitCode ??= error.oclif?.exit ?? error.exitCode;
-    return super.catch(error);
+    return this.sendFaultCommand(flags, () => ({ node: flags.node, command: { action: 'partition', nodes: parseNodeIds(flags.from), delayMs: 0, rate: 0 } }));
   }
 }
