@@ -1,19 +1,19 @@
 import { Args, Command, Flags } from '@oclif/core';
 import type { CommandError } from '@oclif/core/interfaces';
-import type { DataDirContents, InspectedRecord, InspectFilter, InspectRecordType, LogProblem, LogSummary } from '../../node/storage/inspect.js';
+import type { DataDirContents, InspectedRecord, InspectFilter, InspectRecordType, LogProblem, LogSummary } from '../../inspect/index.js';
 import {
   hasErrors,
   inspectContents,
   inspectRecordTypes,
   InspectTargetError,
   readDataDir,
-  plural,
   renderProblems,
   renderRecordTable,
   renderSummary,
+  renderVerdict,
   summariseContents,
   verifyContents,
-} from '../../node/storage/inspect.js';
+} from '../../inspect/index.js';
 
 /** Exit codes, as documented in docs/cli.md. */
 const exitCodes = { ok: 0, problems: 1, usage: 2 } as const;
@@ -107,7 +107,7 @@ Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn t
       for (const line of renderSummary(summary)) this.log(line);
       this.log('');
       for (const line of renderProblems(problems)) this.log(line);
-      this.log(verdict(problems, summary));
+      this.log(renderVerdict(problems, summary));
     }
     // this.exit would make oclif print an error object instead of the result under --json; set the code instead.
     process.exitCode = ok ? exitCodes.ok : exitCodes.problems;
@@ -145,13 +145,4 @@ Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn t
 
 function isInspectRecordType(type: string): type is InspectRecordType {
   return (inspectRecordTypes as readonly string[]).includes(type);
-}
-
-function verdict(problems: readonly LogProblem[], summary: LogSummary): string {
-  const errors = problems.filter((problem) => problem.severity === 'error').length;
-  const warnings = problems.length - errors;
-  const records = summary.counts.promise + summary.counts.accept + summary.counts.chosen + summary.counts.rebuild;
-  const checked = `${plural(records, 'record')} in ${plural(summary.segments.count, 'segment')}, ${plural(summary.counts.snapshot, 'snapshot')}`;
-  if (errors === 0) return `verify: ok: ${checked}${warnings === 0 ? '' : ` (${plural(warnings, 'warning')})`}`;
-  return `verify: FAILED: ${plural(errors, 'problem')}${warnings === 0 ? '' : `, ${plural(warnings, 'warning')}`}; read ${checked}`;
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { WalRecord } from '../../../src/node/core/messages.js';
-import type { InspectedRecord, InspectRecordType } from '../../../src/node/storage/inspect.js';
+import type { InspectedRecord, InspectRecordType } from '../../../src/inspect/index.js';
 import {
   inspectLog,
   InspectTargetError,
@@ -11,7 +11,7 @@ import {
   renderSummary,
   valuePreview,
   verifyLog,
-} from '../../../src/node/storage/inspect.js';
+} from '../../../src/inspect/index.js';
 import { encodeRecord } from '../../../src/node/storage/record.js';
 import { temporaryDirectory } from '../storage/helpers.js';
 import {
