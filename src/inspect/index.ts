@@ -9,6 +9,8 @@ export type { LogProblem, ProblemCode, ProblemSeverity } from '../node/storage/l
 export { summariseContents } from '../node/storage/log-summary.js';
 export type { LogSummary } from '../node/storage/log-summary.js';
 export { clip, previewCharsMax, valuePreview } from './preview.js';
-export { inspectContents, inspectLog, inspectRecordTypes, verifyContents, verifyLog } from './records.js';
+export { diffDataDirs, inspectContents, inspectLog, inspectRecordTypes, verifyContents, verifyLog } from './records.js';
 export type { InspectedRecord, InspectFilter, InspectRecordType, InspectResult } from './records.js';
-export { plural, renderProblems, renderRecordTable, renderSummary, renderVerdict } from './render.js';
+export { plural, renderDiff, renderProblems, renderRanges, renderRecordTable, renderSummary, renderVerdict } from './render.js';
+export { diffContents, diffDataDirsMax, diffPartialRangesMax, distinguishingPreviews, runs } from './diff.js';
+export type { DiffDifference, DiffDirectory, DiffResult, MissingSlot, PartialRange, SlotRange } from './diff.js';

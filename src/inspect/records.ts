@@ -1,8 +1,8 @@
 // The records of `paxos log inspect`: every log record and snapshot file of a
 // data dir as one line of plain data (file, offset, type, ballot, slot, value
-// preview), filtered by slot range and type; and the two reads the command
-// makes (list, or check). Reading is src/node/storage/data-dir.ts's, the
-// summary log-summary.ts's, the check log-check.ts's.
+// preview), filtered by slot range and type; and the reads the command makes
+// (list, check, or compare several dirs). Reading is src/node/storage/
+// data-dir.ts's, the summary log-summary.ts's, the check log-check.ts's.
 import type { Slot } from '../node/core/messages.js';
 import { ballotToString } from '../node/core/messages.js';
 import type { DataDirContents, PlacedRecord, SnapshotFile } from '../node/storage/data-dir.js';
@@ -11,6 +11,7 @@ import type { LogProblem } from '../node/storage/log-check.js';
 import { checkLog } from '../node/storage/log-check.js';
 import type { LogEntryType, LogSummary } from '../node/storage/log-summary.js';
 import { summariseContents } from '../node/storage/log-summary.js';
+import { diffContents, type DiffResult } from './diff.js';
 import { clip, valuePreview } from './preview.js';
 
 export type InspectRecordType = LogEntryType;
@@ -97,4 +98,11 @@ function matchesFilter(entry: InspectedRecord, filter: InspectFilter): boolean {
   // Promise and rebuild records concern no slot: a slot range hides them unless --type asks for them.
   if (entry.slot === undefined) return filter.types !== undefined;
   return entry.slot >= (filter.fromSlot ?? 1) && entry.slot <= (filter.toSlot ?? Number.MAX_SAFE_INTEGER);
+}
+
+/** Reads each data dir (read-only, no lock) and compares their chosen values; `labels` are shown as given. */
+export async function diffDataDirs(labels: readonly string[]): Promise<DiffResult> {
+  const dirs: { label: string; contents: DataDirContents }[] = [];
+  for (const label of labels) dirs.push({ label, contents: await readDataDir(label) });
+  return diffContents(dirs);
 }

@@ -1,7 +1,9 @@
 // The text of `paxos log inspect`: the record table, the summary block, the
-// problems --verify found and its verdict. Pure: plain data in, lines out.
+// problems --verify found and its verdict, and --diff's comparison. Pure:
+// plain data in, lines out.
 import type { LogProblem } from '../node/storage/log-check.js';
 import type { LogSummary } from '../node/storage/log-summary.js';
+import type { DiffResult, MissingSlot, SlotRange } from './diff.js';
 import type { InspectedRecord } from './records.js';
 
 
@@ -82,4 +84,67 @@ export function renderVerdict(problems: readonly LogProblem[], summary: LogSumma
   const checked = `${plural(records, 'record')} in ${plural(summary.segments.count, 'segment')}, ${plural(summary.counts.snapshot, 'snapshot')}`;
   if (errors === 0) return `verify: ok: ${checked}${warnings === 0 ? '' : ` (${plural(warnings, 'warning')})`}`;
   return `verify: FAILED: ${plural(errors, 'problem')}${warnings === 0 ? '' : `, ${plural(warnings, 'warning')}`}; read ${checked}`;
+}
+
+/** Ranges a --diff line lists before it says how many more there are: one line stays readable. */
+const diffRangesShownMax = 8;
+/** Partial ranges the --diff text lists, one line each; --json has them all (up to diffPartialRangesMax). */
+const diffPartialLinesMax = 20;
+
+/** `3..40, 42, 50..61`, cut after diffRangesShownMax ranges. */
+export function renderRanges(ranges: readonly SlotRange[]): string {
+  const shown = ranges.slice(0, diffRangesShownMax).map((range) => (range.from === range.to ? String(range.from) : `${range.from}..${range.to}`));
+  const more = ranges.length - shown.length;
+  return more > 0 ? `${shown.join(', ')} and ${plural(more, 'more range')}` : shown.join(', ');
+}
+
+/** --diff's text: one row per data dir, then the verdict, then the slots only some dirs hold. */
+export function renderDiff(result: DiffResult): string[] {
+  const header = ['DATA DIR', 'NODE', 'CHOSEN SLOTS', 'SNAPSHOT'];
+  const rows = result.dirs.map((dir) => [
+    dir.dataDir,
+    dir.nodeId === null ? '-' : String(dir.nodeId),
+    dir.firstChosen === null ? 'none' : `${dir.firstChosen}..${dir.lastChosen ?? dir.firstChosen} (${dir.chosenSlots})`,
+    dir.snapshotSlot === null ? '-' : `slot ${dir.snapshotSlot} (covers 1..${dir.snapshotSlot})`,
+  ]);
+  const lines = alignColumns([header, ...rows]);
+  lines.push('');
+  const all = result.dirs.length === 2 ? 'both data dirs' : `all ${plural(result.dirs.length, 'data dir')}`;
+  const theyAll = result.dirs.length === 2 ? 'both' : 'all of them';
+  const slots = plural(result.common.slots, 'slot');
+  const ranges = renderRanges(result.common.ranges);
+  if (result.difference !== null) {
+    lines.push(`differ: slot ${result.difference.slot} is the first where the chosen values differ`);
+    const width = Math.max(...result.difference.values.map((value) => value.dataDir.length));
+    for (const value of result.difference.values) lines.push(`  ${value.dataDir.padEnd(width)}  ${value.preview}`);
+    lines.push(result.common.slots === 0 ? `no slot is held by ${all}` : `${all} hold ${slots}: ${ranges}`);
+    return lines;
+  }
+  lines.push(
+    result.common.slots === 0
+      ? `agree: no slot is held by ${all}, so none could differ`
+      : `agree: the chosen values are the same in ${all} at each of the ${slots} ${theyAll} hold: ${ranges}`,
+  );
+  const partial = result.partial.slice(0, diffPartialLinesMax);
+  for (const range of partial) lines.push(`only some hold ${renderRanges([range])}: ${range.heldBy.join(', ')} (${missingText(range.missing)})`);
+  const more = result.partial.length - partial.length + result.partialOmitted;
+  if (more > 0) lines.push(`only some hold: ${plural(more, 'more range')} (see --json)`);
+  return lines;
+}
+
+function missingText(missing: readonly MissingSlot[]): string {
+  const bySnapshot = new Map<number, string[]>();
+  const unrecorded: string[] = [];
+  for (const each of missing) {
+    if (each.why === 'snapshot') bySnapshot.set(each.snapshotSlot, [...(bySnapshot.get(each.snapshotSlot) ?? []), each.dataDir]);
+    else unrecorded.push(each.dataDir);
+  }
+  const parts = [...bySnapshot].map(([slot, dirs]) => `${dirs.join(', ')}: covered by snapshot ${slot}`);
+  if (unrecorded.length > 0) parts.push(`${unrecorded.join(', ')}: no chosen record`);
+  return parts.join('; ');
+}
+
+function alignColumns(cells: string[][]): string[] {
+  const widths = cells[0].map((_, column) => Math.max(...cells.map((row) => row[column].length)));
+  return cells.map((row) => row.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd());
 }

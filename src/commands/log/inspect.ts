@@ -1,12 +1,15 @@
 import { Args, Command, Flags } from '@oclif/core';
 import type { CommandError } from '@oclif/core/interfaces';
-import type { DataDirContents, InspectedRecord, InspectFilter, InspectRecordType, LogProblem, LogSummary } from '../../inspect/index.js';
+import type { DataDirContents, DiffResult, InspectedRecord, InspectFilter, InspectRecordType, LogProblem, LogSummary } from '../../inspect/index.js';
 import {
+  diffDataDirs,
+  diffDataDirsMax,
   hasErrors,
   inspectContents,
   inspectRecordTypes,
   InspectTargetError,
   readDataDir,
+  renderDiff,
   renderProblems,
   renderRecordTable,
   renderSummary,
@@ -15,7 +18,7 @@ import {
   verifyContents,
 } from '../../inspect/index.js';
 
-/** Exit codes, as documented in docs/cli.md. */
+/** Exit codes, as documented in docs/cli.md: under --diff, 0 agree and 1 differ. */
 const exitCodes = { ok: 0, problems: 1, usage: 2 } as const;
 
 export interface InspectOutput {
@@ -31,7 +34,7 @@ export interface VerifyOutput {
   summary: LogSummary;
 }
 
-/** Flags that select records; --verify always checks the whole log, so it refuses them rather than suggest otherwise. */
+/** Flags that select records; --verify and --diff always read the whole log, so they refuse them rather than suggest otherwise. */
 const selectionFlags = ['from', 'to', 'type', 'limit'] as const;
 
 export default class LogInspect extends Command {
@@ -43,7 +46,9 @@ export default class LogInspect extends Command {
 
 --verify checks every checksum (log records and snapshots) and the log's invariants: promises never decrease, no accept below the promise in effect, one value per slot and ballot, a chosen slot never changes. It prints each problem as file:offset. A torn final record (a crash mid-write, or a running node's write in progress) is a warning: the node cuts it at its next start.
 
-Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn tail); 1 --verify found a problem, or the data dir could not be read; 2 usage error (bad flag, DIR missing or not a data dir).`;
+--diff DIR DIR [DIR...] compares the chosen values of several data dirs (e.g. every node's) slot by slot, also while the nodes run, and prints the first slot where they differ with each dir's value; or, when they agree, which slots all of them hold and which only some hold (a slot below a snapshot has no chosen record: it is covered by the snapshot).
+
+Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn tail; with --diff: the dirs agree); 1 --verify found a problem, --diff found a slot where the dirs differ, or a data dir could not be read; 2 usage error (bad flag, DIR missing or not a data dir).`;
 
   static override examples = [
     { description: 'Every record, then the summary.', command: '<%= config.bin %> log inspect ./data/n1' },
@@ -51,12 +56,16 @@ Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn t
     { description: 'Only promises (elections this node voted in).', command: '<%= config.bin %> log inspect ./data/n1 --type promise' },
     { description: 'Check checksums and invariants, e.g. after a crash.', command: '<%= config.bin %> log inspect ./data/n1 --verify' },
     { description: 'The promised ballot, for a script.', command: "<%= config.bin %> log inspect ./data/n1 --json | jq -r .summary.promised" },
+    { description: 'Do three nodes hold the same chosen values? Exit 1 at the first slot where they differ.', command: '<%= config.bin %> log inspect --diff ./data/n1 ./data/n2 ./data/n3' },
   ];
+
+  // --diff takes two or more data dirs, so DIR is not the only argument.
+  static override strict = false;
 
   static override enableJsonFlag = true;
 
   static override args = {
-    dir: Args.string({ description: "The node's data dir (its --data-dir).", required: true }),
+    dir: Args.string({ description: "The node's data dir (its --data-dir); with --diff, two or more.", required: true }),
   };
 
   static override flags = {
@@ -73,10 +82,17 @@ Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn t
       summary: 'Check checksums and invariants; exit 1 on any problem (a torn tail alone is a warning).',
       default: false,
     }),
+    diff: Flags.boolean({
+      summary: 'Compare the chosen values of two or more data dirs slot by slot; exit 1 at the first slot where they differ.',
+      default: false,
+    }),
   };
 
-  async run(): Promise<InspectOutput | VerifyOutput> {
-    const { args, flags } = await this.parse(LogInspect);
+  async run(): Promise<InspectOutput | VerifyOutput | DiffResult> {
+    const { args, argv, flags } = await this.parse(LogInspect);
+    const dirs = argv.map(String);
+    if (flags.diff) return this.diff(dirs, flags);
+    if (dirs.length > 1) this.error(`give one DIR (got ${dirs.length}); to compare data dirs, add --diff`, { exit: exitCodes.usage });
     const filter = this.filterFrom(flags);
     const contents = await this.read(args.dir);
     return flags.verify ? this.verify(contents) : this.inspect(contents, filter, flags.limit);
@@ -112,6 +128,22 @@ Exit codes: 0 done (with --verify: no problem, or only warnings such as a torn t
     // this.exit would make oclif print an error object instead of the result under --json; set the code instead.
     process.exitCode = ok ? exitCodes.ok : exitCodes.problems;
     return { ok, problems, summary };
+  }
+
+  private async diff(dirs: string[], flags: { from?: number; to?: number; type?: string[]; limit?: number; verify: boolean }): Promise<DiffResult> {
+    const refused = [...(flags.verify ? ['verify'] : []), ...selectionFlags.filter((name) => flags[name] !== undefined)];
+    if (refused.length > 0) this.error(`--diff compares whole logs; it cannot be combined with --${refused.join(', --')}`, { exit: exitCodes.usage });
+    if (dirs.length < 2) this.error(`--diff compares two or more data dirs, got ${dirs.length}: e.g. paxos log inspect --diff ./data/n1 ./data/n2`, { exit: exitCodes.usage });
+    if (dirs.length > diffDataDirsMax) this.error(`--diff compares at most ${diffDataDirsMax} data dirs at once, got ${dirs.length}`, { exit: exitCodes.usage });
+    const result = await diffDataDirs(dirs).catch((error: unknown) => {
+      if (error instanceof InspectTargetError) this.error(error.message, { exit: exitCodes.usage });
+      throw error;
+    });
+    // stderr directly: warnings are for a person, and oclif's logToStderr is silent under --json.
+    for (const warning of result.warnings) process.stderr.write(`warning: ${warning}\n`);
+    if (!this.jsonEnabled()) for (const line of renderDiff(result)) this.log(line);
+    process.exitCode = result.agree ? exitCodes.ok : exitCodes.problems;
+    return result;
   }
 
   private filterFrom(flags: { from?: number; to?: number; type?: string[]; limit?: number; verify: boolean }): InspectFilter {
