@@ -7,11 +7,12 @@ import type { NodeId, PeerMessage } from '../core/messages.js';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
 import { CoalescingWriter } from '../../wire/coalesce.js';
 import { isWireError, WireError } from '../../wire/errors.js';
-import { parseClientRequest, parseHandshakeReply, parseHello, parseNodeMessage } from '../../wire/validate.js';
+import { parseClientRequest, parseHandshakeReply, parseNodeMessage } from '../../wire/validate.js';
 import { builtinStateMachineIdentity, protocolVersion, transferMessageTypes, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
 import type { Logger } from './log.js';
 import type { FaultInjector } from './faults.js';
-import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from '../../wire/auth.js';
+import { ConnectorAuth, isChallenge, parseChallenge } from '../../wire/auth.js';
+import { ListenerHandshake, type HandshakeStep } from '../../wire/handshake.js';
 import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
 import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
 import { createListener, describeTlsError, dial, dialledPeerRefusal, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
@@ -255,17 +256,19 @@ function remoteOf(socket: net.Socket): string {
   return `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
 }
 
-/** One accepted connection: a hello first, then peer messages or client requests. */
+/** One accepted connection: the handshake first (src/wire/handshake.ts), then peer messages or client requests. */
 class InboundConnection implements ClientLink {
   readonly remote: string;
   private readonly decoder: FrameDecoder;
   /** Answers to the sessions sharing this connection, given in one turn (one applied slot), leave in one write. */
   private readonly writer: CoalescingWriter;
-  private role: 'hello' | 'auth' | 'peer' | 'client' = 'hello';
+  private readonly handshake: ListenerHandshake;
+  private role: 'handshake' | 'peer' | 'client' = 'handshake';
   private peerId: NodeId = 0;
-  private handshakeTimer: NodeJS.Timeout;
-  /** Between our challenge and the connector's proof: what to check, and how to admit it after. */
-  private pendingAuth: { challenge: PendingChallenge; admit: () => void } | null = null;
+  /** The handshake's deadline: it is ours to keep, the handshake only says what to close with. */
+  private handshakeTimer: NodeJS.Timeout | null;
+  /** Refused and closing: what the remote still sends is not read (a refused hello must not be followed by one that is admitted). */
+  private refused = false;
   private readonly guard: ClientConnectionGuard;
 
   constructor(
@@ -276,20 +279,38 @@ class InboundConnection implements ClientLink {
     this.remote = remoteOf(socket);
     this.decoder = new FrameDecoder({ frameBytesMax: options.limits.frameBytesMax });
     this.writer = new CoalescingWriter(socket);
-    this.handshakeTimer = this.handshakeDeadline('no hello in time');
+    const tls = options.tls;
+    this.handshake = new ListenerHandshake({
+      self: options.self,
+      clusterId: options.clusterId,
+      isPeer: (nodeId) => options.peers.has(nodeId),
+      stateMachine: options.stateMachine ?? builtinStateMachineIdentity,
+      frameBytesMax: options.limits.frameBytesMax,
+      secret: options.secret ?? null,
+      certificateRefusal: tls == null ? undefined : (hello) => peerCertificateRefusal(socket, hello, tls.peerNamePattern),
+    });
+    this.handshakeTimer = this.handshakeDeadline();
     this.guard = new ClientConnectionGuard(socket, hooks.admission);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => {
-      clearTimeout(this.handshakeTimer);
+      this.clearHandshakeDeadline();
       this.guard.close();
     });
   }
 
   /** A connection that has not finished its handshake by then is closed: it holds a slot for nothing. */
-  private handshakeDeadline(reason: string): NodeJS.Timeout {
-    const timer = setTimeout(() => this.refuse('handshake_required', reason), this.options.limits.handshakeMsMax);
+  private handshakeDeadline(): NodeJS.Timeout {
+    const timer = setTimeout(() => {
+      const verdict = this.handshake.timedOut();
+      this.refuse(verdict.code, verdict.reason);
+    }, this.options.limits.handshakeMsMax);
     timer.unref();
     return timer;
+  }
+
+  private clearHandshakeDeadline(): void {
+    if (this.handshakeTimer !== null) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
   }
 
   get closed(): boolean {
@@ -303,7 +324,7 @@ class InboundConnection implements ClientLink {
   }
 
   private onData(chunk: Buffer): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.refused) return;
     try {
       const frames = fromRemote(() => this.decoder.push(chunk));
       for (const frame of frames) {
@@ -321,8 +342,7 @@ class InboundConnection implements ClientLink {
 
   private onFrame(frame: unknown, bytes: number): void {
     if (isGoodbye(frame)) return fromRemote(() => this.onGoodbye(frame));
-    if (this.role === 'hello') return fromRemote(() => this.onHello(frame));
-    if (this.role === 'auth') return fromRemote(() => this.onAuth(frame));
+    if (this.role === 'handshake') return this.onHandshake(this.handshake.receive(frame));
     if (this.role === 'peer') {
       const message = fromRemote(() => parseNodeMessage(frame));
       if (message.from !== this.peerId || message.to !== this.options.self) {
@@ -338,6 +358,16 @@ class InboundConnection implements ClientLink {
     this.options.onClientRequest(request, this);
   }
 
+  /** Acts on the handshake's verdict for one frame: refuse, challenge under a fresh deadline, or admit. */
+  private onHandshake(step: HandshakeStep): void {
+    this.clearHandshakeDeadline();
+    if (step.kind === 'refused') throw new WireError(step.code, step.reason);
+    if (step.kind === 'challenge') this.handshakeTimer = this.handshakeDeadline();
+    if (step.kind === 'admitted' && step.role === 'peer') this.acceptPeer(step.nodeId);
+    if (step.kind === 'admitted' && step.role === 'client') this.role = 'client';
+    for (const message of step.send) this.send(message);
+  }
+
   /** The connector gave up on us (e.g. our proof did not match its secret): log why, with its address. */
   private onGoodbye(frame: unknown): void {
     const goodbye = parseGoodbye(frame);
@@ -347,59 +377,7 @@ class InboundConnection implements ClientLink {
     this.socket.destroy();
   }
 
-  private onAuth(frame: unknown): void {
-    const pending = this.pendingAuth;
-    if (pending === null || this.options.secret == null) throw new WireError('auth_failed', 'no challenge is pending');
-    this.pendingAuth = null;
-    clearTimeout(this.handshakeTimer);
-    checkAuth(this.options.secret, pending.challenge, frame);
-    pending.admit();
-  }
-
-  private onHello(frame: unknown): void {
-    const hello = parseHello(frame);
-    if (this.options.tls != null) {
-      const badCertificate = peerCertificateRefusal(this.socket, hello, this.options.tls.peerNamePattern);
-      if (badCertificate !== null) throw new WireError('auth_failed', badCertificate);
-    }
-    clearTimeout(this.handshakeTimer);
-    if (hello.protocol !== protocolVersion) {
-      throw new WireError('wrong_protocol', `protocol ${hello.protocol} is not ${protocolVersion}; upgrade the older side`);
-    }
-    if (hello.clusterId !== null && hello.clusterId !== this.options.clusterId) {
-      throw new WireError('wrong_cluster', `cluster ${hello.clusterId} is not this node's cluster ${this.options.clusterId}`);
-    }
-    const stateMachine = this.options.stateMachine ?? builtinStateMachineIdentity;
-    const admit = (): void => {
-      if (hello.role === 'node') this.acceptPeer(hello.nodeId, hello.clusterId, hello.stateMachine ?? builtinStateMachineIdentity);
-      else this.role = 'client';
-      this.send({ type: 'welcome', protocol: protocolVersion, clusterId: this.options.clusterId, nodeId: this.options.self, stateMachine, frameBytesMax: this.options.limits.frameBytesMax });
-    };
-    if (this.options.secret == null) return admit();
-    this.challenge(this.options.secret, { role: hello.role, nodeId: hello.nodeId, nonce: helloNonce(frame) }, admit);
-  }
-
-  /** With a secret, nothing is admitted (not even which node ids exist) before the connector proves it. */
-  private challenge(secret: Uint8Array, hello: { role: 'node' | 'client'; nodeId: NodeId | null; nonce: Uint8Array | null }, admit: () => void): void {
-    const listener = { nodeId: this.options.self, clusterId: this.options.clusterId, protocol: protocolVersion };
-    const challenge = challengeFor(secret, listener, hello);
-    this.pendingAuth = { challenge, admit };
-    this.role = 'auth';
-    this.handshakeTimer = this.handshakeDeadline('no answer to the authentication challenge in time');
-    this.send(challenge.message);
-  }
-
-  private acceptPeer(nodeId: NodeId | null, clusterId: string | null, stateMachine: string): void {
-    if (clusterId === null) throw new WireError('wrong_cluster', 'a node must name its cluster');
-    if (nodeId === null || nodeId === this.options.self || !this.options.peers.has(nodeId)) {
-      throw new WireError('unknown_node', `node id ${nodeId} is not a peer of node ${this.options.self}`);
-    }
-    // Replicas of different services would apply the same log to different code and diverge.
-    const ours = this.options.stateMachine ?? builtinStateMachineIdentity;
-    if (stateMachine !== ours) {
-      const reason = `node ${nodeId} runs state machine ${stateMachine} but node ${this.options.self} runs ${ours}; every node of a cluster must run the same one (--state-machine)`;
-      throw new WireError('wrong_state_machine', reason);
-    }
+  private acceptPeer(nodeId: NodeId): void {
     this.role = 'peer';
     this.peerId = nodeId;
     this.options.log.debug('peer connected', { peer: nodeId, remote: this.remote });
@@ -411,6 +389,8 @@ class InboundConnection implements ClientLink {
   }
 
   private refuse(code: CloseReason, reason: string): void {
+    this.refused = true;
+    this.clearHandshakeDeadline();
     this.hooks.logRefusal({ remote: this.remote, code, reason, peer: this.peerId || undefined });
     closeWith(this.socket, code, reason);
   }
