@@ -2,7 +2,7 @@
 // reads of unknown outcome are dropped (neither constrains anything: a failed
 // operation never took effect, and a read changes nothing), values become
 // small integers, and an info operation's return time becomes Infinity.
-import { encodeCanonicalJson, type JsonValue } from '../node/statemachine/values.js';
+import { encodeCanonicalJson, type JsonValue } from '../json/canonical.js';
 import type { Operation } from './history.js';
 import { initialValue, type SearchOperation } from './search.js';
 

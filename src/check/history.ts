@@ -1,7 +1,7 @@
 // Reads SPEC's history format (JSON lines) into operations: one invocation
 // joined with its completion. Every rule of the format is checked here, with
 // the line number in the message, so the search can trust what it is given.
-import { encodeCanonicalJson, type JsonValue } from '../node/statemachine/values.js';
+import { encodeCanonicalJson, type JsonValue } from '../json/canonical.js';
 import { HistoryParseError } from './errors.js';
 
 export type { JsonValue };

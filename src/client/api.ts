@@ -6,7 +6,7 @@ import { builtinStateMachineIdentity } from '../wire/protocol.js';
 import { ConnectionPool, PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
 import { formatAddress, parseAddress, parseClusterAddresses, resolveCluster, type ClusterAddress } from './options.js';
 import { verifySlot, verifyWaitMsDefault, type Verification } from './verify.js';
-import type { ClientTls } from '../node/runtime/tls.js';
+import type { ClientTls } from '../net/tls.js';
 
 /** How long `submit` waits, retries included, unless told otherwise. */
 export const submitTimeoutMsDefault = 10_000;

@@ -5,7 +5,7 @@
 import { Flags } from '@oclif/core';
 import { setProcessSecret } from './connection.js';
 import { applyClientTlsFlags, clientTlsFlags } from './tls-flags.js';
-import { loadSecret, secretFileEnvironmentVariable } from '../node/runtime/secret.js';
+import { loadSecret, secretFileEnvironmentVariable } from '../net/secret.js';
 
 export const clientAuthFlags = {
   'secret-file': Flags.string({ summary: `File holding the cluster's shared secret; default $${secretFileEnvironmentVariable}.`, helpValue: 'file' }),

@@ -10,7 +10,7 @@ import { clientIdCharsMax } from '../wire/validate.js';
 import { NodeConnection, errorMessage } from './connection.js';
 import { ClientClosedError, ClientError, InvalidOptionError, RequestFailedError, type ClientErrorCode } from './errors.js';
 import { formatAddress, parseAddress, type ClusterAddress } from './options.js';
-import type { ClientTls } from '../node/runtime/tls.js';
+import type { ClientTls } from '../net/tls.js';
 
 /** Options of a PaxosClient. Only `addresses` and `timeoutMs` are required. */
 export interface PaxosClientOptions {

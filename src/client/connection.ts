@@ -19,7 +19,7 @@ import { ConnectorAuth, isChallenge, parseChallenge } from '../wire/auth.js';
 import { isWireError } from '../wire/errors.js';
 import { formatAddress, type ClusterAddress } from './options.js';
 import { CoalescingWriter } from '../wire/coalesce.js';
-import { clientDialOptions, closedBeforeWelcome, describeTlsError, dial, readyEvent, type ClientTls } from '../node/runtime/tls.js';
+import { clientDialOptions, closedBeforeWelcome, describeTlsError, dial, readyEvent, type ClientTls } from '../net/tls.js';
 
 /**
  * Requests waiting for an answer on one connection. A client that outruns the

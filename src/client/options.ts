@@ -1,6 +1,7 @@
 // Parsing of the options every client command shares: durations and cluster
 // addresses. Pure functions; errors are InvalidOptionError with a message fit
 // to show a user as is.
+import { AddressError, formatAddress as formatNetAddress, parseAddress as parseNetAddress } from '../net/address.js';
 import { InvalidOptionError } from './errors.js';
 
 /** The cluster `paxos cluster start` runs by default (SPEC: cluster addresses). */
@@ -68,24 +69,19 @@ export function parseClusterAddresses(text: string): ClusterAddress[] {
   return addresses;
 }
 
-/** Parses one `host:port` (or `[v6-host]:port`). */
+/** Parses one `host:port` (or `[v6-host]:port`). Throws InvalidOptionError. */
 export function parseAddress(text: string): ClusterAddress {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(text.trim());
-  if (match === null) {
-    throw new InvalidOptionError(`invalid address "${text}": expected host:port, e.g. 127.0.0.1:7401`);
+  try {
+    return parseNetAddress(text);
+  } catch (error) {
+    if (error instanceof AddressError) throw new InvalidOptionError(error.message);
+    throw error;
   }
-  const host = match[1] ?? match[2];
-  const port = Number(match[3]);
-  if (port < 1 || port > 65_535) {
-    throw new InvalidOptionError(`invalid address "${text}": the port must be between 1 and 65535`);
-  }
-  return { host, port };
 }
 
 /** The inverse of parseAddress: `host:port`, brackets around an IPv6 host. */
 export function formatAddress(address: ClusterAddress): string {
-  const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `${host}:${address.port}`;
+  return formatNetAddress(address);
 }
 
 /**

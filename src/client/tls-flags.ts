@@ -3,7 +3,7 @@
 // the result replaces the process's TLS so every connection of the command uses it.
 import { Flags } from '@oclif/core';
 import { setProcessTls } from './connection.js';
-import { loadClientTls, tlsEnvironmentVariables } from '../node/runtime/tls.js';
+import { loadClientTls, tlsEnvironmentVariables } from '../net/tls.js';
 
 export const clientTlsFlags = {
   'tls-ca': Flags.string({ summary: `CA certificate that signed the nodes' certificates: connect with TLS and verify them; default $${tlsEnvironmentVariables.ca}.`, helpValue: 'file' }),

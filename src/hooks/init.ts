@@ -5,8 +5,8 @@
 // is TLS, likewise. Nodes read their TLS files from flags only (see node start).
 import type { Hook } from '@oclif/core';
 import { setProcessSecret, setProcessTls } from '../client/connection.js';
-import { loadSecret } from '../node/runtime/secret.js';
-import { loadClientTls } from '../node/runtime/tls.js';
+import { loadSecret } from '../net/secret.js';
+import { loadClientTls } from '../net/tls.js';
 
 const hook: Hook<'init'> = async function () {
   try {

@@ -1,9 +1,9 @@
 import { Command, Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
 import { clusterSizeWarning, localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
-import { clusterSecretFile, loadSecret } from '../../node/runtime/secret.js';
+import { clusterSecretFile, loadSecret } from '../../net/secret.js';
 import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, type ClusterCertificates } from '../../node/runtime/certs.js';
-import { loadClientTls } from '../../node/runtime/tls.js';
+import { loadClientTls } from '../../net/tls.js';
 import { PaxosClient } from '../../client/client.js';
 import { defaultCluster, parseClusterAddresses, parseDuration } from '../../client/options.js';
 import { cliCommand } from '../../cli/invocation.js';

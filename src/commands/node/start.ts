@@ -19,7 +19,7 @@ import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
 import type { InitialClusterState } from '../../node/core/node.js';
-import { loadSecret } from '../../node/runtime/secret.js';
+import { loadSecret } from '../../net/secret.js';
 import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { nodeStartFailure } from '../../node/runtime/start-advice.js';
 import { defaultTransportLimits } from '../../node/runtime/transport.js';

@@ -1,7 +1,7 @@
 // Parsing a node's own configuration (--peers, --listen). Pure functions whose
 // errors are fit to show a user as they are.
 import type { NodeId } from '../core/messages.js';
-import { parseAddress } from '../../client/options.js';
+import { parseAddress } from '../../net/address.js';
 import type { Endpoint } from './transport.js';
 
 /** Members of one cluster: Paxos needs a majority, and every node dials every other. */

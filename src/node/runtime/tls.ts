@@ -1,23 +1,33 @@
-// TLS for nodes and clients, with node:tls. A node with --tls-cert/--tls-key/
+// TLS on the node's side, with node:tls. A node with --tls-cert/--tls-key/
 // --tls-ca speaks TLS on its one port to everyone: peers (mutual TLS, both
 // certificates checked against the cluster's CA) and clients (the node's
 // certificate checked by the client; the client's own certificate optional
 // unless --tls-client-certs required). The shared-secret handshake, when
-// configured, runs inside TLS unchanged. This file only loads files, builds
-// node:tls options and explains failures; transport.ts and connection.ts call it.
-import { readFileSync } from 'node:fs';
+// configured, runs inside TLS unchanged. This file loads the node's files,
+// builds its listener and peer-dial options and checks peer names;
+// transport.ts calls it. What clients share with nodes (loading a client's
+// files, dialling, explaining failures) is src/net/tls.ts, re-exported here
+// for the node's own callers.
 import net from 'node:net';
 import tls from 'node:tls';
+import { checkMaterial, describeTlsError, nonEmpty, readPem, TlsConfigError, tlsMinVersion, type TlsFiles } from '../../net/tls.js';
 
-/** Environment variables a client command reads when the flags are absent (set in hooks/init.ts). */
-export const tlsEnvironmentVariables = Object.freeze({ ca: 'PAXOS_TLS_CA', cert: 'PAXOS_TLS_CERT', key: 'PAXOS_TLS_KEY' });
+export {
+  closedBeforeWelcome,
+  clientDialOptions,
+  describeTlsError,
+  dial,
+  loadClientTls,
+  readyEvent,
+  TlsConfigError,
+  tlsEnvironmentVariables,
+  type ClientTls,
+  type TlsFiles,
+} from '../../net/tls.js';
 
 export const clientCertPolicies = ['optional', 'required'] as const;
 /** Whether a node requires clients to present a certificate signed by its CA (`--tls-client-certs`). */
 export type ClientCertPolicy = (typeof clientCertPolicies)[number];
-
-/** Oldest protocol accepted: TLS 1.0 and 1.1 are broken and nothing here needs them. */
-const minVersion = 'TLSv1.2';
 
 /**
  * The name a node's certificate must carry, as its subject CN or a DNS
@@ -30,26 +40,6 @@ export const peerNamePatternDefault = 'paxos-node-{id}';
 
 /** Where `{id}` goes in a peer name pattern. */
 const peerNameIdPlaceholder = '{id}';
-
-/** TLS files or options that cannot be used (missing, unreadable, not PEM, a key that does not match); the message says which. */
-export class TlsConfigError extends Error {
-  /** Stable code for logs and `--json` output. */
-  readonly code = 'TLS_CONFIG';
-  constructor(message: string) {
-    super(message);
-    this.name = 'TlsConfigError';
-  }
-}
-
-/** Paths of PEM files, as given on the command line; absent means not given. */
-export interface TlsFiles {
-  /** The certificate to present (a node's own, or a client's). */
-  cert?: string;
-  /** The private key of `cert`. */
-  key?: string;
-  /** The CA certificate that signed the nodes' certificates (and the clients', if any). */
-  ca?: string;
-}
 
 /** A node's TLS material, read once at start (PEM); make it with {@link loadNodeTls}. */
 export interface NodeTls {
@@ -75,16 +65,6 @@ export interface NodeTlsOptions {
   clientCerts?: string;
   /** See {@link NodeTls.peerNamePattern}; must contain `{id}`. */
   peerNamePattern?: string;
-}
-
-/** A client's TLS material: the CA that signed the nodes' certificates, and optionally its own; make it with {@link loadClientTls}. */
-export interface ClientTls {
-  /** The CA the nodes' certificates must chain to (and name the address dialled). */
-  ca: Buffer;
-  /** A client certificate to present (needed when nodes run with --tls-client-certs required). */
-  cert?: Buffer;
-  /** Its private key. */
-  key?: Buffer;
 }
 
 /**
@@ -161,70 +141,10 @@ export function peerNameRefusal(certificate: CertificateNames, id: number, patte
   );
 }
 
-/**
- * A client's TLS: each of --tls-ca/--tls-cert/--tls-key from its flag, else
- * its PAXOS_TLS_* variable (empty ones ignored). Null when none is set: plain
- * TCP. Pass `{}` as `env` to read the files given and nothing else. Throws
- * {@link TlsConfigError} with a message fit for the user.
- *
- * @example
- * const client = connect('10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401', { tls: loadClientTls({ ca: 'ca.crt' }, {}) });
- */
-export function loadClientTls(files: TlsFiles = {}, env: NodeJS.ProcessEnv = process.env): ClientTls | null {
-  const ca = pickSource(files, env, 'ca');
-  const cert = pickSource(files, env, 'cert');
-  const key = pickSource(files, env, 'key');
-  if (ca === null && cert === null && key === null) return null;
-  if (ca === null) {
-    throw new TlsConfigError(`a client certificate needs --tls-ca (or ${tlsEnvironmentVariables.ca}): the CA that signed the nodes' certificates`);
-  }
-  if ((cert === null) !== (key === null)) {
-    throw new TlsConfigError(`a client certificate needs both --tls-cert and --tls-key (or ${tlsEnvironmentVariables.cert} and ${tlsEnvironmentVariables.key})`);
-  }
-  const caPem = readPem(ca.path, ca.source);
-  if (cert === null || key === null) return checkMaterial({ ca: caPem });
-  return checkMaterial({ ca: caPem, cert: readPem(cert.path, cert.source), key: readPem(key.path, key.source) });
-}
-
-/** The flag's path, else the variable's; `source` names which, for error messages. */
-function pickSource(files: TlsFiles, env: NodeJS.ProcessEnv, name: keyof TlsFiles): { path: string; source: string } | null {
-  const flag = files[name];
-  if (nonEmpty(flag)) return { path: flag, source: `--tls-${name}` };
-  const variable = tlsEnvironmentVariables[name];
-  const fromEnvironment = env[variable];
-  return nonEmpty(fromEnvironment) ? { path: fromEnvironment, source: variable } : null;
-}
-
 function clientCertPolicy(value: string | undefined): ClientCertPolicy {
   if (value === undefined) return 'optional';
   if ((clientCertPolicies as readonly string[]).includes(value)) return value as ClientCertPolicy;
   throw new TlsConfigError(`--tls-client-certs must be one of ${clientCertPolicies.join(', ')}, not ${value}`);
-}
-
-function nonEmpty(value: string | undefined): value is string {
-  return value !== undefined && value.trim() !== '';
-}
-
-function readPem(path: string | undefined, flag: string): Buffer {
-  if (path === undefined) throw new TlsConfigError(`${flag} is missing`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new TlsConfigError(`cannot read ${flag} ${path}: ${(error as Error).message}`);
-  }
-  if (!bytes.includes('-----BEGIN ')) throw new TlsConfigError(`${flag} ${path} is not a PEM file (no -----BEGIN line)`);
-  return bytes;
-}
-
-/** Fails at start, with the cause, on a key that does not match its certificate or unreadable PEM, not at the first connection. */
-function checkMaterial<T extends { ca: Buffer; cert?: Buffer; key?: Buffer }>(material: T): T {
-  try {
-    tls.createSecureContext({ ca: material.ca, cert: material.cert, key: material.key });
-  } catch (error) {
-    throw new TlsConfigError(`the TLS files cannot be used: ${(error as Error).message}`);
-  }
-  return material;
 }
 
 /**
@@ -238,7 +158,7 @@ export function nodeServerOptions(material: NodeTls, handshakeMs: number): tls.T
     cert: material.cert,
     key: material.key,
     ca: material.ca,
-    minVersion,
+    minVersion: tlsMinVersion,
     requestCert: true,
     rejectUnauthorized: material.clientCerts === 'required',
     // Bounds a connection that never finishes the TLS handshake, like the hello deadline after it.
@@ -261,30 +181,15 @@ export function peerDialOptions(material: NodeTls, endpoint: { host: string; por
     cert: material.cert,
     key: material.key,
     ca: material.ca,
-    minVersion,
+    minVersion: tlsMinVersion,
     rejectUnauthorized: true,
     checkServerIdentity: () => undefined,
   };
 }
 
-/** Options for a client: the node's certificate must chain to the CA and name the address dialled (IP or DNS SAN). */
-export function clientDialOptions(material: ClientTls, address: { host: string; port: number }): tls.ConnectionOptions {
-  return { host: address.host, port: address.port, ca: material.ca, cert: material.cert, key: material.key, minVersion, rejectUnauthorized: true };
-}
-
 /** A plain TCP server, or a TLS one whose connection callback runs once the TLS handshake is done. */
 export function createListener(options: tls.TlsOptions | null, onConnection: (socket: net.Socket) => void): net.Server {
   return options === null ? net.createServer(onConnection) : tls.createServer(options, onConnection);
-}
-
-/** Dials over plain TCP, or TLS when options are given. */
-export function dial(endpoint: { host: string; port: number }, options: tls.ConnectionOptions | null): net.Socket {
-  return options === null ? net.connect({ host: endpoint.host, port: endpoint.port }) : tls.connect(options);
-}
-
-/** The event after which the hello may be written: a TLS socket is ready only once both sides are verified. */
-export function readyEvent(socket: net.Socket): 'connect' | 'secureConnect' {
-  return socket instanceof tls.TLSSocket ? 'secureConnect' : 'connect';
 }
 
 /**
@@ -326,38 +231,6 @@ function describeVerifyCode(code: string): string {
   if (code === 'CERT_NOT_YET_VALID') return 'CERT_NOT_YET_VALID: the certificate is not valid yet (clock skew?)';
   if (/UNABLE_TO_(VERIFY_LEAF_SIGNATURE|GET_ISSUER_CERT)|SELF_SIGNED/.test(code)) return `${code}: signed by another CA`;
   return code;
-}
-
-/** Error codes node:tls and OpenSSL give, mapped to what to do about them. */
-const tlsErrorHints: [RegExp, string][] = [
-  [/^CERT_HAS_EXPIRED$/, 'the certificate has expired'],
-  [/^CERT_NOT_YET_VALID$/, 'the certificate is not valid yet (clock skew?)'],
-  [/UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT|SELF_SIGNED_CERT/, `the certificate is not signed by the trusted CA (--tls-ca / ${tlsEnvironmentVariables.ca})`],
-  [/ERR_TLS_CERT_ALTNAME_INVALID/, 'the certificate does not name the address dialled (its subjectAltName)'],
-  [/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL|RECORD_LAYER_FAILURE/, 'the other side does not speak TLS (is only one side started with --tls-*?)'],
-  [/CERTIFICATE_REQUIRED|ALERT_HANDSHAKE_FAILURE/, `the node requires a client certificate signed by its CA (--tls-cert/--tls-key or ${tlsEnvironmentVariables.cert}/${tlsEnvironmentVariables.key})`],
-  [/ALERT_UNKNOWN_CA|ALERT_BAD_CERTIFICATE|ALERT_CERTIFICATE_EXPIRED|ALERT_CERTIFICATE_UNKNOWN|ALERT_DECRYPT_ERROR/, 'the other side refused our certificate (another CA, or expired)'],
-];
-
-/** A TLS failure explained in words with its code, or null when the error is not about TLS (e.g. ECONNREFUSED). */
-export function describeTlsError(error: NodeJS.ErrnoException & { reason?: unknown }): string | null {
-  const code = error.code ?? '';
-  // OpenSSL's message carries its source file and line; its `reason` alone is what a person needs.
-  const detail = typeof error.reason === 'string' ? error.reason : error.message;
-  const hint = tlsErrorHints.find(([pattern]) => pattern.test(code))?.[1];
-  if (hint !== undefined) return `TLS: ${hint} (${code}: ${detail})`;
-  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /CERT|X509/.test(code)) return `TLS: ${detail} (${code})`;
-  return null;
-}
-
-/**
- * Why a connection closed before the node's welcome. A node with TLS drops a
- * plain-text hello without a word (it cannot send a goodbye its client could
- * read), so a plain client says what is likely.
- */
-export function closedBeforeWelcome(socket: net.Socket): string {
-  if (socket instanceof tls.TLSSocket) return 'the connection was closed before the node\'s welcome';
-  return `the connection was closed before the node's welcome (if the node uses TLS, set --tls-ca or ${tlsEnvironmentVariables.ca})`;
 }
 
 /**

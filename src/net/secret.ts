@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { secretBytesMax, secretFromBytes } from '../../wire/auth.js';
+import { secretBytesMax, secretFromBytes } from '../wire/auth.js';
 
 export const secretFileEnvironmentVariable = 'PAXOS_SECRET_FILE';
 
