@@ -1,8 +1,10 @@
-// The listener's side of the connection handshake, as a pure class like
-// FrameDecoder: frames in, frames to send and a verdict out; no socket, no
-// timer. The runtime's transport feeds it the frames a new connection sends
-// until it admits the connection (as a peer or a client) or refuses it with a
-// close reason, and keeps the deadline itself (see `timedOut`).
+// The connection handshake, as pure classes like FrameDecoder: frames in,
+// frames to send and a verdict out; no socket, no timer. The listener's side
+// (ListenerHandshake) takes the frames a new connection sends until it admits
+// the connection (as a peer or a client) or refuses it with a close reason;
+// the caller keeps the deadline (see `timedOut`). The side of a node dialling
+// a peer (PeerDialHandshake) writes the hello and reads the listener's
+// answers. The runtime's transport drives both.
 //
 //   connector -> listener  hello      protocol, cluster, node or client, [nonce]
 //   listener  -> connector challenge  only with a shared secret (see auth.ts)
@@ -13,10 +15,10 @@
 // the connector proves it holds it; protocol and cluster are checked first.
 // A goodbye may come at any time and is the connection's to handle, not this.
 import type { NodeId } from '../node/core/messages.js';
-import { challengeFor, checkAuth, helloNonce, type PendingChallenge } from './auth.js';
+import { challengeFor, checkAuth, ConnectorAuth, helloNonce, isChallenge, parseChallenge, type PendingChallenge } from './auth.js';
 import { isWireError, WireError } from './errors.js';
-import { builtinStateMachineIdentity, protocolVersion, type CloseReason, type HelloMessage, type WireMessage } from './protocol.js';
-import { parseHello } from './validate.js';
+import { builtinStateMachineIdentity, protocolVersion, type CloseReason, type HelloMessage, type WelcomeMessage, type WireMessage } from './protocol.js';
+import { parseHandshakeReply, parseHello } from './validate.js';
 
 export interface ListenerHandshakeOptions {
   /** This node's id and cluster, named in the challenge and the welcome. */
@@ -173,4 +175,75 @@ export class ListenerHandshake {
 function refusalOf(error: unknown): HandshakeRefusal {
   if (isWireError(error)) return { kind: 'refused', code: error.code, reason: error.message };
   return { kind: 'refused', code: 'invalid_message', reason: `could not read what the remote sent: ${error instanceof Error ? error.message : String(error)}` };
+}
+
+export interface PeerDialOptions {
+  /** This node, as its hello names it. */
+  self: NodeId;
+  clusterId: string;
+  /** The state machine this node runs, named in the hello. */
+  stateMachine: string;
+  /** The cluster's shared secret, or null: with one, the listener must prove it holds it too (mutual). */
+  secret: Uint8Array | null;
+  /** The node we dialled: a welcome from any other is a wrong address, not a peer. */
+  peer: NodeId;
+  /** Where we dialled it, for the message when another node answers. */
+  address: string;
+}
+
+/** What the dialling side should do after a frame from the listener. */
+export type PeerDialStep =
+  /** Send `send` (our proof) and wait for the welcome. */
+  | { kind: 'answer'; send: WireMessage[] }
+  /** The peer we dialled welcomed us: the link is up. */
+  | { kind: 'welcomed'; welcome: WelcomeMessage }
+  /** The listener refused us (its goodbye); it closes the connection itself. */
+  | { kind: 'goodbye'; code: CloseReason; reason: string }
+  /** Another node answers at that address: drop the connection, no goodbye (it is not the peer to tell). */
+  | { kind: 'misdialled'; reason: string }
+  /** We refuse the listener: say why in a goodbye, so it logs it too, and close. */
+  | HandshakeRefusal;
+
+/**
+ * The handshake of a node dialling a peer: our hello (with a nonce when a
+ * secret is set), our proof for its challenge, and what its welcome or
+ * goodbye means. Never throws for what the listener sent.
+ */
+export class PeerDialHandshake {
+  private readonly auth: ConnectorAuth;
+
+  constructor(private readonly options: PeerDialOptions) {
+    this.auth = new ConnectorAuth(options.secret, { role: 'node', nodeId: options.self });
+  }
+
+  /** The first frame on the connection, once it is ready (after TLS, when TLS is on). */
+  hello(): HelloMessage {
+    return {
+      type: 'hello',
+      protocol: protocolVersion,
+      clusterId: this.options.clusterId,
+      role: 'node',
+      nodeId: this.options.self,
+      stateMachine: this.options.stateMachine,
+      nonce: this.auth.nonce,
+    };
+  }
+
+  /** Takes a frame the listener sent on our connection (only handshake replies come this way). */
+  receive(frame: unknown): PeerDialStep {
+    try {
+      return this.step(frame);
+    } catch (error) {
+      return refusalOf(error);
+    }
+  }
+
+  private step(frame: unknown): PeerDialStep {
+    if (isChallenge(frame)) return { kind: 'answer', send: [this.auth.answer(parseChallenge(frame))] };
+    const reply = parseHandshakeReply(frame);
+    if (reply.type === 'goodbye') return { kind: 'goodbye', code: reply.code, reason: reply.reason };
+    if (reply.nodeId !== this.options.peer) return { kind: 'misdialled', reason: `the node at ${this.options.address} is node ${reply.nodeId}, not ${this.options.peer}` };
+    this.auth.checkWelcome(reply.nodeId);
+    return { kind: 'welcomed', welcome: reply };
+  }
 }

@@ -26,8 +26,8 @@ export {
   ballotTextCharsMax,
   statusPeersMax,
 } from './validate.js';
-export { ListenerHandshake } from './handshake.js';
-export type { HandshakePhase, HandshakeRefusal, HandshakeStep, ListenerHandshakeOptions } from './handshake.js';
+export { ListenerHandshake, PeerDialHandshake } from './handshake.js';
+export type { HandshakePhase, HandshakeRefusal, HandshakeStep, ListenerHandshakeOptions, PeerDialOptions, PeerDialStep } from './handshake.js';
 export { protocolVersion } from './protocol.js';
 export type {
   HelloMessage,

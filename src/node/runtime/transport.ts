@@ -7,12 +7,11 @@ import type { NodeId, PeerMessage } from '../core/messages.js';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
 import { CoalescingWriter } from '../../wire/coalesce.js';
 import { isWireError, WireError } from '../../wire/errors.js';
-import { parseClientRequest, parseHandshakeReply, parseNodeMessage } from '../../wire/validate.js';
-import { builtinStateMachineIdentity, protocolVersion, transferMessageTypes, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
+import { parseClientRequest, parseNodeMessage } from '../../wire/validate.js';
+import { builtinStateMachineIdentity, transferMessageTypes, type ClientRequest, type ClientResponse, type CloseReason, type TransferMessage, type WireMessage } from '../../wire/protocol.js';
 import type { Logger } from './log.js';
 import type { FaultInjector } from './faults.js';
-import { ConnectorAuth, isChallenge, parseChallenge } from '../../wire/auth.js';
-import { ListenerHandshake, type HandshakeStep } from '../../wire/handshake.js';
+import { ListenerHandshake, PeerDialHandshake, type HandshakeStep, type PeerDialStep } from '../../wire/handshake.js';
 import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
 import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
 import { createListener, describeTlsError, dial, dialledPeerRefusal, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
@@ -495,7 +494,15 @@ class PeerLink {
     this.socket = socket;
     socket.setNoDelay(true);
     const decoder = new FrameDecoder({ frameBytesMax: this.options.limits.frameBytesMax });
-    const auth = new ConnectorAuth(this.options.secret ?? null, { role: 'node', nodeId: this.options.self });
+    const address = `${this.endpoint.host}:${this.endpoint.port}`;
+    const handshake = new PeerDialHandshake({
+      self: this.options.self,
+      clusterId: this.options.clusterId,
+      stateMachine: this.options.stateMachine ?? builtinStateMachineIdentity,
+      secret: this.options.secret ?? null,
+      peer: this.id,
+      address,
+    });
     socket.on(readyEvent(socket), () => {
       // With TLS, the certificate that answered must be the one of the node we dialled.
       const impostor = this.options.tls == null ? null : dialledPeerRefusal(socket, this.id, this.options.tls.peerNamePattern);
@@ -503,29 +510,20 @@ class PeerLink {
         this.refused(`auth_failed: ${impostor}`);
         return closeWith(socket, 'auth_failed', impostor);
       }
-      socket.write(
-        encodeFrame({
-          type: 'hello',
-          protocol: protocolVersion,
-          clusterId: this.options.clusterId,
-          role: 'node',
-          nodeId: this.options.self,
-          stateMachine: this.options.stateMachine ?? builtinStateMachineIdentity,
-          nonce: auth.nonce,
-        }),
-      );
+      socket.write(encodeFrame(handshake.hello()));
     });
     socket.on('data', (chunk: Buffer) => {
+      let frames: unknown[];
       try {
-        // Only handshake replies come this way (a peer sends its messages on its own connection).
-        fromRemote(() => {
-          for (const frame of decoder.push(chunk)) this.onFrame(frame, auth);
-        });
+        frames = fromRemote(() => decoder.push(chunk));
       } catch (error) {
         if (!isWireError(error)) throw error;
-        this.refused(`${error.code}: ${error.message}`);
-        // Say why, so the listener logs it too (an auth failure is a misconfiguration on one side or the other).
-        closeWith(socket, error.code, error.message);
+        this.onDialStep(socket, { kind: 'refused', code: error.code, reason: error.message });
+        return;
+      }
+      // Only handshake replies come this way (a peer sends its messages on its own connection).
+      for (const frame of frames) {
+        if (!this.onDialStep(socket, handshake.receive(frame))) return;
       }
     });
     let connected = false;
@@ -540,19 +538,31 @@ class PeerLink {
     socket.on('close', () => this.onClose(socket));
   }
 
-  private onFrame(frame: unknown, auth: ConnectorAuth): void {
-    if (isChallenge(frame)) return void this.socket?.write(encodeFrame(auth.answer(parseChallenge(frame))));
-    const reply = parseHandshakeReply(frame);
-    if (reply.type === 'goodbye') {
-      this.refused(`${reply.code}: ${reply.reason}`);
-      return;
+  /** Acts on what the handshake made of one frame; false when the connection is done for. */
+  private onDialStep(socket: net.Socket, step: PeerDialStep): boolean {
+    switch (step.kind) {
+      case 'answer':
+        for (const message of step.send) socket.write(encodeFrame(message));
+        return true;
+      case 'goodbye':
+        this.refused(`${step.code}: ${step.reason}`);
+        return true;
+      case 'misdialled':
+        this.refused(step.reason);
+        socket.destroy();
+        return false;
+      case 'refused':
+        this.refused(`${step.code}: ${step.reason}`);
+        // Say why, so the listener logs it too (an auth failure is a misconfiguration on one side or the other).
+        closeWith(socket, step.code, step.reason);
+        return false;
+      case 'welcomed':
+        this.connected();
+        return true;
     }
-    if (reply.nodeId !== this.id) {
-      this.refused(`the node at ${this.endpoint.host}:${this.endpoint.port} is node ${reply.nodeId}, not ${this.id}`);
-      this.socket?.destroy();
-      return;
-    }
-    auth.checkWelcome(reply.nodeId);
+  }
+
+  private connected(): void {
     this.ready = true;
     this.backoffMs = 0;
     this.lastRefusal = '';

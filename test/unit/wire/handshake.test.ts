@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConnectorAuth, parseChallenge, secretFromBytes } from '../../../src/wire/auth.js';
 import { decodeMessage, encodeMessage } from '../../../src/wire/codec.js';
-import { ListenerHandshake, type HandshakeStep, type ListenerHandshakeOptions } from '../../../src/wire/handshake.js';
+import { ListenerHandshake, PeerDialHandshake, type HandshakeStep, type ListenerHandshakeOptions, type PeerDialOptions } from '../../../src/wire/handshake.js';
 import { builtinStateMachineIdentity, protocolVersion, type HelloMessage } from '../../../src/wire/protocol.js';
 
 const secret = secretFromBytes(Buffer.from('0123456789abcdef0123456789abcdef'), 'test');
@@ -207,5 +207,53 @@ describe('ListenerHandshake verdicts over time', () => {
     handshake.receive(hello());
     expect(() => handshake.receive(hello())).toThrow(/after admission/);
     expect(() => handshake.timedOut()).toThrow(/after admission/);
+  });
+});
+
+describe('PeerDialHandshake: a node dialling its peer', () => {
+  function dialler(options: Partial<PeerDialOptions> = {}): PeerDialHandshake {
+    return new PeerDialHandshake({ self: 2, clusterId: 'c1', stateMachine: builtinStateMachineIdentity, secret: null, peer: 1, address: '127.0.0.1:7401', ...options });
+  }
+
+  /** Runs both sides through msgpack until the dialler is welcomed or either side refuses. */
+  function run(dial: PeerDialHandshake, listen: ListenerHandshake): { dialler: string; listener: string } {
+    let step = listen.receive(wire(dial.hello()));
+    for (let rounds = 0; rounds < 3; rounds += 1) {
+      if (step.kind === 'refused') return { dialler: 'waiting', listener: refusal(step) };
+      const reply = dial.receive(wire(step.send[0]));
+      if (reply.kind === 'welcomed') return { dialler: `welcomed by node ${reply.welcome.nodeId}`, listener: step.kind };
+      if (reply.kind !== 'answer') return { dialler: `${reply.kind}: ${'code' in reply ? `${reply.code}: ` : ''}${reply.reason}`, listener: step.kind };
+      step = listen.receive(wire(reply.send[0]));
+    }
+    throw new Error('the handshake did not finish');
+  }
+
+  it('says hello as a node of its cluster, with its state machine, and a nonce only with a secret', () => {
+    expect(dialler().hello()).toEqual({ type: 'hello', protocol: protocolVersion, clusterId: 'c1', role: 'node', nodeId: 2, stateMachine: builtinStateMachineIdentity, nonce: null });
+    expect(dialler({ secret }).hello().nonce).toHaveLength(32);
+  });
+
+  it('is welcomed by its peer, with and without a shared secret', () => {
+    expect(run(dialler(), listener())).toEqual({ dialler: 'welcomed by node 1', listener: 'admitted' });
+    expect(run(dialler({ secret }), listener({ secret }))).toEqual({ dialler: 'welcomed by node 1', listener: 'admitted' });
+  });
+
+  it('refuses a listener that cannot prove the secret, or that welcomes without asking for it', () => {
+    expect(run(dialler({ secret }), listener({ secret: otherSecret })).dialler).toMatch(/^refused: auth_failed: node 1 could not prove it holds our secret/);
+    expect(run(dialler({ secret }), listener()).dialler).toMatch(/^refused: auth_failed: node 1 welcomed us without proving it holds the secret/);
+    expect(run(dialler(), listener({ secret })).dialler).toMatch(/^refused: auth_failed: node 1 requires a shared secret and this side has none/);
+  });
+
+  it('drops a connection where another node answers, and reports a goodbye as the listener gave it', () => {
+    expect(run(dialler({ peer: 3 }), listener())).toEqual({ dialler: 'misdialled: the node at 127.0.0.1:7401 is node 1, not 3', listener: 'admitted' });
+    expect(dialler().receive(wire({ type: 'goodbye', code: 'wrong_cluster', reason: 'cluster c2 is not ...' }))).toEqual({ kind: 'goodbye', code: 'wrong_cluster', reason: 'cluster c2 is not ...' });
+  });
+
+  it('refuses anything but a challenge, welcome or goodbye, and hostile shapes, without throwing', () => {
+    for (const frame of [wire({ type: 'submit' }), wire({ type: { toString: 1 } }), wire(null), wire([1, 2]), wire({ type: 'challenge', nodeId: 1 })]) {
+      const step = dialler({ secret }).receive(frame);
+      expect(step.kind, JSON.stringify(frame)).toBe('refused');
+    }
+    expect(dialler().receive(wire({ type: 'submit' }))).toEqual({ kind: 'refused', code: 'handshake_required', reason: 'expected welcome or goodbye, got "submit"' });
   });
 });
