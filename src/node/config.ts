@@ -620,7 +620,8 @@ export function rangeText(row: LimitRow): string {
 /** A row's default as --help and docs say it. */
 export function defaultText(row: LimitRow): string {
   if (typeof row.default !== 'number') return row.defaultText ?? 'computed';
-  return row.duration === true ? `${row.default}ms` : String(row.default);
+  if (row.duration !== true) return String(row.default);
+  return row.default >= 1000 && row.default % 1000 === 0 ? `${row.default / 1000}s` : `${row.default}ms`;
 }
 
 /** The rows that have a `paxos node start` flag. */
@@ -658,4 +659,16 @@ export function limitsFromFlags(flags: Readonly<Record<string, unknown>>, parseD
     }
   }
   return input as NodeConfigInput;
+}
+
+/**
+ * The table of flags as docs/cli.md shows it (a test keeps the two the same):
+ * `node -e "import('./dist/node/config.js').then((c) => console.log(c.limitTableMarkdown()))"`.
+ */
+export function limitTableMarkdown(): string {
+  const lines = ['| flag | default | allowed | meaning |', '|---|---|---|---|'];
+  for (const row of flaggedLimits()) {
+    lines.push(`| \`${row.flag} ${row.duration === true ? 'DURATION' : 'N'}\` | ${defaultText(row)} | ${rangeText(row)} | ${row.meaning} |`);
+  }
+  return lines.join('\n');
 }
