@@ -127,6 +127,12 @@ export class WriteAheadLog {
   private slowFsyncWarnedAtMs = 0;
   /** Ends the linger in progress at once (enough bytes queued, or closing); null when not lingering. */
   private cutLinger: (() => void) | null = null;
+  /**
+   * Durable appends the last batch held. One alone says appends come one at a
+   * time (a single client waiting for each answer): the next lingers for none
+   * to join. Starts at two, as if appends came together.
+   */
+  private lastBatchDurableAppends = 2;
 
   private constructor(settings: Settings, segment: OpenSegment, state: { closedSegmentsBytes: number; segmentsCount: number; nextIndex: number }) {
     this.settings = settings;
@@ -288,6 +294,7 @@ export class WriteAheadLog {
     while (this.queue.length > 0 && this.failure === null) {
       await this.linger();
       const batch = this.takeBatch();
+      this.lastBatchDurableAppends = batch.filter((pending) => pending.sync && !pending.checkpoint).length || this.lastBatchDurableAppends;
       try {
         await this.writeBatch(batch);
         for (const pending of batch) pending.resolve();
@@ -307,11 +314,14 @@ export class WriteAheadLog {
    * in the queue has waited batchLingerMs since it was queued, so that appends
    * made meanwhile share its fsync. An append that already waited that long
    * (behind the previous fsync) waits no more; batchBytesMax queued, or close,
-   * ends the wait at once. Nothing resolves any earlier than its fsync.
+   * ends the wait at once. After a batch of one durable append it does not
+   * wait at all, like PostgreSQL's commit_delay with commit_siblings: with
+   * nobody else writing, a linger is only latency. Nothing resolves any
+   * earlier than its fsync.
    */
   private async linger(): Promise<void> {
     const { policy, batchLingerMs, batchBytesMax } = this.settings;
-    if (policy !== 'batch' || batchLingerMs === 0 || this.closing !== null) return;
+    if (policy !== 'batch' || batchLingerMs === 0 || this.closing !== null || this.lastBatchDurableAppends < 2) return;
     const first = this.queue.find((pending) => pending.sync || pending.checkpoint);
     // Lazy appends alone need no fsync, and a checkpoint is written as soon as it is its turn.
     if (first === undefined || first.checkpoint || this.queue[0].checkpoint) return;

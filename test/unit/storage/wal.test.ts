@@ -334,6 +334,23 @@ describe('WriteAheadLog: --fsync batch lingers', () => {
     expect(events).toEqual(['fsync', 'resolved 1', 'resolved 2', 'resolved 3', 'resolved 4']);
   });
 
+  it('does not linger after a batch of one append: appends come one at a time, and nobody would join', async () => {
+    const wal = await lingering({ batchLingerMs: 400 });
+    let started = performance.now();
+    await wal.append([acceptRecord(1)]);
+    // The first lingers (as if others were writing) and finds itself alone.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    started = performance.now();
+    await wal.append([acceptRecord(2)]);
+    expect(performance.now() - started).toBeLessThan(200);
+    // Two together make the next one linger again.
+    await Promise.all([wal.append([acceptRecord(3)]), wal.append([acceptRecord(4)])]);
+    started = performance.now();
+    await wal.append([acceptRecord(5)]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(wal.stats().recordsWritten).toBe(5);
+  });
+
   it('stops lingering once batchBytesMax are queued', async () => {
     const wal = await lingering({ batchLingerMs: 5_000, batchBytesMax: 1 });
     const started = performance.now();

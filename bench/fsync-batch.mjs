@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// --fsync always against --fsync batch (group commit with a linger), side by
+// side in one run: a fresh three-node cluster per row, closed-loop clients
+// writing 64-byte values, and each node's own fsync counter read before and
+// after. Rows alternate between the policies, so a shared host's drift touches
+// both alike. Not part of `npm test`; needs `npm run build` (dist/).
+//
+//   node bench/fsync-batch.mjs [--duration 10s] [--clients 1,64] [--lingers 1ms] [--json]
+//
+// --lingers adds one batch row per linger (e.g. 1ms,5ms); each is --fsync-batch-linger.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { flag, freePorts, parseDurationMs, paxosCluster, root, waitFor } from './lib.mjs';
+
+const { closedLoop } = await import(join(root, 'dist/client/bench.js'));
+const { ConnectionPool, PaxosClient } = await import(join(root, 'dist/client/client.js'));
+
+const args = process.argv.slice(2);
+const durationMs = parseDurationMs(flag(args, 'duration', '10s'));
+const clientCounts = flag(args, 'clients', '1,64').split(',').map(Number);
+const lingers = flag(args, 'lingers', '1ms').split(',');
+const json = args.includes('--json');
+/** Writes before measuring: connections up, leader settled, JIT warm. */
+const warmupMs = 1_500;
+
+const policies = [{ name: 'always', flags: ['--fsync', 'always'] }, ...lingers.map((linger) => ({ name: `batch ${linger}`, flags: ['--fsync', 'batch', '--fsync-batch-linger', linger] }))];
+
+const rows = [];
+for (const clients of clientCounts) {
+  for (const policy of policies) {
+    const row = await measure(clients, policy);
+    rows.push(row);
+    if (!json) process.stderr.write(`${clients} clients, ${policy.name}: ${row.opsPerSecond} ops/s, ${row.fsyncsPerSecond} fsyncs/s in all, ${row.writesPerFsync} writes per leader fsync\n`);
+  }
+}
+
+if (json) console.log(JSON.stringify({ durationMs, rows }, null, 2));
+else {
+  console.log('| clients | --fsync | ops/s | p50 ms | p99 ms | fsyncs/s (3 nodes) | leader fsyncs/s | writes per leader fsync |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const row of rows) {
+    console.log(`| ${row.clients} | ${row.policy} | ${row.opsPerSecond.toLocaleString('en')} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.fsyncsPerSecond.toLocaleString('en')} | ${row.leaderFsyncsPerSecond.toLocaleString('en')} | ${row.writesPerFsync} |`);
+  }
+}
+process.exit(0);
+
+async function measure(clients, policy) {
+  const work = mkdtempSync(join(tmpdir(), 'paxos-fsync-batch-'));
+  const ports = await freePorts(3);
+  const cluster = paxosCluster({ work, ports, flags: [...policy.flags, '--initial-cluster-state', 'new'] });
+  const probe = new PaxosClient({ addresses: cluster.addresses, timeoutMs: 2_000 });
+  const pools = Array.from({ length: clients }, () => new ConnectionPool());
+  const sessions = Array.from({ length: clients }, (_, i) => new PaxosClient({ addresses: cluster.addresses, timeoutMs: 10_000, pool: pools[i] }));
+  try {
+    await waitFor(async () => (await probe.submit(['set', 'ready', 'x'])).status === 'applied', `the cluster (logs in ${work})`);
+    const write = async (index, key, value) => ((await sessions[index].submit(['set', key, value])).status === 'applied' ? 'applied' : 'unknown');
+    await closedLoop({ clients, durationMs: warmupMs, valueBytes: 64, keys: 1000 }, write);
+    const before = await fsyncCounts(probe);
+    const result = await closedLoop({ clients, durationMs, valueBytes: 64, keys: 1000 }, write);
+    const after = await fsyncCounts(probe);
+    const seconds = result.durationMs / 1000;
+    const total = [...after.byNode].reduce((sum, [id, count]) => sum + count - (before.byNode.get(id) ?? 0), 0);
+    const leaderFsyncs = (after.byNode.get(after.leader) ?? 0) - (before.byNode.get(after.leader) ?? 0);
+    return {
+      clients,
+      policy: policy.name,
+      opsPerSecond: result.opsPerSecond,
+      p50: result.latencyMs.p50,
+      p99: result.latencyMs.p99,
+      fsyncsPerSecond: Math.round(total / seconds),
+      leaderFsyncsPerSecond: Math.round(leaderFsyncs / seconds),
+      writesPerFsync: leaderFsyncs > 0 ? Number((result.applied / leaderFsyncs).toFixed(2)) : null,
+      leaderChanged: before.leader !== after.leader,
+    };
+  } finally {
+    for (const session of sessions) session.close();
+    for (const pool of pools) pool.close();
+    probe.close();
+    cluster.stop();
+    await new Promise((done) => setTimeout(done, 300));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Every node's fsync counter (the log's own), and which node leads. */
+async function fsyncCounts(probe) {
+  const reports = await probe.statusAll();
+  const byNode = new Map();
+  let leader = null;
+  for (const report of reports) {
+    if (!report.reachable) continue;
+    byNode.set(report.status.id, report.status.metrics.fsyncs);
+    if (report.status.role === 'leader') leader = report.status.id;
+  }
+  return { byNode, leader };
+}
