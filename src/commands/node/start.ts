@@ -22,6 +22,7 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1',
     '<%= config.bin %> node start --id 2 --peers 1=10.0.0.1:7401,2=10.0.0.2:7401,3=10.0.0.3:7401 --listen 0.0.0.0:7401 --data-dir /var/lib/paxos',
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --enable-faults',
+    '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --fsync batch --fsync-batch-linger 2ms',
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --state-machine examples/bank-ledger.mjs',
   ];
 
