@@ -49,10 +49,10 @@ const rows = [...samples.values()].map((runs) => {
 
 if (json) console.log(JSON.stringify({ durationMs, rows }, null, 2));
 else {
-  console.log('| clients | --fsync | ops/s | ops/s range | p50 ms | p99 ms | fsyncs/s (3 nodes) | leader fsyncs/s | writes per leader fsync |');
+  console.log('| clients | --fsync | ops/s | ops/s range | p50 ms | p99 ms | fsyncs/s (3 nodes) | fsyncs per 1,000 writes (3 nodes) | writes per leader fsync |');
   console.log('|---|---|---|---|---|---|---|---|---|');
   for (const row of rows) {
-    console.log(`| ${row.clients} | ${row.policy} | ${row.opsPerSecond.toLocaleString('en')} | ${row.opsPerSecondRange.map((n) => n.toLocaleString('en')).join('-')} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.fsyncsPerSecond.toLocaleString('en')} | ${row.leaderFsyncsPerSecond.toLocaleString('en')} | ${row.writesPerFsync} |`);
+    console.log(`| ${row.clients} | ${row.policy} | ${row.opsPerSecond.toLocaleString('en')} | ${row.opsPerSecondRange.map((n) => n.toLocaleString('en')).join('-')} | ${row.p50.toFixed(2)} | ${row.p99.toFixed(2)} | ${row.fsyncsPerSecond.toLocaleString('en')} | ${row.fsyncsPerThousandWrites} | ${row.writesPerFsync} |`);
   }
 }
 process.exit(0);
@@ -83,6 +83,7 @@ async function measure(clients, policy) {
       fsyncsPerSecond: Math.round(total / seconds),
       leaderFsyncsPerSecond: Math.round(leaderFsyncs / seconds),
       writesPerFsync: leaderFsyncs > 0 ? Number((result.applied / leaderFsyncs).toFixed(2)) : null,
+      fsyncsPerThousandWrites: result.applied > 0 ? Math.round((1000 * total) / result.applied) : null,
       leaderChanged: before.leader !== after.leader,
     };
   } finally {
