@@ -312,7 +312,7 @@ export const limitTable: readonly LimitRow[] = Object.freeze([
     default: snapshotLogBytesDefault,
     min: 0,
     max: positive,
-    meaning: 'bytes of log appended since the last snapshot that also trigger one, whichever comes first with --snapshot-every (0: slots only)',
+    meaning: 'bytes of log appended since the last snapshot that also trigger one, whichever comes first with --snapshot-every (0: slots only); bounds memory and restart time however many commands a slot holds',
   },
   {
     key: 'snapshotChunkBytes',
