@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { access, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WalRecord } from '../core/messages.js';
-import { walSegmentBytesMaxDefault } from '../config.js';
+import { fsyncPolicyNames, walSegmentBytesMaxDefault } from '../config.js';
 import { CorruptLogError, errorCode, WalClosedError, WalFailedError } from './errors.js';
 import { ensureDirectoryDurable, fsyncDirectory, writeFullyNow, writeNewFileDurable } from './fsutil.js';
 import type { TornTail } from './record.js';
@@ -27,7 +27,7 @@ import { parseSegmentFileName, recordsOf, scanLog, segmentFileName, walDirectory
  */
 export type FsyncPolicy = 'always' | 'batch' | 'never';
 
-export const fsyncPolicies: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
+export const fsyncPolicies: readonly FsyncPolicy[] = fsyncPolicyNames;
 
 export type StorageLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type StorageLog = (level: StorageLogLevel, msg: string, fields?: Record<string, unknown>) => void;
