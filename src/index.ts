@@ -33,6 +33,7 @@ import type { NodeStatus as WireNodeStatus } from './wire/protocol.js';
 
 // Running a replica.
 export { startNode, type NodeConfig, type RunningNode } from './node/runtime/node.js';
+export { NodeConfigError, resolveNodeConfig } from './node/config.js';
 export type { FsyncPolicy } from './node/storage/wal.js';
 export { silentLogger } from './node/runtime/log.js';
 

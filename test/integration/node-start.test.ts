@@ -20,6 +20,9 @@ function dataDir(): string {
   return join(dir, 'n1');
 }
 
+/** oclif wraps an error at 80 columns behind ` ›   `; this gives back the message as one line. */
+const unwrapped = (stderr: string) => stderr.replace(/\s*\n ›\s+/g, ' ');
+
 const nodeStart = (...flags: string[]) => ['node', 'start', '--id', '1', '--peers', '1=127.0.0.1:1', ...flags];
 
 /** oclif prints errors as ` ›   Error: ...` wrapped to the terminal: one line, for matching. */
@@ -71,7 +74,28 @@ describe('paxos node start refuses', () => {
     const dir = dataDir();
     const result = await runCli(nodeStart('--data-dir', dir, '--tick', tick), { timeoutMs: 15_000 });
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/\(--tick\) is out of range: use 1ms to 1s/);
+    expect(unwrapped(result.stderr)).toMatch(/--tick \S+ is out of range: use 1ms to 1s|--tick \S+ is not a duration/);
+    expect(result.stderr).toContain('CONFIG_INVALID');
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  // Whichever limit is wrong, and however (a bound, a relation, text that is no number), the same
+  // error class: exit 2, code CONFIG_INVALID, a message that names the flag, nothing touched.
+  it.each([
+    [['--command-bytes-max', '99999999'], '--command-bytes-max 99999999 leaves no room in a frame of --max-frame-bytes 16777216: it must be at most 16711680'],
+    [['--max-frame-bytes', '4194304', '--snapshot-chunk-bytes', '4194304'], '--snapshot-chunk-bytes 4194304 does not fit a frame of --max-frame-bytes 4194304'],
+    [['--max-frame-bytes', '1000'], '--max-frame-bytes 1000 is out of range: use 2097152 to 4294967295'],
+    [['--value-bytes-max', '2000000'], '--value-bytes-max 2000000 is out of range: use 1 to 1048576'],
+    [['--commands-waiting-max', 'many'], '--commands-waiting-max many is not a whole number'],
+    [['--handshake-timeout', '0s'], '--handshake-timeout 0ms is out of range'],
+    [['--fsync-batch-linger', '2ms'], '--fsync-batch-linger applies to --fsync batch only (this node has --fsync always)'],
+    [['--fsync', 'batch', '--fsync-batch-linger', '51ms'], '--fsync-batch-linger 51ms is out of range: use 0ms to 50ms'],
+  ])('%j: exit 2, CONFIG_INVALID, naming the flag', async (flags, message) => {
+    const dir = dataDir();
+    const result = await runCli(nodeStart('--data-dir', dir, ...flags), { timeoutMs: 15_000 });
+    expect(result.code).toBe(2);
+    expect(unwrapped(result.stderr)).toContain(message);
+    expect(result.stderr).toContain('Code: CONFIG_INVALID');
     expect(existsSync(dir)).toBe(false);
   });
 });

@@ -86,6 +86,41 @@ function coreViolations(fileName: string, text: string): string[] {
 }
 
 
+const configForbidden = new Set(['node:net', 'net', 'node:fs', 'fs', 'node:fs/promises', 'fs/promises', 'node:timers', 'timers', 'node:child_process']);
+
+/**
+ * Follows every import of `entry` that brings values (an `import type` is erased, so it
+ * cannot open a socket) through the project's own files, and reports a forbidden module
+ * or a timer anywhere on the way.
+ */
+function configViolations(entry: string): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  const visitFile = (fileName: string): void => {
+    if (seen.has(fileName)) return;
+    seen.add(fileName);
+    const text = readFileSync(fileName, 'utf8');
+    const source = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, true);
+    const where = (node: ts.Node) => `${path.relative(root, fileName)}:${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}`;
+    const follow = (node: ts.Node, specifier: string) => {
+      if (configForbidden.has(specifier)) problems.push(`${where(node)}: imports '${specifier}'`);
+      if (specifier.startsWith('./') || specifier.startsWith('../')) {
+        visitFile(path.resolve(path.dirname(fileName), specifier).replace(/\.js$/, '.ts'));
+      }
+    };
+    const visit = (node: ts.Node): void => {
+      if (ts.isImportDeclaration(node) && ts.isStringLiteral(node.moduleSpecifier) && node.importClause?.isTypeOnly !== true) follow(node, node.moduleSpecifier.text);
+      if (ts.isExportDeclaration(node) && node.moduleSpecifier !== undefined && ts.isStringLiteral(node.moduleSpecifier) && !node.isTypeOnly) follow(node, node.moduleSpecifier.text);
+      if (ts.isIdentifier(node) && ['setTimeout', 'setInterval', 'setImmediate'].includes(node.text)) problems.push(`${where(node)}: uses ${node.text}`);
+      ts.forEachChild(node, visit);
+    };
+    visit(source);
+  };
+  visitFile(entry);
+  expect(seen.size).toBeGreaterThan(3);
+  return problems;
+}
+
 describe('tidy rooms', () => {
   it('src/node/core imports only src/node/core and uses no clock, timer, randomness or process', () => {
     const files = sourceFiles(coreDir);
@@ -103,6 +138,11 @@ describe('tidy rooms', () => {
     expect(present.map((rule) => rule.room)).toEqual(expect.arrayContaining(['src/node/core', 'src/wire', 'src/node/storage', 'src/client', 'src/commands']));
     const problems = files.flatMap((file) => roomViolations(file, readFileSync(file, 'utf8')));
     expect(problems, `rooms import only what docs/architecture.md allows:\n${problems.join('\n')}`).toEqual([]);
+  });
+
+  it('src/node/config.ts, and all it imports for values, opens no file or socket and uses no timer', () => {
+    const problems = configViolations(path.join(root, 'src/node/config.ts'));
+    expect(problems, `the configuration must stay pure, for the simulation:\n${problems.join('\n')}`).toEqual([]);
   });
 
   it('the checks catch what they should, and not words in comments or strings', () => {

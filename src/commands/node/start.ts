@@ -1,28 +1,14 @@
-import { Command, Flags } from '@oclif/core';
+import { Command, Flags, type Interfaces } from '@oclif/core';
 import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log.js';
-import { checkTickMs, parseEndpoint, parsePeers } from '../../node/runtime/config.js';
-import {
-  clientsWaitingMaxDefault,
-  commandBytesMaxDefault,
-  compactionHoldSlotsMaxDefault,
-  sessionCommandsInFlightMaxDefault,
-  snapshotChunkBytesDefault,
-  snapshotChunkBytesMax,
-  snapshotEveryDefault,
-  snapshotLogBytesDefault,
-  snapshotsHeldForTransfersMaxDefault,
-  startNode,
-  tickMsDefault,
-} from '../../node/runtime/node.js';
-import { valueBytesMax } from '../../node/statemachine/verbs.js';
+import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
+import { startNode } from '../../node/runtime/node.js';
+import { defaultText, flaggedLimits, limitsFromFlags, NodeConfigError, rangeText, resolveNodeConfig, type NodeConfigInput } from '../../node/config.js';
 import { parseDuration } from '../../client/options.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
 import type { InitialClusterState } from '../../node/core/node.js';
 import { loadSecret } from '../../net/secret.js';
-import { defaultAdmissionLimits } from '../../node/runtime/admission.js';
 import { nodeStartFailure } from '../../node/runtime/start-advice.js';
-import { defaultTransportLimits } from '../../node/runtime/transport.js';
 import { clientCertPolicies, loadNodeTls, peerNamePatternDefault } from '../../node/runtime/tls.js';
 
 export default class NodeStart extends Command {
@@ -36,6 +22,7 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1',
     '<%= config.bin %> node start --id 2 --peers 1=10.0.0.1:7401,2=10.0.0.2:7401,3=10.0.0.3:7401 --listen 0.0.0.0:7401 --data-dir /var/lib/paxos',
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --enable-faults',
+    '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --fsync batch --fsync-batch-linger 2ms',
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --state-machine examples/bank-ledger.mjs',
   ];
 
@@ -45,37 +32,12 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     'data-dir': Flags.string({ description: 'where the write-ahead log and identity live (locked while running)', required: true }),
     listen: Flags.string({ description: 'HOST:PORT to listen on (default: this node\'s entry in --peers)' }),
     fsync: Flags.string({
-      description: 'always: fsync before any promise, accept or reply; batch: group commit, same guarantee; never: benchmarks only',
+      description:
+        'always: fsync before any promise, accept or reply (one write+fsync covers what queued during the previous one); batch: the same, and the first append of a batch lingers up to --fsync-batch-linger for more to share its fsync; never: benchmarks only',
       options: ['always', 'batch', 'never'],
       default: 'always',
     }),
     'cluster-token': Flags.string({ description: 'names the cluster (with the node ids); a data dir never joins another', default: 'paxos' }),
-    'snapshot-every': Flags.integer({
-      description: 'applied slots between snapshots; each lets older log segments be deleted (0: never)',
-      default: snapshotEveryDefault,
-      min: 0,
-    }),
-    'snapshot-log-bytes': Flags.integer({
-      description: 'bytes of log appended since the last snapshot that also trigger one, whichever comes first with --snapshot-every (0: slots only); bounds memory and restart time however many commands a slot holds',
-      default: snapshotLogBytesDefault,
-      min: 0,
-    }),
-    'snapshot-chunk-bytes': Flags.integer({
-      description: 'bytes per chunk when sending a snapshot to a peer that lags (one frame, one round trip each)',
-      default: snapshotChunkBytesDefault,
-      min: 1024,
-      max: snapshotChunkBytesMax,
-    }),
-    'snapshots-held-for-transfers': Flags.integer({
-      description: 'distinct snapshots kept in memory for peers still fetching them after newer ones were taken; beyond it new transfers wait',
-      default: snapshotsHeldForTransfersMaxDefault,
-      min: 1,
-    }),
-    'compaction-hold-slots': Flags.integer({
-      description: 'slots behind the newest snapshot the log is kept for a peer fetching a snapshot or catching up after one',
-      default: compactionHoldSlotsMaxDefault,
-      min: 0,
-    }),
     'state-machine': Flags.string({
       description: 'ES module whose default export makes the deterministic state machine to replicate (default: the built-in key-value store); every node must run the same one',
       helpValue: 'path',
@@ -86,7 +48,6 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       options: ['new', 'existing'],
       default: 'existing',
     }),
-    tick: Flags.string({ description: 'length of one core tick, 1ms to 1s (heartbeat = 5 ticks, election timeout = 30-60 ticks)', default: `${tickMsDefault}ms` }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'log-format': Flags.string({ options: ['json', 'pretty'], default: 'pretty' }),
     'metrics-port': Flags.integer({ description: 'also serve Prometheus metrics at http://<listen host>:PORT/metrics', min: 0, max: 65_535 }),
@@ -105,62 +66,8 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       description: `the name (CN or DNS subjectAltName) a peer's certificate must carry for the node id it claims, {id} standing for the id (default ${peerNamePatternDefault}); checked on both sides, so a client's certificate or another node's cannot pose as a node`,
       helpValue: 'pattern',
     }),
-    'connections-per-address': Flags.integer({
-      description: 'open connections allowed from one remote address (peers and clients together)',
-      default: defaultAdmissionLimits.connectionsPerAddressMax,
-      min: 1,
-    }),
-    'client-frames-per-second': Flags.integer({
-      description: 'frames one client connection may send per second; beyond it the node reads that connection more slowly',
-      default: defaultAdmissionLimits.clientFramesPerSecondMax,
-      min: 1,
-    }),
-    'client-requests-in-flight': Flags.integer({
-      description: 'requests one client connection may have waiting for answers; beyond it the node stops reading it',
-      default: defaultAdmissionLimits.clientRequestsInFlightMax,
-      min: 1,
-    }),
-    'connection-buffer-bytes': Flags.integer({
-      description: 'answer bytes queued for a client that does not read them before the node stops reading its requests',
-      default: defaultAdmissionLimits.connectionBufferBytesMax,
-      min: 1024,
-    }),
-    'max-frame-bytes': Flags.integer({
-      description: 'largest frame accepted from any connection; a bigger one closes it (frame_too_large)',
-      default: defaultTransportLimits.frameBytesMax,
-      // A snapshot chunk (1 MiB) and a catch-up batch must still fit.
-      min: 2 * 1024 * 1024,
-      max: 0xffff_ffff,
-    }),
-    'connections-max': Flags.integer({
-      description: 'open connections in all (peers and clients); beyond it a new one is refused (too_many_connections)',
-      default: defaultTransportLimits.connectionsMax,
-      min: 1,
-    }),
-    'handshake-timeout': Flags.string({
-      description: 'time a new connection has to finish its handshake (TLS, hello, secret proof) before it is closed (handshake_required)',
-      default: `${defaultTransportLimits.handshakeMsMax / 1000}s`,
-      helpValue: 'duration',
-    }),
-    'commands-waiting-max': Flags.integer({
-      description: 'client commands waiting in this node for their slot to apply; beyond it a submit is refused (overloaded), not proposed',
-      default: clientsWaitingMaxDefault,
-      min: 1,
-    }),
-    'session-commands-in-flight': Flags.integer({
-      description: 'commands one client id may have waiting for their slot; beyond it the next is refused (session_busy), not proposed',
-      default: sessionCommandsInFlightMaxDefault,
-      min: 1,
-    }),
-    'command-bytes-max': Flags.integer({
-      description: `largest command (msgpack bytes) the leader proposes; a larger one is refused (command_too_large), not proposed (default ${commandBytesMaxDefault}, or less to fit --max-frame-bytes)`,
-      min: 1,
-    }),
-    'value-bytes-max': Flags.integer({
-      description: `built-in store: largest value a set, cas or append may store, checked before proposing (value_too_large); at most the store's own ${valueBytesMax}, which every replica checks`,
-      min: 1,
-      max: valueBytesMax,
-    }),
+    // Every limit, from the one table in src/node/config.ts: its default, bounds and relations are checked there.
+    ...limitFlags(),
     'enable-faults': Flags.boolean({ description: 'accept `paxos fault` requests (partition, delay, drop): local testing only' }),
     // Deliberately broken modes, only for showing that scripts/chaos catches them; hidden from --help.
     'unsafe-ack-before-fsync': Flags.boolean({ hidden: true, description: 'UNSAFE: acknowledge before records are written; write them late, never fsync' }),
@@ -174,16 +81,20 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     const log = createLogger({ level, format: flags['log-format'] as LogFormat, fields: { node: flags.id } });
     let peers;
     let listen;
-    let tickMs;
-    let handshakeMs;
+    let limits: NodeConfigInput;
     try {
       peers = parsePeers(flags.peers);
       listen = flags.listen === undefined ? undefined : parseEndpoint(flags.listen);
-      tickMs = checkTickMs(parseDuration(flags.tick));
-      handshakeMs = parseDuration(flags['handshake-timeout']);
-      if (handshakeMs === 0) throw new Error('--handshake-timeout must be more than 0');
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
+    }
+    const fsync = flags.fsync as FsyncPolicy;
+    try {
+      // Every limit checked before anything is loaded or touched; startNode checks the same again.
+      limits = limitsFromFlags(flags, parseDuration);
+      resolveNodeConfig({ ...limits, fsync, builtinStateMachine: flags['state-machine'] === undefined });
+    } catch (error) {
+      this.configError(error);
     }
     if (!peers.has(flags.id)) this.error(`--id ${flags.id} is not one of the nodes in --peers`, { exit: 2 });
     const machinePath = flags['state-machine'];
@@ -204,15 +115,10 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       listen,
       dataDir: flags['data-dir'],
       // The broken mode writes late and never fsyncs: the WAL need not either.
-      fsync: flags['unsafe-ack-before-fsync'] ? 'never' : (flags.fsync as FsyncPolicy),
+      fsync: flags['unsafe-ack-before-fsync'] ? 'never' : fsync,
       clusterToken: flags['cluster-token'],
       initialClusterState: flags['initial-cluster-state'] as InitialClusterState,
-      tickMs,
-      snapshotEvery: flags['snapshot-every'],
-      snapshotLogBytes: flags['snapshot-log-bytes'],
-      snapshotChunkBytes: flags['snapshot-chunk-bytes'],
-      snapshotsHeldForTransfersMax: flags['snapshots-held-for-transfers'],
-      compactionHoldSlotsMax: flags['compaction-hold-slots'],
+      ...limits,
       stateMachine: machine?.factory,
       stateMachineIdentity: machine?.identity,
       log,
@@ -220,20 +126,10 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       metricsPort: flags['metrics-port'],
       secret: await loadSecret(flags['secret-file'], { warn: (message) => log.warn(message) }).catch((error: Error) => this.error(error.message, { exit: 2 })),
       tls,
-      transportLimits: { frameBytesMax: flags['max-frame-bytes'], connectionsMax: flags['connections-max'], handshakeMsMax: handshakeMs },
-      clientsWaitingMax: flags['commands-waiting-max'],
-      sessionCommandsInFlightMax: flags['session-commands-in-flight'],
-      commandBytesMax: flags['command-bytes-max'],
-      valueBytesMax: flags['value-bytes-max'],
-      admissionLimits: {
-        connectionsPerAddressMax: flags['connections-per-address'],
-        clientFramesPerSecondMax: flags['client-frames-per-second'],
-        clientRequestsInFlightMax: flags['client-requests-in-flight'],
-        connectionBufferBytesMax: flags['connection-buffer-bytes'],
-      },
       enableFaults: flags['enable-faults'],
       unsafe: { ackBeforeFsync: flags['unsafe-ack-before-fsync'], localReads: flags['unsafe-local-reads'] },
     }).catch((error: Error & { code?: string }) => {
+      if (error instanceof NodeConfigError) this.configError(error);
       // This log line is what cluster start reads to explain a node that failed; the error after it says what to do.
       log.error('could not start', { error: error.message, ...(error.code === undefined ? {} : { code: error.code }) });
       const listenPort = (listen ?? peers.get(flags.id))?.port ?? 0;
@@ -252,4 +148,20 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       };
     });
   }
+
+  /** A limit that cannot work: exit 2, whichever limit it is, with the one error class's code. */
+  private configError(error: unknown): never {
+    if (!(error instanceof NodeConfigError)) throw error;
+    this.error(error.message, { exit: 2, code: error.code });
+  }
+}
+
+/** One string flag per limit in the table: parsed and checked by resolveNodeConfig, not by oclif, so every bad value fails alike. */
+function limitFlags(): Record<string, Interfaces.OptionFlag<string | undefined>> {
+  return Object.fromEntries(
+    flaggedLimits().map((row) => [
+      row.flag.slice(2),
+      Flags.string({ description: `${row.meaning} (default ${defaultText(row)}; ${rangeText(row)})`, helpValue: row.duration === true ? 'duration' : 'N' }),
+    ]),
+  );
 }

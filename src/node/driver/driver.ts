@@ -134,7 +134,8 @@ export class NodeDriver {
   private flushScheduled = false;
   /** Records (and the messages that vouch for them) waiting for the write in progress. */
   private readonly writeQueue: QueuedWrite[] = [];
-  private writing = false;
+  /** Appends given to the disk and not yet done: at most one unless the disk gathers appends (--fsync batch). */
+  private writesInFlight = 0;
   private readonly settledWaiters: (() => void)[] = [];
   private stopped = false;
   private fatal: Error | null = null;
@@ -263,7 +264,7 @@ export class NodeDriver {
 
   /** Resolves once no write is in progress or queued (after stop: everything handed to the disk is done). */
   writesSettled(): Promise<void> {
-    if (!this.writing) return Promise.resolve();
+    if (this.writesInFlight === 0) return Promise.resolve();
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
@@ -338,7 +339,7 @@ export class NodeDriver {
   /** A Ready with nothing to write and nothing before it in the queue is durable already. */
   private queueWrite(ready: Ready): void {
     const nothing = ready.records.length === 0 && ready.messagesAfterAppend.length === 0;
-    if (nothing && !this.writing && this.writeQueue.length === 0) return this.core.advance({ persisted: ready.number });
+    if (nothing && this.writesInFlight === 0 && this.writeQueue.length === 0) return this.core.advance({ persisted: ready.number });
     this.writeQueue.push({ readyNumber: ready.number, records: ready.records, mustSync: ready.mustSync, messages: ready.messagesAfterAppend });
     this.writeNext();
   }
@@ -347,28 +348,34 @@ export class NodeDriver {
    * Writes everything queued as one append (group commit: one fsync covers
    * every Ready that arrived while the previous one ran), then sends the
    * messages that waited for it and tells the core those Readies are durable.
+   * A disk that gathers appends itself (--fsync batch) gets each Ready at
+   * once; it calls done in order, so a message still leaves only once every
+   * earlier record is durable.
    */
   private writeNext(): void {
-    if (this.writing || this.writeQueue.length === 0 || this.fatal !== null) return;
+    if (this.writeQueue.length === 0 || this.fatal !== null) return;
+    if (this.writesInFlight > 0 && this.disk.gathersAppends !== true) return;
     const batch = this.writeQueue.splice(0);
     const records = batch.flatMap((entry) => entry.records);
     const messages = batch.flatMap((entry) => entry.messages);
     const readyNumber = batch[batch.length - 1].readyNumber;
-    if (!batch.some((entry) => entry.mustSync)) {
+    const mustSync = batch.some((entry) => entry.mustSync);
+    if (!mustSync && this.writesInFlight === 0) {
       // Learned chosen values only: written lazily, the next fsync makes them durable. Nothing earlier is unwritten.
       if (records.length > 0) this.disk.append(records, false, (error) => error !== null && this.die(error));
       this.core.advance({ persisted: readyNumber });
       this.deliver(messages);
       return;
     }
-    this.writing = true;
-    this.disk.append(records, true, (error) => {
-      this.writing = false;
+    // Behind an append in flight even a lazy one (or an empty one) is done only after it.
+    this.writesInFlight += 1;
+    this.disk.append(records, mustSync, (error) => {
+      this.writesInFlight -= 1;
       if (error !== null) return this.die(error);
       this.core.advance({ persisted: readyNumber });
       this.deliver(messages);
       this.writeNext();
-      if (!this.writing) for (const resolve of this.settledWaiters.splice(0)) resolve();
+      if (this.writesInFlight === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
     });
   }
 

@@ -29,6 +29,12 @@ export interface DriverDisk {
   checkpoint(records: WalRecord[], done: Done): void;
   /** Bytes appended since the log was opened (the snapshotLogBytes trigger). */
   readonly bytesWritten: number;
+  /**
+   * True when the disk gathers appends into one fsync itself (--fsync batch:
+   * the log lingers for more) and calls done in the order they were made: the
+   * driver then hands each Ready over at once instead of one write at a time.
+   */
+  readonly gathersAppends?: boolean;
 }
 
 export interface DriverNetwork {

@@ -3,6 +3,7 @@
 // connections cannot fill. Each limit ends in backpressure (stop reading the
 // socket, so TCP slows the sender) or a refusal with a stable code, never in
 // an unbounded buffer.
+import { admissionLimitsDefault } from '../config.js';
 
 export interface AdmissionLimits {
   /**
@@ -24,13 +25,8 @@ export interface AdmissionLimits {
   refusalLogLinesPerSecondMax: number;
 }
 
-export const defaultAdmissionLimits: AdmissionLimits = Object.freeze({
-  connectionsPerAddressMax: 256,
-  clientFramesPerSecondMax: 20_000,
-  clientRequestsInFlightMax: 1024,
-  connectionBufferBytesMax: 4 * 1024 * 1024,
-  refusalLogLinesPerSecondMax: 20,
-});
+/** The defaults, from the table of every node limit in src/node/config.ts. */
+export const defaultAdmissionLimits: AdmissionLimits = admissionLimitsDefault;
 
 /** Checks how the limits relate, at start: a limit of 0 would refuse everyone. */
 export function checkAdmissionLimits(limits: AdmissionLimits): AdmissionLimits {

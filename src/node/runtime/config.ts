@@ -1,5 +1,6 @@
 // Parsing a node's own configuration (--peers, --listen). Pure functions whose
-// errors are fit to show a user as they are.
+// errors are fit to show a user as they are. Limits and their relations are in
+// ../config.ts (resolveNodeConfig).
 import type { NodeId } from '../core/messages.js';
 import { parseAddress } from '../../net/address.js';
 import type { Endpoint } from './transport.js';
@@ -29,24 +30,6 @@ export function parsePeers(text: string): Map<NodeId, Endpoint> {
   if (peers.size === 0) throw new ConfigError('--peers is empty: list every node as ID=HOST:PORT,...');
   if (peers.size > clusterNodesMax) throw new ConfigError(`--peers lists ${peers.size} nodes; at most ${clusterNodesMax}`);
   return peers;
-}
-
-/**
- * Bounds of one core tick (--tick). Below 1 ms the ticker is a busy loop that
- * starves the event loop of sockets and fsyncs; above 1 s a heartbeat (5 ticks)
- * takes 5 s and an election (30-60 ticks) up to a minute: no longer a failover.
- */
-export const tickMsMin = 1;
-export const tickMsMax = 1000;
-
-/** Checks a tick length in milliseconds (from --tick or NodeConfig.tickMs). */
-export function checkTickMs(tickMs: number): number {
-  if (!Number.isFinite(tickMs) || tickMs < tickMsMin || tickMs > tickMsMax) {
-    throw new ConfigError(
-      `tick ${tickMs}ms (--tick) is out of range: use ${tickMsMin}ms to ${tickMsMax / 1000}s (default 10ms; heartbeats are 5 ticks, election timeouts 30-60)`,
-    );
-  }
-  return tickMs;
 }
 
 export function parseEndpoint(text: string): Endpoint {

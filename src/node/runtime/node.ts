@@ -7,7 +7,7 @@
 // simulation runs too.
 import { PaxosNode, rebuildsOnStart, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
 import { ballotToString, type NodeId, type Slot, type WalRecord } from '../core/messages.js';
-import { defaultCoreLimits, type CoreLimits } from '../core/limits.js';
+import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
@@ -18,9 +18,9 @@ import { stateMachineIdentityFor } from '../statemachine/loader.js';
 import { NodeDriver } from '../driver/driver.js';
 import type { ClientLink, DriverClock, DriverDisk, Done } from '../driver/ports.js';
 import type { ClientRequest, NodeStatus } from '../../wire/protocol.js';
-import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../../wire/validate.js';
+import { snapshotChunkBytesMax } from '../../wire/validate.js';
 import { builtinStateMachineIdentity } from '../../wire/protocol.js';
-import { valueBytesMax } from '../statemachine/verbs.js';
+import type { valueBytesMax } from '../statemachine/verbs.js';
 import { defaultTransportLimits, Transport, type Endpoint, type TransportLimits } from './transport.js';
 import { checkAdmissionLimits, defaultAdmissionLimits, exposureWarning, type AdmissionLimits } from './admission.js';
 import { silentLogger, type Logger } from './log.js';
@@ -29,7 +29,19 @@ import { serveMetrics, type MetricsServer } from './metrics-http.js';
 import { answerFault, FaultInjector } from './faults.js';
 import { makeWritesBehind, type UnsafeModes } from './unsafe.js';
 import type { NodeTls } from './tls.js';
-import { checkTickMs } from './config.js';
+import {
+  clientsWaitingMaxDefault,
+  commandBytesMaxDefault,
+  compactionHoldSlotsMaxDefault,
+  resolveNodeConfig,
+  sessionCommandsInFlightMaxDefault,
+  snapshotChunkBytesDefault,
+  snapshotEveryDefault,
+  snapshotLogBytesDefault,
+  snapshotsHeldForTransfersMaxDefault,
+  tickMsDefault,
+  type ResolvedNodeConfig,
+} from '../config.js';
 
 /** How to run one replica node (`startNode`); `paxos node start` builds it from its flags. */
 export interface NodeConfig {
@@ -43,6 +55,15 @@ export interface NodeConfig {
   dataDir: string;
   /** When records reach the disk before anything is acknowledged; default `always`. */
   fsync?: FsyncPolicy;
+  /**
+   * Under `fsync: 'batch'`: how long the first durable append of a batch waits
+   * for more to share its fsync (0..50 ms, default 1). See ../config.ts.
+   */
+  fsyncBatchLingerMs?: number;
+  /** Under `fsync: 'batch'`: bytes queued that end that wait at once (default 1 MiB). */
+  fsyncBatchBytesMax?: number;
+  /** A write-ahead log segment is closed once it holds this many bytes (default 64 MiB). */
+  walSegmentBytesMax?: number;
   /** Names the cluster together with the member ids; a data dir never joins another cluster. */
   clusterToken?: string;
   /**
@@ -125,51 +146,21 @@ export interface NodeConfig {
 /** The wire's ceiling on one chunk, for flags that set the chunk size. */
 export { snapshotChunkBytesMax };
 
-export const tickMsDefault = 10;
-export const snapshotEveryDefault = 10_000;
-/**
- * 16 MiB of log is about 8 MiB of commands (each is in an accept and a chosen
- * record), which a node holds in memory as objects several times that size
- * until the snapshot lets it forget them, and the garbage collector lets the
- * heap grow to a few times what is live: at this size a node stays near 250 MB
- * under 256 clients (32 MiB went past 300; docs/performance.md), and a restart
- * replays at most this much. At full load that is a snapshot every few seconds.
- */
-export const snapshotLogBytesDefault = 16 * 1024 * 1024;
-/** Bytes per snapshot chunk on the wire: one frame each, far under the frame limit. */
-export const snapshotChunkBytesDefault = 1024 * 1024;
-/** Room a chunk's frame needs beside the chunk itself (field names, ids, slot, offsets). */
-const snapshotChunkFrameOverheadBytes = 64 * 1024;
+// Every default and bound lives in the table of ../config.ts; re-exported for the callers that import them from here.
+export {
+  clientsWaitingMaxDefault,
+  commandBytesMaxDefault,
+  commandEnvelopeBytesMax,
+  compactionHoldSlotsMaxDefault,
+  sessionCommandsInFlightMaxDefault,
+  snapshotChunkBytesDefault,
+  snapshotEveryDefault,
+  snapshotLogBytesDefault,
+  snapshotsHeldForTransfersMaxDefault,
+  tickMsDefault,
+} from '../config.js';
 /** A snapshot transfer that hears nothing for this long is abandoned and asked for again. */
 export const snapshotTransferIdleMsMax = 5_000;
-/**
- * Two: in a three-node cluster both peers can fetch at once, each on its own
- * snapshot, so no transfer ever waits; memory is at most three snapshots.
- */
-export const snapshotsHeldForTransfersMaxDefault = 2;
-/**
- * etcd keeps 5,000 entries behind a snapshot for slow followers; we hold the
- * log only for a peer that is fetching or catching up, so allow more: 100,000
- * small slots are tens of MB at most, and a peer that falls further behind
- * than that is better served by a newer snapshot.
- */
-export const compactionHoldSlotsMaxDefault = 100_000;
-export const clientsWaitingMaxDefault = 65_536;
-/**
- * A PaxosClient has one command in flight per client id (a later seq
- * overtaking an earlier one would make it look stale), so an honest session
- * never comes near this; it stops one client id from filling the node's
- * whole waiting table.
- */
-export const sessionCommandsInFlightMaxDefault = 64;
-/**
- * A command is carried whole in an accept and in every replica's log. Room
- * for a key-value cas with a 1 MiB expected and a 1 MiB new value, far under
- * the 16 MiB frame limit.
- */
-export const commandBytesMaxDefault = 4 * 1024 * 1024;
-/** What a submit and an accept add around a command: a command must leave this much of the frame limit free. */
-export const commandEnvelopeBytesMax = 64 * 1024;
 /**
  * After a peer's snapshot could not be restored, the next fetch waits this
  * long: a state machine whose restore() keeps throwing costs one transfer
@@ -196,9 +187,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   const log = config.log ?? silentLogger;
   const self = config.peers.get(config.id);
   if (self === undefined) throw new Error(`node ${config.id} is not in --peers (${[...config.peers.keys()].join(', ')})`);
-  checkTickMs(config.tickMs ?? tickMsDefault);
+  // First, before anything is touched: every limit filled in and checked (NodeConfigError).
+  const resolved = resolveNodeConfig({ ...config, builtinStateMachine: isBuiltinStore(config) });
+  config = withResolved(config, resolved);
   const clusterId = clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
-  checkTransferLimits(config);
   const release = await lockDataDir(config.dataDir, {
     log: (message) => log.warn(message),
     onCompromised: (error) => config.onFatal?.(error),
@@ -213,7 +205,10 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const latest = await readLatestSnapshot(config.dataDir);
     const metrics = new NodeMetrics();
     const opened = await WriteAheadLog.open(config.dataDir, {
-      fsync: config.fsync ?? 'always',
+      fsync: resolved.fsync,
+      batchLingerMs: resolved.fsyncBatchLingerMs,
+      batchBytesMax: resolved.fsyncBatchBytesMax,
+      segmentBytesMax: resolved.walSegmentBytesMax,
       log: (level, message, fields) => log[level](message, fields),
       onFsync: (micros) => metrics.onFsync(micros),
     });
@@ -229,7 +224,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       id: config.id,
       members: [...config.peers.keys()],
       seed: seedFor(config.id),
-      limits: checkedCoreLimits(config.coreLimits, frameOf(config)),
+      limits: resolved.coreLimits,
       recovered: recoverState(opened.records, snapshot?.slot ?? 0),
       // An empty data dir may be a replaced disk that forgot what it promised.
       rebuilding: rebuildsOnStart({ origin: identity.origin ?? 'new', emptyDataDir }),
@@ -241,88 +236,26 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   }
 }
 
-interface FrameRoom {
-  /** This node's frame limit (--max-frame-bytes). */
-  frameBytesMax: number;
-  /** What a frame leaves for commands or values once its envelope is counted. */
-  room: number;
+/** Whether the node replicates the built-in key-value store (which --value-bytes-max is for). */
+function isBuiltinStore(config: NodeConfig): boolean {
+  const factory = config.stateMachine;
+  return stateMachineIdentityFor(config) === builtinStateMachineIdentity && (factory === undefined || factory === createKeyValueStore);
 }
 
-function frameOf(config: NodeConfig): FrameRoom {
-  const frameBytesMax = config.transportLimits?.frameBytesMax ?? defaultTransportLimits.frameBytesMax;
-  return { frameBytesMax, room: frameBytesMax - commandEnvelopeBytesMax };
+/** The config with every limit as resolved, so that what reads it later finds no field left to default. */
+function withResolved(config: NodeConfig, resolved: ResolvedNodeConfig): NodeConfig {
+  const { valueBytesMax: valueLimit, ...limits } = resolved;
+  return { ...config, ...limits, valueBytesMax: valueLimit ?? undefined };
 }
 
-/**
- * The command limits, checked against each other and the frame limit at
- * start: a command the leader accepts must fit in a frame with its envelope.
- */
-function checkedCommandLimits(
-  config: NodeConfig,
-  stateMachine: string,
-): { clientsWaitingMax: number; sessionCommandsInFlightMax: number; commandBytesMax: number; valueBytesMax: number | null } {
-  const { frameBytesMax, room: commandRoom } = frameOf(config);
-  const commandBytesMax = config.commandBytesMax ?? Math.min(commandBytesMaxDefault, commandRoom);
-  const positive = (name: string, value: number): number => {
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got ${value}`);
-    return value;
-  };
-  positive('commandBytesMax (--command-bytes-max)', commandBytesMax);
-  if (commandBytesMax > commandRoom) {
-    throw new Error(`--command-bytes-max ${commandBytesMax} leaves no room in a frame of --max-frame-bytes ${frameBytesMax}: it must be at most ${commandRoom}`);
-  }
-  const builtin = stateMachine === builtinStateMachineIdentity && (config.stateMachine === undefined || config.stateMachine === createKeyValueStore);
-  if (!builtin && config.valueBytesMax !== undefined) throw new Error('--value-bytes-max applies to the built-in key-value store only; a user state machine checks its own values');
-  const valueLimit = builtin ? positive('valueBytesMax (--value-bytes-max)', config.valueBytesMax ?? valueBytesMax) : null;
-  if (valueLimit !== null && valueLimit > valueBytesMax) {
-    throw new Error(
-      `--value-bytes-max ${valueLimit} is above the built-in store's ceiling of ${valueBytesMax} bytes, which every replica checks when it applies a command (it is part of builtin:kv@1) and so cannot be raised per node`,
-    );
-  }
+/** The command limits of a resolved config; valueBytesMax is null for a user state machine. */
+function commandLimitsOf(config: NodeConfig): { clientsWaitingMax: number; sessionCommandsInFlightMax: number; commandBytesMax: number; valueBytesMax: number | null } {
   return {
-    clientsWaitingMax: positive('clientsWaitingMax (--commands-waiting-max)', config.clientsWaitingMax ?? clientsWaitingMaxDefault),
-    sessionCommandsInFlightMax: positive('sessionCommandsInFlightMax (--session-commands-in-flight)', config.sessionCommandsInFlightMax ?? sessionCommandsInFlightMaxDefault),
-    commandBytesMax,
-    valueBytesMax: valueLimit,
+    clientsWaitingMax: config.clientsWaitingMax ?? clientsWaitingMaxDefault,
+    sessionCommandsInFlightMax: config.sessionCommandsInFlightMax ?? sessionCommandsInFlightMaxDefault,
+    commandBytesMax: config.commandBytesMax ?? commandBytesMaxDefault,
+    valueBytesMax: config.valueBytesMax ?? null,
   };
-}
-
-/**
- * The core's batches must fit the wire's ceilings, or a peer would refuse them;
- * and its byte bounds must fit this node's frame limit. By default they share
- * a frame's room so that a promise (the window's accepted values and a batch
- * beyond it, plus a catch-up's worth of chosen ones) fits one frame too.
- */
-function checkedCoreLimits(limits: Partial<CoreLimits> | undefined, { frameBytesMax, room }: FrameRoom): Partial<CoreLimits> {
-  if ((limits?.batchCommandsMax ?? 0) > commandsPerValueMax) throw new Error(`batchCommandsMax must be at most ${commandsPerValueMax}`);
-  if ((limits?.catchupSlotsMax ?? 0) > chosenEntriesMax) throw new Error(`catchupSlotsMax must be at most ${chosenEntriesMax}`);
-  const quarter = Math.max(1, Math.floor(room / 4));
-  const fitted: Partial<CoreLimits> = {
-    batchBytesMax: Math.min(defaultCoreLimits.batchBytesMax, quarter),
-    windowBytesMax: Math.min(defaultCoreLimits.windowBytesMax, 2 * quarter),
-    catchupBytesMax: Math.min(defaultCoreLimits.catchupBytesMax, quarter),
-    ...limits,
-  };
-  for (const name of ['batchBytesMax', 'catchupBytesMax'] as const) {
-    if ((fitted[name] ?? 0) > room) throw new Error(`${name} ${fitted[name]} does not fit a frame of ${frameBytesMax} bytes (--max-frame-bytes)`);
-  }
-  return fitted;
-}
-
-/** A snapshot chunk must fit the wire's ceiling and this node's (and its peers') frame limit. */
-function checkTransferLimits(config: NodeConfig): void {
-  const chunkBytes = config.snapshotChunkBytes ?? snapshotChunkBytesDefault;
-  const { frameBytesMax } = frameOf(config);
-  if (!Number.isSafeInteger(chunkBytes) || chunkBytes < 1 || chunkBytes > snapshotChunkBytesMax) {
-    throw new Error(`the snapshot chunk size must be 1..${snapshotChunkBytesMax} bytes, got ${chunkBytes}`);
-  }
-  if (chunkBytes + snapshotChunkFrameOverheadBytes > frameBytesMax) {
-    throw new Error(`a snapshot chunk of ${chunkBytes} bytes does not fit a ${frameBytesMax}-byte frame: lower the chunk size or raise the frame limit`);
-  }
-  const held = config.snapshotsHeldForTransfersMax ?? snapshotsHeldForTransfersMaxDefault;
-  if (!Number.isSafeInteger(held) || held < 1) throw new Error(`snapshots held for transfers must be at least 1, got ${held}`);
-  const hold = config.compactionHoldSlotsMax ?? compactionHoldSlotsMaxDefault;
-  if (!Number.isSafeInteger(hold) || hold < 0) throw new Error(`the compaction hold must be 0 or more slots, got ${hold}`);
 }
 
 /** Election timeouts must differ between nodes and between restarts; the core's PRNG takes the seed. */
@@ -354,6 +287,10 @@ class WalDisk implements DriverDisk {
 
   get bytesWritten(): number {
     return this.wal.bytesWritten;
+  }
+
+  get gathersAppends(): boolean {
+    return this.wal.gathersAppends;
   }
 }
 
@@ -409,7 +346,7 @@ class NodeRuntime implements RunningNode {
       this.faults = new FaultInjector({ self: this.id, peers: [...peers.keys()], log: this.log });
     }
     if (this.config.unsafe?.localReads === true) this.log.warn('UNSAFE: --unsafe-local-reads: a leader answers get from local state');
-    const limits = checkedCommandLimits(this.config, this.stateMachineIdentity);
+    const limits = commandLimitsOf(this.config);
     this.driver = new NodeDriver({
       id: this.id,
       core,

@@ -13,6 +13,7 @@ import type { Logger } from './log.js';
 import type { FaultInjector } from './faults.js';
 import { ListenerHandshake, PeerDialHandshake, type HandshakeStep, type PeerDialStep } from '../../wire/handshake.js';
 import { isGoodbye, parseGoodbye } from '../../wire/validate.js';
+import { transportLimitsDefault } from '../config.js';
 import { ClientConnectionGuard, ConnectionsPerAddress, defaultAdmissionLimits, LogThrottle, type AdmissionLimits } from './admission.js';
 import { createListener, describeTlsError, dial, dialledPeerRefusal, logHandshakeFailures, nodeServerOptions, peerCertificateRefusal, peerDialOptions, readyEvent, type NodeTls } from './tls.js';
 
@@ -39,14 +40,8 @@ export interface TransportLimits {
   handshakeMsMax: number;
 }
 
-export const defaultTransportLimits: TransportLimits = Object.freeze({
-  frameBytesMax: 16 * 1024 * 1024,
-  peerBufferBytesMax: 8 * 1024 * 1024,
-  peerQueueMessagesMax: 1024,
-  peerQueueAgeMsMax: 1_000,
-  connectionsMax: 1024,
-  handshakeMsMax: 5_000,
-});
+/** The defaults, from the table of every node limit in src/node/config.ts. */
+export const defaultTransportLimits: TransportLimits = transportLimitsDefault;
 
 /**
  * Connections over connectionsMax that may be open at once while the node

@@ -6,6 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { access, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WalRecord } from '../core/messages.js';
+import { fsyncPolicyNames, walSegmentBytesMaxDefault } from '../config.js';
 import { CorruptLogError, errorCode, WalClosedError, WalFailedError } from './errors.js';
 import { ensureDirectoryDurable, fsyncDirectory, writeFullyNow, writeNewFileDurable } from './fsutil.js';
 import type { TornTail } from './record.js';
@@ -14,14 +15,19 @@ import type { LogScan } from './segments.js';
 import { parseSegmentFileName, recordsOf, scanLog, segmentFileName, walDirectory } from './segments.js';
 
 /**
- * always: each append is written and fdatasync'd on its own before it resolves.
- * batch:  group commit: appends that arrive while a write+fsync is in flight are
- *         written together and made durable by one fdatasync; same guarantee.
+ * always: each append is written and fdatasync'd on its own before it resolves
+ *         (the runtime still group-commits: it hands over one append at a time,
+ *         covering every Ready that queued during the previous fsync).
+ * batch:  group commit with a linger: the first durable append of a batch waits
+ *         up to batchLingerMs (or until batchBytesMax are queued) and every append
+ *         queued by then, or while the previous write+fsync ran, is written
+ *         together and made durable by one fdatasync; same guarantee: nothing
+ *         resolves before its fsync.
  * never:  written, never fsynced (benchmarks only): a crash loses acknowledged data.
  */
 export type FsyncPolicy = 'always' | 'batch' | 'never';
 
-export const fsyncPolicies: readonly FsyncPolicy[] = ['always', 'batch', 'never'];
+export const fsyncPolicies: readonly FsyncPolicy[] = fsyncPolicyNames;
 
 export type StorageLogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type StorageLog = (level: StorageLogLevel, msg: string, fields?: Record<string, unknown>) => void;
@@ -36,6 +42,14 @@ export interface WalOptions {
   segmentBytesMax?: number;
   /** An fsync slower than this is logged: slow disks show up as leader flapping. */
   fsyncSlowMicros?: number;
+  /**
+   * Under batch: how long after the first durable append of a batch is queued
+   * the log waits for more before it writes and fsyncs (0: no wait). Default 0
+   * here; a node's default and bounds are in src/node/config.ts.
+   */
+  batchLingerMs?: number;
+  /** Under batch: bytes queued that end the linger at once. */
+  batchBytesMax?: number;
   log?: StorageLog;
   /** Told the time of every fsync of a segment, for a latency histogram (the runtime's metrics). */
   onFsync?: (micros: number) => void;
@@ -57,7 +71,8 @@ export interface WalOpenResult {
   warnings: string[];
 }
 
-export const segmentBytesMaxDefault = 64 * 1024 * 1024;
+/** See walSegmentBytesMaxDefault in src/node/config.ts, where a node's limits live. */
+export const segmentBytesMaxDefault = walSegmentBytesMaxDefault;
 /** A quarter second: several heartbeats at any sensible tick length. */
 export const fsyncSlowMicrosDefault = 250_000;
 /** Slow fsyncs are summarised at most this often, so a sick disk does not flood the log. */
@@ -74,6 +89,8 @@ interface PendingAppend {
   checkpoint: boolean;
   /** False for records that may wait for the next fsync (see appendLazily). */
   sync: boolean;
+  /** When it was queued (performance.now()): the linger is counted from the first durable append's. */
+  queuedAtMs: number;
 }
 
 interface OpenSegment {
@@ -87,6 +104,8 @@ interface Settings {
   policy: FsyncPolicy;
   segmentBytesMax: number;
   fsyncSlowMicros: number;
+  batchLingerMs: number;
+  batchBytesMax: number;
   log: StorageLog;
   onFsync: (micros: number) => void;
 }
@@ -106,6 +125,14 @@ export class WriteAheadLog {
   private readonly counters: WalStats = { fsyncs: 0, fsyncMicrosTotal: 0, lastFsyncMicros: 0, recordsWritten: 0, bytesWritten: 0 };
   private slowFsyncsUnreported = 0;
   private slowFsyncWarnedAtMs = 0;
+  /** Ends the linger in progress at once (enough bytes queued, or closing); null when not lingering. */
+  private cutLinger: (() => void) | null = null;
+  /**
+   * Durable appends the last batch held. One alone says appends come one at a
+   * time (a single client waiting for each answer): the next lingers for none
+   * to join. Starts at two, as if appends came together.
+   */
+  private lastBatchDurableAppends = 2;
 
   private constructor(settings: Settings, segment: OpenSegment, state: { closedSegmentsBytes: number; segmentsCount: number; nextIndex: number }) {
     this.settings = settings;
@@ -195,7 +222,8 @@ export class WriteAheadLog {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buffers, resolve, reject, recordCount: records.length, ...kind });
+      this.queue.push({ buffers, resolve, reject, recordCount: records.length, ...kind, queuedAtMs: performance.now() });
+      if (this.cutLinger !== null && this.queuedBytes() >= this.settings.batchBytesMax) this.cutLinger();
       this.startWriting();
     });
   }
@@ -219,10 +247,21 @@ export class WriteAheadLog {
   }
 
   /**
+   * True under batch: the log itself gathers appends made while it lingers or
+   * fsyncs into one write, so a caller should hand each over at once rather
+   * than wait for the previous one.
+   */
+  get gathersAppends(): boolean {
+    return this.settings.policy === 'batch';
+  }
+
+  /**
    * Writes and fsyncs everything appended so far, then closes the file.
    * Rejects with the log's failure if a write or fsync ever failed.
    */
   close(): Promise<void> {
+    // What is queued is written now: a stop need not wait out a linger.
+    this.cutLinger?.();
     if (this.closing === null) this.closing = this.shutDown();
     return this.closing;
   }
@@ -253,7 +292,9 @@ export class WriteAheadLog {
   /** One writer at a time; appends that arrive meanwhile wait in the queue and form the next batch. */
   private async writeLoop(): Promise<void> {
     while (this.queue.length > 0 && this.failure === null) {
+      await this.linger();
       const batch = this.takeBatch();
+      this.lastBatchDurableAppends = batch.filter((pending) => pending.sync && !pending.checkpoint).length || this.lastBatchDurableAppends;
       try {
         await this.writeBatch(batch);
         for (const pending of batch) pending.resolve();
@@ -266,6 +307,40 @@ export class WriteAheadLog {
     // Cleared in the same synchronous step that saw the queue empty, so an append cannot be stranded.
     this.writing = false;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  /**
+   * Under batch, before a batch is taken: waits until the first durable append
+   * in the queue has waited batchLingerMs since it was queued, so that appends
+   * made meanwhile share its fsync. An append that already waited that long
+   * (behind the previous fsync) waits no more; batchBytesMax queued, or close,
+   * ends the wait at once. After a batch of one durable append it does not
+   * wait at all, like PostgreSQL's commit_delay with commit_siblings: with
+   * nobody else writing, a linger is only latency. Nothing resolves any
+   * earlier than its fsync.
+   */
+  private async linger(): Promise<void> {
+    const { policy, batchLingerMs, batchBytesMax } = this.settings;
+    if (policy !== 'batch' || batchLingerMs === 0 || this.closing !== null || this.lastBatchDurableAppends < 2) return;
+    const first = this.queue.find((pending) => pending.sync || pending.checkpoint);
+    // Lazy appends alone need no fsync, and a checkpoint is written as soon as it is its turn.
+    if (first === undefined || first.checkpoint || this.queue[0].checkpoint) return;
+    const waitMs = first.queuedAtMs + batchLingerMs - performance.now();
+    if (waitMs <= 0 || this.queuedBytes() >= batchBytesMax) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => this.cutLinger?.(), Math.ceil(waitMs));
+      this.cutLinger = () => {
+        clearTimeout(timer);
+        this.cutLinger = null;
+        resolve();
+      };
+    });
+  }
+
+  private queuedBytes(): number {
+    let bytes = 0;
+    for (const pending of this.queue) for (const buffer of pending.buffers) bytes += buffer.length;
+    return bytes;
   }
 
   /** A checkpoint is a batch of its own: appends before it belong in the old segments. */
@@ -381,8 +456,21 @@ function settingsFrom(dir: string, options: WalOptions): Settings {
   if (!Number.isSafeInteger(segmentBytesMax) || segmentBytesMax < 1) throw new Error(`segmentBytesMax must be a positive integer, got ${segmentBytesMax}`);
   const fsyncSlowMicros = options.fsyncSlowMicros ?? fsyncSlowMicrosDefault;
   if (!Number.isSafeInteger(fsyncSlowMicros) || fsyncSlowMicros < 1) throw new Error(`fsyncSlowMicros must be a positive integer, got ${fsyncSlowMicros}`);
+  const batchLingerMs = options.batchLingerMs ?? 0;
+  if (!Number.isFinite(batchLingerMs) || batchLingerMs < 0) throw new Error(`batchLingerMs must be 0 or more, got ${batchLingerMs}`);
+  const batchBytesMax = options.batchBytesMax ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(batchBytesMax) || batchBytesMax < 1) throw new Error(`batchBytesMax must be a positive integer, got ${batchBytesMax}`);
   const log: StorageLog = options.log ?? (() => undefined);
-  return { walDir: walDirectory(dir), policy: options.fsync, segmentBytesMax, fsyncSlowMicros, log, onFsync: options.onFsync ?? (() => undefined) };
+  return {
+    walDir: walDirectory(dir),
+    policy: options.fsync,
+    segmentBytesMax,
+    fsyncSlowMicros,
+    batchLingerMs,
+    batchBytesMax,
+    log,
+    onFsync: options.onFsync ?? (() => undefined),
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Logger, LogFields } from '../../../src/node/runtime/log.js';
 import { startNode } from '../../../src/node/runtime/node.js';
+import { NodeConfigError } from '../../../src/node/config.js';
 import { snapshotFileName } from '../../../src/node/storage/snapshot.js';
 import { scratchNodes } from './scratch-node.js';
 
@@ -29,5 +30,19 @@ describe('node start-up', () => {
     expect(lines.filter((line) => /removed a temporary file left by a crash mid-snapshot/.test(line.message)).map((line) => line.fields)).toEqual([
       { file: `snapshots/${leftover}` },
     ]);
+  });
+
+  it.each([
+    [{ tickMs: 0 }, /tickMs|--tick 0ms is out of range/],
+    [{ commandBytesMax: 99_999_999 }, /--command-bytes-max 99999999 leaves no room in a frame/],
+    [{ snapshotChunkBytes: 4 * 1024 * 1024, transportLimits: { frameBytesMax: 4 * 1024 * 1024 } }, /--snapshot-chunk-bytes 4194304 does not fit a frame/],
+    [{ valueBytesMax: 10, stateMachine: () => ({ apply: () => null, snapshot: () => new Uint8Array(), restore: () => undefined }), stateMachineIdentity: 'mine@1' }, /--value-bytes-max applies to the built-in key-value store only/],
+  ])('refuses %o with a NodeConfigError before it touches the data dir', async (limits, message) => {
+    const dataDir = join(scratch.dir, 'refused');
+    const error = await startNode({ id: 1, peers: new Map([[1, { host: '127.0.0.1', port: 0 }]]), dataDir, ...limits }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NodeConfigError);
+    expect((error as NodeConfigError).code).toBe('CONFIG_INVALID');
+    expect((error as Error).message).toMatch(message);
+    expect(fs.existsSync(dataDir)).toBe(false);
   });
 });

@@ -294,3 +294,90 @@ describe('WriteAheadLog: appends and fsync policies', () => {
     await expect(wal.close()).rejects.toMatchObject({ code: 'WAL_FAILED' });
   });
 });
+
+describe('WriteAheadLog: --fsync batch lingers', () => {
+  const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+  const lingering = async (options: { batchLingerMs: number; batchBytesMax?: number }, events: string[] = []) => {
+    const result = await WriteAheadLog.open(scratch.dir, { fsync: 'batch', ...options, onFsync: () => events.push('fsync') });
+    openLogs.push(result.wal);
+    return result.wal;
+  };
+
+  it('appends made within the linger share one fsync, where without it each has its own', async () => {
+    for (const batchLingerMs of [0, 200]) {
+      scratch.remove();
+      scratch = temporaryDirectory();
+      const wal = await lingering({ batchLingerMs });
+      const appends: Promise<void>[] = [];
+      for (let index = 1; index <= 5; index += 1) {
+        appends.push(wal.append([acceptRecord(index)]));
+        await sleep(10);
+      }
+      await Promise.all(appends);
+      // Ten milliseconds apart, each append finds the previous fsync done unless the linger holds the batch open.
+      if (batchLingerMs === 0) expect(wal.stats().fsyncs).toBeGreaterThan(1);
+      else expect(wal.stats().fsyncs).toBe(1);
+      expect(wal.stats().recordsWritten).toBe(5);
+    }
+  });
+
+  it('resolves none of them before their fsync, nor before the linger is up', async () => {
+    const events: string[] = [];
+    const wal = await lingering({ batchLingerMs: 150 }, events);
+    const started = performance.now();
+    const appends = Array.from({ length: 4 }, (_unused, index) => wal.append([acceptRecord(index + 1)]).then(() => events.push(`resolved ${index + 1}`)));
+    await sleep(40);
+    expect(events).toEqual([]);
+    expect(wal.stats().recordsWritten).toBe(0);
+    await Promise.all(appends);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    expect(events).toEqual(['fsync', 'resolved 1', 'resolved 2', 'resolved 3', 'resolved 4']);
+  });
+
+  it('does not linger after a batch of one append: appends come one at a time, and nobody would join', async () => {
+    const wal = await lingering({ batchLingerMs: 400 });
+    let started = performance.now();
+    await wal.append([acceptRecord(1)]);
+    // The first lingers (as if others were writing) and finds itself alone.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    started = performance.now();
+    await wal.append([acceptRecord(2)]);
+    expect(performance.now() - started).toBeLessThan(200);
+    // Two together make the next one linger again.
+    await Promise.all([wal.append([acceptRecord(3)]), wal.append([acceptRecord(4)])]);
+    started = performance.now();
+    await wal.append([acceptRecord(5)]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(wal.stats().recordsWritten).toBe(5);
+  });
+
+  it('stops lingering once batchBytesMax are queued', async () => {
+    const wal = await lingering({ batchLingerMs: 5_000, batchBytesMax: 1 });
+    const started = performance.now();
+    await wal.append([acceptRecord(1)]);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(wal.stats().fsyncs).toBe(1);
+  });
+
+  it('writes what is queued at once on close rather than wait out the linger', async () => {
+    const wal = await lingering({ batchLingerMs: 5_000 });
+    const started = performance.now();
+    const appended = wal.append([acceptRecord(1)]);
+    await wal.close();
+    await appended;
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect((await openLog(scratch.dir)).records).toEqual([acceptRecord(1)]);
+  });
+
+  it('rejects every append of the batch when its fsync fails, and every later one', async () => {
+    const events: string[] = [];
+    const wal = await lingering({ batchLingerMs: 50 }, events);
+    const internals = wal as unknown as { segment: { handle: FileHandle } };
+    internals.segment.handle.datasync = () => Promise.reject(Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' }));
+    const outcomes = await Promise.allSettled(Array.from({ length: 6 }, (_unused, index) => wal.append([acceptRecord(index + 1)])));
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(6).fill('rejected'));
+    for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(WalFailedError);
+    expect(events).toEqual([]);
+    await expect(wal.append([acceptRecord(7)])).rejects.toMatchObject({ code: 'WAL_FAILED' });
+  });
+});
