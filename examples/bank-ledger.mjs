@@ -46,3 +46,16 @@ export default function createLedger() {
     },
   };
 }
+
+// Commands for `npx paxos sim --state-machine examples/bank-ledger.mjs`: random() is the
+// simulation's seeded PRNG, so every seed replays the same commands. Some transfers overdraw
+// (refused on every replica alike) and some name bad amounts.
+const people = ['alice', 'bob', 'carol', 'dave'];
+export function generate(random) {
+  const who = () => people[Math.floor(random() * people.length)];
+  const roll = random();
+  if (roll < 0.35) return ['deposit', who(), String(1 + Math.floor(random() * 100))];
+  if (roll < 0.8) return ['transfer', who(), who(), String(1 + Math.floor(random() * 120))];
+  if (roll < 0.97) return ['balance', who()];
+  return ['deposit', who(), '-5'];
+}

@@ -79,9 +79,9 @@ export {
 export { secretFromBytes } from './wire/auth.js';
 
 // Talking to a cluster.
-export { connect, submitTimeoutMsDefault, type ClusterClient, type ClusterProbe, type ConnectOptions, type SubmitOptions, type SubmitResult } from './client/api.js';
+export { connect, consistencies, submitTimeoutMsDefault, type ClusterClient, type ClusterProbe, type ConnectOptions, type Consistency, type QueryOptions, type SubmitOptions, type SubmitResult } from './client/api.js';
 export { ConnectionPool, type ConnectionPoolOptions } from './client/client.js';
-export type { NodeStatusReport, NotAppliedCode, SubmitOutcome } from './client/client.js';
+export type { NodeStatusReport, NotAppliedCode, ReadInfo, SubmitOutcome } from './client/client.js';
 export type { ClusterAddress } from './client/options.js';
 export { verifyWaitMsDefault, type ReplicaVote, type Verification } from './client/verify.js';
 

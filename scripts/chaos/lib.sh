@@ -188,7 +188,7 @@ client_session() {
   local rotated=("${ADDRESSES[@]:first}" "${ADDRESSES[@]:0:first}")
   cluster=$(IFS=,; echo "${rotated[*]}")
   coproc SUBMIT { exec env NODE_ENV=production node "$PAXOS_BIN" submit --stdin --json --cluster "$cluster" \
-    --timeout "$OP_TIMEOUT" --history "$DIR/history.$n" --history-process "$n" 2>>"$DIR/client.$n.log"; }
+    --consistency "$READS" --timeout "$OP_TIMEOUT" --history "$DIR/history.$n" --history-process "$n" 2>>"$DIR/client.$n.log"; }
   pid=$SUBMIT_PID in=${SUBMIT[1]} out=${SUBMIT[0]}
   echo "$pid" >"$DIR/pid/client.$n"
   local status=0

@@ -8,21 +8,28 @@
 #
 #   scripts/chaos/run.sh [--duration 60s] [--nodes 3|5] [--faults kill,stop,partition]
 #                        [--clients 5] [--keys 4] [--seed N] [--keep] [--node-flags "..."]
-#                        [--target mixed|leader|random]
+#                        [--target mixed|leader|random] [--reads linearizable|log]
 #
 # Faults: kill (kill -9 a minority, restart it), stop (SIGSTOP a minority,
 # SIGCONT it), partition (cut a minority off from the rest with `paxos fault`),
 # delay and drop (slow or lossy links on a minority, with `paxos fault`),
-# crash (kill -9 EVERY node at once and restart them: a power cut).
+# crash (kill -9 EVERY node at once and restart them: a power cut), member
+# (membership changes: either wipe a minority's data dirs and restart them on
+# empty ones, so the leader replaces their old incarnations through the log, or
+# add a spare node as a learner with `paxos member add`, start it with --join,
+# promote it to voter, and remove it again with `paxos member remove`).
 # "all" means every one of them. Each comes from the seed, as do the clients' commands.
 # --target says whom a fault hits: the leader among the targets half the time
 # (mixed, the default), always (leader), or only by chance (random).
+# --reads says how the clients' gets are answered: linearizable (the default:
+# the leader without the log, after a heartbeat round confirms it still leads)
+# or log (ordered through the log, as commands).
 #
 # Exit status: 0 pass; 1 fail (not linearizable, replicas disagree or never
 # converge, a node broke an invariant); 2 the run could not be done or decided.
 #
 # Every option has an environment override: CHAOS_DURATION, CHAOS_NODES,
-# CHAOS_FAULTS, CHAOS_CLIENTS, CHAOS_KEYS, CHAOS_TARGET, CHAOS_SEED, CHAOS_KEEP=1,
+# CHAOS_FAULTS, CHAOS_CLIENTS, CHAOS_KEYS, CHAOS_TARGET, CHAOS_READS, CHAOS_SEED, CHAOS_KEEP=1,
 # CHAOS_NODE_FLAGS; also CHAOS_OP_TIMEOUT (each client command, default 10s),
 # CHAOS_CONVERGE_TIMEOUT (how long replicas may take to agree at the end, 30s),
 # CHAOS_SESSION_OPS (commands per client process before it starts afresh, 100-600),
@@ -40,6 +47,7 @@ FAULTS=${CHAOS_FAULTS:-kill,stop,partition}
 CLIENTS=${CHAOS_CLIENTS:-5}
 KEYS=${CHAOS_KEYS:-4}
 TARGET=${CHAOS_TARGET:-mixed}
+READS=${CHAOS_READS:-linearizable}
 SESSION_OPS=${CHAOS_SESSION_OPS:-100-600}
 SEED=${CHAOS_SEED:-$((RANDOM * 32768 + RANDOM))}
 KEEP=${CHAOS_KEEP:-0}
@@ -61,6 +69,7 @@ while (($# > 0)); do
     --clients) CLIENTS=$2; shift 2 ;;
     --keys) KEYS=$2; shift 2 ;;
     --target) TARGET=$2; shift 2 ;;
+    --reads) READS=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --node-flags) read -r -a NODE_FLAGS <<<"$2"; shift 2 ;;
@@ -69,7 +78,7 @@ while (($# > 0)); do
   esac
 done
 
-all_faults=(kill stop partition delay drop crash)
+all_faults=(kill stop partition delay drop crash member)
 [[ $FAULTS == all ]] && FAULTS=$(IFS=,; echo "${all_faults[*]}")
 IFS=, read -r -a FAULT_LIST <<<"$FAULTS"
 for fault in "${FAULT_LIST[@]}"; do
@@ -83,6 +92,7 @@ duration_ms "$CONVERGE_TIMEOUT" >/dev/null || die "invalid CHAOS_CONVERGE_TIMEOU
 [[ $KEYS =~ ^[0-9]+$ ]] && ((KEYS >= 1 && KEYS <= 100)) || die "--keys must be 1..100"
 [[ $SEED =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
 [[ $TARGET =~ ^(mixed|leader|random)$ ]] || die "--target must be mixed, leader or random"
+[[ $READS =~ ^(linearizable|log)$ ]] || die "--reads must be linearizable or log (local reads may be stale, which the check would rightly refuse)"
 [[ $SESSION_OPS =~ ^[0-9]+-[0-9]+$ ]] && ((${SESSION_OPS%-*} >= 1 && ${SESSION_OPS%-*} <= ${SESSION_OPS#*-})) ||
   die "CHAOS_SESSION_OPS must be MIN-MAX, e.g. 100-600"
 [[ -f $PAXOS_BIN ]] || die "no CLI at $PAXOS_BIN (set PAXOS_BIN, or run npm ci first)"
@@ -112,8 +122,12 @@ trap 'exit 2' INT TERM
 
 # ---- the cluster ---------------------------------------------------------------
 
-read -r -a PORTS <<<"$(free_ports "$NODES")"
-((${#PORTS[@]} == NODES)) || die "could not find $NODES free ports"
+# One port more than the nodes: the spare that the member fault adds and removes.
+read -r -a PORTS <<<"$(free_ports $((NODES + 1)))"
+((${#PORTS[@]} == NODES + 1)) || die "could not find $((NODES + 1)) free ports"
+SPARE_ID=$((NODES + 1))
+SPARE_ADDRESS="127.0.0.1:${PORTS[NODES]}"
+SPARE_MEMBER=0
 PEERS=""
 ADDRESSES=()
 for ((i = 1; i <= NODES; i++)); do
@@ -160,6 +174,71 @@ fault_cli() {
   paxos fault "$@" --cluster "$CLUSTER" >>"$DIR/nemesis.log" 2>&1 || log "paxos fault $* failed (see nemesis.log)"
 }
 
+# `paxos member ...` against the cluster; its exit status is the command's (0 done, 4 not done, 5 unknown).
+member_cli() {
+  local status
+  paxos member "$@" --cluster "$CLUSTER" --wait 15s >>"$DIR/nemesis.log" 2>&1
+  status=$?
+  ((status == 0)) || log "paxos member $* exited $status (see nemesis.log)"
+  return "$status"
+}
+
+# Whether the spare is a member now (voter or learner), by `member list`.
+spare_is_member() {
+  paxos member list --cluster "$CLUSTER" --json >"$DIR/members.json" 2>/dev/null || return 2
+  [[ $(json_eval "$DIR/members.json" "String(j.some((m) => m.id === $SPARE_ID))") == true ]]
+}
+
+# Removes the spare from the membership (retrying: another change may be in flight), then stops it.
+# A spare that stays a member keeps running: killing a voter would cost the cluster a failure it did not choose.
+spare_remove() {
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    member_cli remove "$SPARE_ID" && break
+    spare_is_member
+    (($? == 1)) && break
+    sleep 1
+  done
+  spare_is_member
+  if (($? == 1)); then
+    node_kill "$SPARE_ID"
+    rm -rf "$DIR/n$SPARE_ID"
+    SPARE_MEMBER=0
+  else
+    log "the spare node $SPARE_ID is still a member; it keeps running"
+  fi
+}
+
+# The member fault: wipe TARGETS' data dirs and restart them empty (auto-replace brings the new
+# incarnations in), or grow by the spare (learner, then voter) and shrink back.
+run_member_fault() {
+  local id attempt
+  if ((SPARE_MEMBER == 1)); then spare_remove; return; fi
+  if ((RANDOM % 2 == 0)); then
+    log "nemesis: member: wipe the data dirs of ${TARGETS[*]} and restart them empty"
+    for id in "${TARGETS[@]}"; do node_kill "$id"; rm -rf "$DIR/n$id"; done
+    sleep_ms "$HOLD_MS"
+    for id in "${TARGETS[@]}"; do node_start "$id" || log "node $id did not restart"; done
+    return
+  fi
+  log "nemesis: member: add node $SPARE_ID as a learner, promote it, remove it"
+  member_cli add --id "$SPARE_ID" --address "$SPARE_ADDRESS" --learner
+  spare_is_member || return 0
+  SPARE_MEMBER=1
+  NODE_ENV=production node "$PAXOS_BIN" node start --id "$SPARE_ID" --join "$CLUSTER" --listen "$SPARE_ADDRESS" \
+    --data-dir "$DIR/n$SPARE_ID" --enable-faults --log-format json "${NODE_FLAGS[@]}" >>"$DIR/n$SPARE_ID.log" 2>&1 &
+  echo $! >"$DIR/pid/node.$SPARE_ID"
+  NODE_STATE[SPARE_ID]=up
+  node_wait_started "$SPARE_ID" 0 30000 || log "the spare node did not start"
+  # Promotion is refused until the learner has caught up: ask again for a while.
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    member_cli promote "$SPARE_ID" && break
+    sleep 1
+  done
+  sleep_ms "$HOLD_MS"
+  spare_remove
+}
+
 # Applies one fault to TARGETS, holds it for HOLD_MS, and undoes it.
 run_fault() {
   local kind=$1 id others
@@ -188,6 +267,7 @@ run_fault() {
       for id in "${TARGETS[@]}"; do node_kill "$id"; done
       sleep_ms 500
       for id in "${TARGETS[@]}"; do node_start "$id" || log "node $id did not restart"; done ;;
+    member) run_member_fault ;;
   esac
 }
 
@@ -227,7 +307,8 @@ nemesis() {
     pick_targets
     hold_range "$kind"
     HOLD_MS=$REPLY
-    [[ $kind == crash ]] && log "nemesis: crash every node" || log "nemesis: $kind ${TARGETS[*]} for ${HOLD_MS}ms"
+    [[ $kind == crash ]] && log "nemesis: crash every node"
+    [[ $kind != crash && $kind != member ]] && log "nemesis: $kind ${TARGETS[*]} for ${HOLD_MS}ms"
     run_fault "$kind"
     FAULT_COUNT[$kind]=$((${FAULT_COUNT[$kind]:-0} + 1))
     supervise
@@ -258,6 +339,7 @@ done
 supervise
 fault_cli heal
 wait_for_leader 30000 || log "no leader within 30 s after healing"
+((SPARE_MEMBER == 1)) && spare_remove
 
 # A last read of every key, after the faults: a lost write shows here.
 final_reads=""
@@ -320,7 +402,7 @@ if [[ -n $reasons ]]; then
   [[ -n $invariant_logs ]] && log "InvariantError in: $invariant_logs"
 fi
 
-printf 'chaos: %s seed=%s nodes=%s faults=%s duration=%s ops ok=%s fail=%s info=%s violations=%s longest-unavailability=%ss replicas-agree=%s unexpected-exits=%s%s\n' \
-  "$verdict" "$SEED" "$NODES" "$faults_done" "$DURATION" "$ok" "$fail" "$info" "$violations" "$gap" "$agreement" "$UNEXPECTED_EXITS" \
+printf 'chaos: %s seed=%s nodes=%s reads=%s faults=%s duration=%s ops ok=%s fail=%s info=%s violations=%s longest-unavailability=%ss replicas-agree=%s unexpected-exits=%s%s\n' \
+  "$verdict" "$SEED" "$NODES" "$READS" "$faults_done" "$DURATION" "$ok" "$fail" "$info" "$violations" "$gap" "$agreement" "$UNEXPECTED_EXITS" \
   "${reasons:+ reasons=${reasons# }}"
 exit "$result"

@@ -2,7 +2,7 @@
 // 'paxos-rsm'`): a PaxosClient for leader discovery, retries and sessions, plus
 // the state machine the cluster runs and client voting. `paxos submit` is
 // built on it.
-import { builtinStateMachineIdentity } from '../wire/protocol.js';
+import { builtinStateMachineIdentity, type ReadConsistency } from '../wire/protocol.js';
 import { ConnectionPool, PaxosClient, paxosClientDefaults, type NodeStatusReport, type PaxosClientOptions, type SubmitOutcome } from './client.js';
 import { formatAddress, parseAddress, parseClusterAddresses, resolveCluster, type ClusterAddress } from './options.js';
 import { verifySlot, verifyWaitMsDefault, type Verification } from './verify.js';
@@ -16,8 +16,8 @@ export interface ConnectOptions {
   /** How long one `submit` may take in all, retries included; default 10 s. */
   timeoutMs?: number;
   /**
-   * The session id the replicas deduplicate by; random by default. Never give
-   * two live clients the same id (see PaxosClientOptions.clientId).
+   * The nonce this client registers its sessions with; random by default
+   * (see PaxosClientOptions.clientId).
    */
   clientId?: string;
   /** Vote on every applied command (see {@link SubmitOptions.verify}); default false. */
@@ -73,6 +73,23 @@ export interface SubmitOptions {
 }
 
 /**
+ * How a read is answered (SPEC: Reads): `linearizable` (the default) by the
+ * leader without the log, once it has confirmed with a majority that it still
+ * leads; `log` as a command through the log, like any write; `local` at once
+ * by the first replica that answers, from its applied state, possibly stale.
+ */
+export type Consistency = ReadConsistency | 'log';
+
+/** Every {@link Consistency}, in the order `paxos submit --consistency` lists them. */
+export const consistencies: readonly Consistency[] = ['linearizable', 'log', 'local'];
+
+/** Options of one {@link ClusterClient.query}. */
+export interface QueryOptions {
+  /** Default `linearizable`. */
+  consistency?: Consistency;
+}
+
+/**
  * What became of a submitted command (see SubmitOutcome), with the vote when
  * one was asked for and the command was applied (status `applied` or `refused`).
  */
@@ -82,13 +99,14 @@ export type SubmitResult = SubmitOutcome & { verification?: Verification };
 export type ClusterProbe = { reached: true; stateMachine: string } | { reached: false; outcome: SubmitOutcome };
 
 /**
- * A client of one cluster. Commands run one at a time, in call order, each
- * with this client's id and the next sequence number, so a command retried
- * across leader changes is executed at most once. For concurrent load, use
- * one client per concurrent stream.
+ * A client of one cluster. It registers a session before its first command;
+ * each command carries the session id and the next sequence number, so a
+ * command retried across leader changes is executed at most once. Overlapping
+ * submits are pipelined (up to 64 seqs open, numbered in call order; their
+ * slots may differ from the call order): await each for one at a time.
  */
 export interface ClusterClient {
-  /** The session id sent with every command. */
+  /** The nonce this client registers its sessions with. */
   readonly clientId: string;
   /** The cluster's addresses as this client dials them (host:port). */
   readonly addresses: readonly string[];
@@ -99,6 +117,16 @@ export interface ClusterClient {
    * outcomes (`not_applied`, `unknown`).
    */
   submit(command: unknown, options?: SubmitOptions): Promise<SubmitResult>;
+  /**
+   * Reads with a read-only `command` (the built-in store's `["get", K]`, or
+   * what a user state machine's `query` export takes), without the log unless
+   * `consistency` is `log`. An `applied` outcome's `read` says how it was
+   * answered and from which applied slot (for `local`, how far the replica knew
+   * itself behind). A read never changes state, so it is never `unknown`
+   * (except through the log). It does not wait for this client's commands
+   * still running: await them first.
+   */
+  query(command: unknown, options?: QueryOptions): Promise<SubmitResult>;
   /** Votes on an applied slot: asks every replica for the outcome it computed there. */
   verify(slot: number, answeredBy?: string): Promise<Verification>;
   /**
@@ -177,6 +205,12 @@ class Client implements ClusterClient {
     if (!(options.verify ?? this.verifyByDefault)) return outcome;
     if (outcome.status !== 'applied' && outcome.status !== 'refused') return outcome;
     return { ...outcome, verification: await this.verify(outcome.slot, outcome.address) };
+  }
+
+  query(command: unknown, options: QueryOptions = {}): Promise<SubmitResult> {
+    const consistency = options.consistency ?? 'linearizable';
+    if (consistency === 'log') return this.paxos.submit(command);
+    return this.paxos.query(command, consistency);
   }
 
   verify(slot: number, answeredBy?: string): Promise<Verification> {

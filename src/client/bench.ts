@@ -6,6 +6,7 @@ import { ConnectionPool, PaxosClient } from './client.js';
 import type { ClusterAddress } from './options.js';
 import { recordSubmit, type HistoryRecorder } from './history.js';
 import type { SubmitOutcome } from './client.js';
+import type { ReadConsistency } from '../wire/protocol.js';
 
 export interface BenchOptions {
   addresses: readonly ClusterAddress[];
@@ -22,6 +23,10 @@ export interface BenchOptions {
   keys: number;
   /** Per-command timeout. */
   timeoutMs: number;
+  /** The fraction (0..1) of operations that are `get`s instead of `set`s; default 0. */
+  reads?: number;
+  /** How those reads are answered (SPEC: Reads); default linearizable. */
+  consistency?: ReadConsistency | 'log';
   history?: HistoryRecorder;
   /** Called about once a second with progress so far. */
   onProgress?: (progress: BenchProgress) => void;
@@ -42,6 +47,9 @@ export interface BenchResult {
   applied: number;
   notApplied: number;
   unknown: number;
+  /** The fraction of operations that were reads, and how they were answered. */
+  reads: number;
+  consistency: ReadConsistency | 'log';
   opsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number; mean: number };
 }
@@ -57,13 +65,20 @@ export type OperationRunner = (client: number, key: string, value: string) => Pr
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const pools = Array.from({ length: connectionsFor(options) }, () => new ConnectionPool());
   const clients = Array.from({ length: options.clients }, (_, index) => new PaxosClient({ addresses: options.addresses, timeoutMs: options.timeoutMs, pool: pools[index % pools.length] }));
+  const reads = options.reads ?? 0;
+  if (!(reads >= 0 && reads <= 1)) throw new Error(`reads must be a fraction from 0 to 1, got ${reads}`);
+  const consistency = options.consistency ?? 'linearizable';
   const run: OperationRunner = async (index, key, value) => {
-    const op = ['set', key, value];
-    const outcome: SubmitOutcome = await recordSubmit(options.history, index, op, () => clients[index].submit(op));
+    const read = reads > 0 && Math.random() < reads;
+    const op = read ? ['get', key] : ['set', key, value];
+    const send = read && consistency !== 'log' ? () => clients[index].query(op, consistency) : () => clients[index].submit(op);
+    // Local reads may be stale: recorded, they would fail the history's check for the wrong reason.
+    const history = read && consistency === 'local' ? undefined : options.history;
+    const outcome: SubmitOutcome = await recordSubmit(history, index, op, send);
     return outcome.status === 'applied' || outcome.status === 'refused' ? 'applied' : outcome.status;
   };
   try {
-    return await closedLoop(options, run);
+    return { ...(await closedLoop(options, run)), reads, consistency };
   } finally {
     for (const client of clients) client.close();
     for (const pool of pools) pool.close();
@@ -81,7 +96,7 @@ export function connectionsFor(options: Pick<BenchOptions, 'clients' | 'connecti
 export async function closedLoop(
   options: Pick<BenchOptions, 'clients' | 'connections' | 'durationMs' | 'valueBytes' | 'keys' | 'onProgress'>,
   run: OperationRunner,
-): Promise<BenchResult> {
+): Promise<Omit<BenchResult, 'reads' | 'consistency'>> {
   const histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
   const counts = { applied: 0, notApplied: 0, unknown: 0 };
   const value = 'v'.repeat(options.valueBytes);

@@ -1,12 +1,13 @@
-// The client library: finds the leader, submits commands with retries that are
-// safe (the same client id and sequence number every time, so the replicas'
-// session table executes a command at most once), tells a definite "not
-// applied" from an unknown outcome, and asks nodes for their status.
+// The client library: finds the leader, registers a session (lazily, before
+// the first command), submits commands pipelined with sequence numbers and
+// retries that are safe (the same session id and seq every time, so the
+// replicas' session table executes a command at most once), tells a definite
+// "not applied" from an unknown outcome, and asks nodes for their status.
 // Used by `paxos submit`, `paxos status`, `paxos bench` and `paxos top`.
 import { randomBytes } from 'node:crypto';
 import type { NodeId, Slot } from '../node/core/messages.js';
-import { finalErrorCodes, type ClientResponse, type ErrorResponse, type NodeStatus } from '../wire/protocol.js';
-import { clientIdCharsMax } from '../wire/validate.js';
+import { finalErrorCodes, type ClientResponse, type ErrorResponse, type NodeStatus, type QueryRequest, type ReadConsistency, type SubmitRequest } from '../wire/protocol.js';
+import { clientNonceCharsMax, registrationSeq, sessionErrors, sessionWindow, type SessionErrorCode } from '../node/statemachine/sessions.js';
 import { NodeConnection, errorMessage } from './connection.js';
 import { ClientClosedError, ClientError, InvalidOptionError, RequestFailedError, type ClientErrorCode } from './errors.js';
 import { formatAddress, parseAddress, type ClusterAddress } from './options.js';
@@ -19,11 +20,10 @@ export interface PaxosClientOptions {
   /** How long one `submit` may take in all, retries included. */
   timeoutMs: number;
   /**
-   * The session id the replicas deduplicate by; a random 16-hex string by
-   * default. Sequence numbers start at 1 for every PaxosClient, so never give
-   * two clients (or two runs of a program) the same id: the replicas would
-   * answer the newcomer's commands from the old session (as duplicates or
-   * stale commands) instead of executing them.
+   * The nonce this client registers its sessions with (up to 96 characters; a
+   * random 16-hex string by default). The replicas name each session after
+   * where its registration was chosen (`<clientId>@<slot>.<position>`), so two
+   * clients given the same id still get sessions of their own.
    */
   clientId?: string;
   /** Limit for TCP connect plus handshake with one node. */
@@ -81,6 +81,25 @@ export const paxosClientDefaults = Object.freeze({
 export type NotAppliedCode = 'no_node_reachable' | 'no_leader' | 'rejected' | 'request_too_large' | 'client_closed';
 
 /**
+ * How a read was answered (absent for a command through the log):
+ * `linearizable` by the leader after it confirmed it still leads; `local` by
+ * the contacted replica from its applied state, possibly stale. `appliedSlot`
+ * is the state read; `knownChosenSlot` the highest slot that replica knew
+ * chosen (for local, the gap between the two is how far behind it was, at least).
+ */
+export interface ReadInfo {
+  /** How the read was answered: by the confirmed leader, or by the contacted replica alone. */
+  consistency: ReadConsistency;
+  /** The read saw the state with every slot up to this one applied. */
+  appliedSlot: Slot;
+  /** The highest slot the answering replica knew chosen when it answered. */
+  knownChosenSlot: Slot;
+}
+
+/** Codes of a query's error answer that no retry can change. */
+const finalQueryErrorCodes: ReadonlySet<string> = new Set(['query_unsupported']);
+
+/**
  * What became of a submitted command.
  * - `applied`: chosen at `slot` and applied; `result` is the state machine's result.
  * - `refused`: chosen at `slot` and applied, but the state machine refused it (changed nothing).
@@ -89,10 +108,18 @@ export type NotAppliedCode = 'no_node_reachable' | 'no_leader' | 'rejected' | 'r
  * `tried` lists the addresses contacted, in order; `address` is the node that answered.
  */
 export type SubmitOutcome =
-  | { status: 'applied'; slot: Slot; result: unknown; address: string }
-  | { status: 'refused'; slot: Slot; error: string; address: string }
+  | { status: 'applied'; slot: Slot; result: unknown; address: string; read?: ReadInfo }
+  | { status: 'refused'; slot: Slot; error: string; address: string; read?: ReadInfo }
   | { status: 'not_applied'; code: NotAppliedCode; error: string; tried: string[] }
-  | { status: 'unknown'; code: 'outcome_unknown'; error: string; tried: string[] };
+  | { status: 'unknown'; code: UnknownCode; error: string; tried: string[] };
+
+/**
+ * Stable codes of an outcome that is unknown: no answer after the command may
+ * have been proposed, or a session error (see {@link sessionErrors}): the
+ * session was evicted (the client registers a new one for its next command),
+ * or the seq fell below the session's window.
+ */
+export type UnknownCode = 'outcome_unknown' | SessionErrorCode;
 
 /** One node's answer to `status`, or why there was none. */
 export type NodeStatusReport =
@@ -105,6 +132,18 @@ interface SubmitCommand {
   op: unknown;
 }
 
+/** One request as rounds of attempts send it: a command (through the log) or a read. */
+type Request = Omit<SubmitRequest, 'id'> | Omit<QueryRequest, 'id'>;
+/** A registered session, as this client uses it: the seqs it handed out and those still unanswered. */
+interface ClientSessionState {
+  id: string;
+  nextSeq: number;
+  open: Set<number>;
+}
+
+/** What a submit waiting for a seq gets: a seq of the current session, or the outcome it ends with unsent. */
+type SeqGrant = { session: ClientSessionState; seq: number } | { outcome: SubmitOutcome };
+
 /** Where one attempt left the search for the leader. */
 type AttemptResult =
   | { kind: 'done'; outcome: SubmitOutcome }
@@ -112,11 +151,16 @@ type AttemptResult =
   | { kind: 'next' };
 
 /**
- * A client of one cluster. Commands submitted through one PaxosClient run one
- * at a time, in call order: the replicas keep one session per client id and
- * deduplicate by sequence number, so a later seq overtaking an earlier one
- * could make the earlier look like a stale duplicate. For concurrent load,
- * use one PaxosClient per concurrent stream (as `paxos bench` does).
+ * A client of one cluster. Before its first command it registers a session
+ * (a command of seq 0 that the replicas answer with the session's id), then
+ * numbers its commands 1, 2, 3... in call order. Submits that overlap are
+ * pipelined: up to {@link sessionWindow} seqs are open at once (a seq is
+ * handed out only below the lowest unanswered one plus the window, so every
+ * retry stays inside the replicas' window); their slots, and so their order in
+ * the log, may differ from the call order. Await each submit for one command
+ * at a time. When the replicas no longer know the session (evicted as least
+ * recently used) a command is reported `unknown` (`session_expired`) and the
+ * next one registers a new session.
  *
  * @example
  * const client = new PaxosClient({ addresses: resolveCluster(), timeoutMs: 10_000 });
@@ -124,7 +168,7 @@ type AttemptResult =
  * client.close();
  */
 export class PaxosClient {
-  /** The session id sent with every command. */
+  /** The nonce sessions are registered with (PaxosClientOptions.clientId). */
   readonly clientId: string;
   private readonly addresses: string[];
   private readonly settings: Required<Omit<PaxosClientOptions, 'addresses' | 'clientId' | 'requestsInFlightMax' | 'frameBytesMax' | 'secret' | 'tls' | 'pool'>>;
@@ -134,8 +178,11 @@ export class PaxosClient {
   private readonly nodeAddresses = new Map<NodeId, string>();
   private leaderAddress: string | null = null;
   private clusterId: string | null = null;
-  private nextSeq = 1;
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The registered session; null before the first command and after session_expired. */
+  private session: ClientSessionState | null = null;
+  private registering = false;
+  /** Submits waiting for a seq, in call order. */
+  private readonly seqWaiters: ((grant: SeqGrant) => void)[] = [];
   private closed = false;
 
   constructor(options: PaxosClientOptions) {
@@ -143,8 +190,8 @@ export class PaxosClient {
     checkPositive('timeoutMs', options.timeoutMs);
     this.addresses = options.addresses.map(formatAddress);
     this.clientId = options.clientId ?? randomBytes(8).toString('hex');
-    if (this.clientId.length === 0 || this.clientId.length > clientIdCharsMax) {
-      throw new InvalidOptionError(`clientId must be 1 to ${clientIdCharsMax} characters`);
+    if (this.clientId.length === 0 || this.clientId.length > clientNonceCharsMax) {
+      throw new InvalidOptionError(`clientId must be 1 to ${clientNonceCharsMax} characters`);
     }
     this.settings = {
       timeoutMs: options.timeoutMs,
@@ -160,17 +207,85 @@ export class PaxosClient {
     this.pool = options.pool ?? new ConnectionPool({ requestsInFlightMax: options.requestsInFlightMax, frameBytesMax: options.frameBytesMax, secret: options.secret, tls: options.tls });
   }
 
+  /** The id of the session commands are sent in, or null while none is registered. */
+  get sessionId(): string | null {
+    return this.session?.id ?? null;
+  }
+
   /**
    * Submits one state machine command and waits until it is applied or the
    * timeout passes. Never rejects for operating errors (nodes down, no
-   * leader, timeouts): those are outcomes. The sequence number is taken at
-   * call time; commands run one at a time in call order.
+   * leader, timeouts): those are outcomes. Seqs are handed out in call order;
+   * overlapping submits are pipelined (see the class).
    */
-  submit(op: unknown): Promise<SubmitOutcome> {
-    const command: SubmitCommand = { client: this.clientId, seq: this.nextSeq++, op };
-    const run = this.queue.then(() => this.submitNow(command));
-    this.queue = run.catch(() => undefined);
-    return run;
+  async submit(op: unknown): Promise<SubmitOutcome> {
+    const startedAt = Date.now();
+    const grant = await new Promise<SeqGrant>((resolve) => {
+      this.seqWaiters.push(resolve);
+      this.grantSeqs();
+    });
+    if ('outcome' in grant) return grant.outcome;
+    const { session, seq } = grant;
+    try {
+      const remainingMs = Math.max(1, this.settings.timeoutMs - (Date.now() - startedAt));
+      const outcome = await this.submitNow({ client: session.id, seq, op }, remainingMs);
+      // Evicted: the next command registers a new session (this one's other open seqs end the same way).
+      if (outcome.status === 'unknown' && outcome.code === 'session_expired' && this.session === session) this.session = null;
+      return outcome;
+    } finally {
+      session.open.delete(seq);
+      this.grantSeqs();
+    }
+  }
+
+  /**
+   * Hands out seqs to waiting submits, in call order: a session first
+   * (registered lazily), then only seqs below the lowest unanswered one plus
+   * the window, so the replicas still keep the outcome of any seq retried.
+   */
+  private grantSeqs(): void {
+    while (this.seqWaiters.length > 0) {
+      if (this.closed) {
+        for (const resolve of this.seqWaiters.splice(0)) resolve({ outcome: closedOutcome() });
+        return;
+      }
+      const session = this.session;
+      if (session === null) return this.registerSession();
+      if (session.open.size > 0 && session.nextSeq >= Math.min(...session.open) + sessionWindow) return;
+      const seq = session.nextSeq++;
+      session.open.add(seq);
+      (this.seqWaiters.shift() as (grant: SeqGrant) => void)({ session, seq });
+    }
+  }
+
+  /**
+   * Registers a session: a command of seq 0 and no op, retried like any other
+   * (a retry chosen twice opens a second session, which is harmless and
+   * evicted in time). When it fails, the waiting commands were never sent.
+   */
+  private registerSession(): void {
+    if (this.registering) return;
+    this.registering = true;
+    void this.submitNow({ client: this.clientId, seq: registrationSeq, op: null }, this.settings.timeoutMs).then((outcome) => {
+      this.registering = false;
+      const id = outcome.status === 'applied' ? sessionIdOf(outcome.result, this.clientId) : null;
+      if (id !== null) this.session = { id, nextSeq: 1, open: new Set() };
+      else for (const resolve of this.seqWaiters.splice(0)) resolve({ outcome: registrationFailed(outcome) });
+      this.grantSeqs();
+    });
+  }
+
+  /**
+   * Answers a read-only `op` without the log (SPEC: Reads): `linearizable`
+   * (the default) at the leader, once it has confirmed it still leads;
+   * `local` from the first replica that answers, possibly stale (the outcome's
+   * `read` says how far behind it knew itself to be). Retries like `submit`;
+   * a read changes nothing, so an outcome is never `unknown`. Reads do not
+   * wait for this client's earlier commands (they have no seq): await those
+   * first when the read must see them.
+   */
+  query(op: unknown, consistency: ReadConsistency = 'linearizable'): Promise<SubmitOutcome> {
+    return this.run({ type: 'query', op, consistency });
   }
 
   /**
@@ -229,13 +344,18 @@ export class PaxosClient {
   close(): void {
     this.closed = true;
     if (this.ownsPool) this.pool.close();
+    this.grantSeqs();
   }
 
-  private async submitNow(command: SubmitCommand): Promise<SubmitOutcome> {
-    const ledger = new AttemptLedger(this.settings.timeoutMs);
+  private submitNow(command: SubmitCommand, timeoutMs: number): Promise<SubmitOutcome> {
+    return this.run({ type: 'submit', client: command.client, seq: command.seq, op: command.op }, timeoutMs);
+  }
+
+  private async run(request: Request, timeoutMs: number = this.settings.timeoutMs): Promise<SubmitOutcome> {
+    const ledger = new AttemptLedger(timeoutMs);
     let backoffMs = this.settings.backoffMsMin;
     for (;;) {
-      const outcome = await this.submitRound(command, ledger);
+      const outcome = await this.submitRound(request, ledger);
       if (outcome !== null) return outcome;
       if (this.closed) return ledger.outcome('client_closed');
       if (ledger.remainingMs() <= 0) return ledger.outcome();
@@ -250,22 +370,24 @@ export class PaxosClient {
    * One pass over the nodes: the last known leader first, then the configured
    * addresses in order; a redirect jumps the queue. Each address is tried at
    * most once per round, so stale redirects cannot make the client ping-pong.
+   * A local read asks the addresses in their order: any replica may answer it.
    */
-  private async submitRound(command: SubmitCommand, ledger: AttemptLedger): Promise<SubmitOutcome | null> {
-    const queue = this.leaderAddress === null ? [...this.addresses] : [this.leaderAddress, ...this.addresses];
+  private async submitRound(request: Request, ledger: AttemptLedger): Promise<SubmitOutcome | null> {
+    const local = request.type === 'query' && request.consistency === 'local';
+    const queue = this.leaderAddress === null || local ? [...this.addresses] : [this.leaderAddress, ...this.addresses];
     const visited = new Set<string>();
     while (queue.length > 0 && ledger.remainingMs() > 0 && !this.closed) {
       const address = queue.shift() as string;
       if (visited.has(address)) continue;
       visited.add(address);
-      const result = await this.attempt(address, command, ledger);
+      const result = await this.attempt(address, request, ledger);
       if (result.kind === 'done') return result.outcome;
       if (result.kind === 'redirect') queue.unshift(result.address);
     }
     return null;
   }
 
-  private async attempt(address: string, command: SubmitCommand, ledger: AttemptLedger): Promise<AttemptResult> {
+  private async attempt(address: string, request: Request, ledger: AttemptLedger): Promise<AttemptResult> {
     ledger.contacted(address);
     let connection: NodeConnection;
     try {
@@ -277,19 +399,19 @@ export class PaxosClient {
     }
     ledger.reached();
     let response: ClientResponse;
+    const read = request.type === 'query';
     try {
-      const body = { type: 'submit' as const, client: command.client, seq: command.seq, op: command.op };
-      response = await connection.request(body, Math.max(1, Math.min(this.settings.attemptTimeoutMs, ledger.remainingMs())));
+      response = await connection.request(request, Math.max(1, Math.min(this.settings.attemptTimeoutMs, ledger.remainingMs())));
     } catch (error) {
-      return this.requestFailed(error, ledger);
+      return this.requestFailed(error, ledger, read);
     }
-    return this.interpret(address, response, ledger);
+    return read ? this.interpretRead(address, response, ledger) : this.interpret(address, response, ledger);
   }
 
-  private requestFailed(error: unknown, ledger: AttemptLedger): AttemptResult {
+  private requestFailed(error: unknown, ledger: AttemptLedger, read: boolean): AttemptResult {
     const failure = error instanceof RequestFailedError ? error : null;
-    // Anything but a request known to be unsent may have reached the leader.
-    ledger.requestFailed(errorMessage(error), failure?.sent ?? true);
+    // Anything but a request known to be unsent may have reached the leader; a read changes nothing either way.
+    ledger.requestFailed(errorMessage(error), !read && (failure?.sent ?? true));
     // Too large fails the same way on every node: waiting cannot help.
     if (failure?.code === 'request_too_large') return { kind: 'done', outcome: ledger.outcome('request_too_large') };
     return { kind: 'next' };
@@ -307,6 +429,11 @@ export class PaxosClient {
         return this.followRedirect(address, response.leader, response.address, ledger);
       case 'error':
         ledger.nodeError(address, response);
+        // Decided by applying, alike on every node: asking another would only hear it again.
+        if (isSessionError(response.code)) {
+          this.leaderAddress = address;
+          return { kind: 'done', outcome: ledger.sessionOutcome(response.code) };
+        }
         // Too large, or this session's own backlog: another node (or waiting) would only say it again.
         if (!response.indeterminate && finalErrorCodes.has(response.code)) {
           return { kind: 'done', outcome: ledger.outcome(response.code === 'session_busy' ? 'rejected' : 'request_too_large') };
@@ -315,6 +442,29 @@ export class PaxosClient {
       default:
         // A wrong answer to a sent submit tells nothing about whether it was proposed.
         ledger.requestFailed(`${address}: answered a submit with a ${response.type}`, true);
+        return { kind: 'next' };
+    }
+  }
+
+  private interpretRead(address: string, response: ClientResponse, ledger: AttemptLedger): AttemptResult {
+    switch (response.type) {
+      case 'query_reply': {
+        const read: ReadInfo = { consistency: response.consistency, appliedSlot: response.appliedSlot, knownChosenSlot: response.knownChosenSlot };
+        if (response.consistency === 'linearizable') this.leaderAddress = address;
+        const slot = response.appliedSlot;
+        const outcome: SubmitOutcome = response.ok
+          ? { status: 'applied', slot, result: response.result, address, read }
+          : { status: 'refused', slot, error: response.error ?? 'query refused', address, read };
+        return { kind: 'done', outcome };
+      }
+      case 'redirect':
+        return this.followRedirect(address, response.leader, response.address, ledger);
+      case 'error':
+        ledger.nodeError(address, { ...response, indeterminate: false });
+        if (finalQueryErrorCodes.has(response.code)) return { kind: 'done', outcome: ledger.outcome('rejected') };
+        return { kind: 'next' };
+      default:
+        ledger.requestFailed(`${address}: answered a query with a ${response.type}`, false);
         return { kind: 'next' };
     }
   }
@@ -471,6 +621,13 @@ class AttemptLedger {
     else this.lastRejection = this.lastError;
   }
 
+  /** A session error's outcome, as the one table says: unknown when the command may have been applied. */
+  sessionOutcome(code: SessionErrorCode): SubmitOutcome {
+    const tried = [...this.tried];
+    if (sessionErrors[code].indeterminate) return { status: 'unknown', code, error: `outcome unknown: ${this.lastError}`, tried };
+    return { status: 'not_applied', code: 'rejected', error: this.lastError, tried };
+  }
+
   outcome(code?: NotAppliedCode): SubmitOutcome {
     const tried = [...this.tried];
     if (this.mayHaveBeenProposed) {
@@ -500,6 +657,35 @@ class AttemptLedger {
         return this.lastError;
     }
   }
+}
+
+function isSessionError(code: string): code is SessionErrorCode {
+  return Object.hasOwn(sessionErrors, code);
+}
+
+/** The session id a registration's result names, when it is one of `nonce`'s. */
+function sessionIdOf(result: unknown, nonce: string): string | null {
+  const session = typeof result === 'object' && result !== null ? (result as { session?: unknown }).session : undefined;
+  return typeof session === 'string' && session.startsWith(`${nonce}@`) ? session : null;
+}
+
+/** A command that waited for a registration that failed was never sent: certainly not applied. */
+function registrationFailed(outcome: SubmitOutcome): SubmitOutcome {
+  const why = 'could not register a session, so the command was not sent';
+  switch (outcome.status) {
+    case 'not_applied':
+      return { ...outcome, error: `${why}: ${outcome.error}` };
+    case 'unknown':
+      return { status: 'not_applied', code: 'no_leader', error: `${why}: ${outcome.error}`, tried: outcome.tried };
+    case 'refused':
+      return { status: 'not_applied', code: 'rejected', error: `${why}: the registration was refused: ${outcome.error}`, tried: [outcome.address] };
+    case 'applied':
+      return { status: 'not_applied', code: 'rejected', error: `${why}: ${outcome.address} answered the registration with ${JSON.stringify(outcome.result)}`, tried: [outcome.address] };
+  }
+}
+
+function closedOutcome(): SubmitOutcome {
+  return { status: 'not_applied', code: 'client_closed', error: 'the client was closed before the command could be sent', tried: [] };
 }
 
 function statusReport(address: string, response: ClientResponse): NodeStatusReport {

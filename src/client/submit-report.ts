@@ -62,14 +62,26 @@ export function submitJson(outcome: SubmitResult): Record<string, unknown> {
 function outcomeJson(outcome: SubmitOutcome): Record<string, unknown> {
   switch (outcome.status) {
     case 'applied':
-      return { ok: true, result: outcome.result, slot: outcome.slot };
+      return { ok: true, result: outcome.result, slot: outcome.slot, ...readJson(outcome) };
     case 'refused':
-      return { ok: false, refused: true, indeterminate: false, error: outcome.error, slot: outcome.slot };
+      return { ok: false, refused: true, indeterminate: false, error: outcome.error, slot: outcome.slot, ...readJson(outcome) };
     case 'not_applied':
       return { ok: false, error: outcome.error, indeterminate: false, code: outcome.code, tried: outcome.tried };
     case 'unknown':
       return { ok: false, error: outcome.error, indeterminate: true, code: outcome.code, tried: outcome.tried };
   }
+}
+
+/**
+ * For a read without the log: how it was answered. `slot` is then the applied
+ * slot it read; a local read adds that it may be stale and the highest slot
+ * its replica knew chosen.
+ */
+function readJson(outcome: Extract<SubmitOutcome, { status: 'applied' | 'refused' }>): Record<string, unknown> {
+  const read = outcome.read;
+  if (read === undefined) return {};
+  if (read.consistency === 'linearizable') return { consistency: read.consistency };
+  return { consistency: read.consistency, stale: true, appliedSlot: read.appliedSlot, knownChosenSlot: read.knownChosenSlot, address: outcome.address };
 }
 
 /** The JSON object for a command line that could not become a command: nothing was sent. */

@@ -7,7 +7,9 @@ import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 export default class Bench extends Command {
   static override summary = 'Closed-loop load against a running cluster.';
 
-  static override description = `Each client keeps one \`set\` in flight at a time (sequence-numbered, retried across leader changes) for --duration, on random keys among --keys. Prints throughput and latency percentiles from an HDR histogram; progress goes to stderr.`;
+  static override description = `Each client keeps one \`set\` in flight at a time (sequence-numbered, retried across leader changes) for --duration, on random keys among --keys. Prints throughput and latency percentiles from an HDR histogram; progress goes to stderr.
+
+--reads R makes a fraction R (0..1) of the operations \`get\`s, answered as --consistency says: linearizable (default; the leader, without the log), log (through the log, like a set), local (the first replica that answers, possibly stale).`;
 
   static override examples = [
     '<%= config.bin %> bench',
@@ -15,6 +17,8 @@ export default class Bench extends Command {
     '<%= config.bin %> bench --clients 256 --value-size 64 --json',
     '<%= config.bin %> bench --clients 256 --connections 32',
     '<%= config.bin %> bench --clients 8 --duration 30s --history bench.jsonl && <%= config.bin %> check bench.jsonl',
+    '<%= config.bin %> bench --reads 0.9',
+    '<%= config.bin %> bench --reads 1 --consistency local',
   ];
 
   static override enableJsonFlag = true;
@@ -27,6 +31,8 @@ export default class Bench extends Command {
     'value-size': Flags.integer({ description: 'bytes per written value', default: 64, min: 1, max: benchValueBytesMax }),
     keys: Flags.integer({ description: 'distinct keys written', default: 1000, min: 1 }),
     timeout: Flags.string({ description: 'per-command timeout', default: '10s' }),
+    reads: Flags.string({ description: 'fraction of operations that are gets, 0..1', default: '0', helpValue: 'fraction' }),
+    consistency: Flags.string({ description: 'how the reads are answered', options: ['linearizable', 'log', 'local'], default: 'linearizable' }),
     ...clientAuthFlags,
     history: Flags.string({ description: 'record every operation to this file (SPEC history format; check it with `paxos check`)' }),
   };
@@ -36,6 +42,8 @@ export default class Bench extends Command {
     let durationMs: number;
     let timeoutMs: number;
     let addresses;
+    const reads = Number(flags.reads);
+    if (flags.reads.trim() === '' || !(reads >= 0 && reads <= 1)) this.error(`--reads must be a fraction from 0 to 1 (0.9: nine reads in ten), got ${flags.reads}`, { exit: 2 });
     try {
       durationMs = parseDuration(flags.duration);
       timeoutMs = parseDuration(flags.timeout);
@@ -53,6 +61,8 @@ export default class Bench extends Command {
       valueBytes: flags['value-size'],
       keys: flags.keys,
       timeoutMs,
+      reads,
+      consistency: flags.consistency as 'linearizable' | 'log' | 'local',
       history,
       onProgress: (progress) => process.stderr.write(progressLine(progress)),
     }).finally(() => history?.close());
@@ -64,7 +74,8 @@ export default class Bench extends Command {
 
   private printResult(result: BenchResult): void {
     const { latencyMs: l } = result;
-    this.log(`clients ${result.clients} over ${result.connections} connection${result.connections === 1 ? '' : 's'}, ${(result.durationMs / 1000).toFixed(1)}s, ${result.valueBytes}-byte values`);
+    const mix = result.reads > 0 ? `, ${Math.round(result.reads * 100)}% ${result.consistency} reads` : '';
+    this.log(`clients ${result.clients} over ${result.connections} connection${result.connections === 1 ? '' : 's'}, ${(result.durationMs / 1000).toFixed(1)}s, ${result.valueBytes}-byte values${mix}`);
     this.log(`throughput  ${result.opsPerSecond.toLocaleString('en-US')} ops/s (${result.applied.toLocaleString('en-US')} applied, ${result.notApplied} not applied, ${result.unknown} unknown)`);
     this.log(`latency ms  p50 ${fmt(l.p50)}  p90 ${fmt(l.p90)}  p99 ${fmt(l.p99)}  max ${fmt(l.max)}  mean ${fmt(l.mean)}`);
   }

@@ -3,14 +3,18 @@ import type { CommandError } from '@oclif/core/interfaces';
 import { PaxosClient } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
 import { clusterFlag, clusterSettings, type ClusterSettings } from '../client/cluster-flag.js';
-import { renderStatusTable, statusRows, type StatusRow } from '../client/status-report.js';
+import { digestWarning, renderStatusTable, statusRows, type StatusRow } from '../client/status-report.js';
+import { discoverStatuses } from '../client/discovery.js';
+import { formatAddress } from '../client/options.js';
 import { submitExitCodes, unreachableHint } from '../client/submit-report.js';
 import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 
 export default class Status extends Command {
   static override summary = 'Show every node of the cluster: role, leader, ballot, slots, lag, WAL size, uptime.';
 
-  static override description = `Asks each node once, in parallel, and prints one row per node. CHOSEN is the node's commit index (every slot up to it is chosen), APPLIED the last slot it applied, LAG the highest commit index any node reported minus APPLIED. Unreachable nodes are listed with the reason.
+  static override description = `Asks each node once, in parallel, and prints one row per node: the addresses given, then every member the leader's configuration names at another address (so one address is enough). MEMBER is the node's place in its own configuration (voter, learner, none), CONFIG the slot that configuration governs from; a ! after MEMBER marks a node whose view of the members disagrees with the leader's (another cluster, removed, a replaced data dir), with a warning under the table saying why and what to do. CHOSEN is the node's commit index (every slot up to it is chosen), APPLIED the last slot it applied, LAG the highest commit index any node reported minus APPLIED. Unreachable nodes are listed with the reason.
+
+Nodes that applied the same slot are compared by their applied digest (a hash chain over every applied command and its result): APPLIED is marked with ! on a node whose digest differs from the others' at that slot, and a warning under the table says the state machine is not deterministic (--json: "digestDiffers": true; the warning goes to stderr).
 
 With --json, each reachable node's object also carries \`metrics\`: throughput, commit latency (p50/p99/max and a histogram), fsync rate and time, leader changes and traffic per peer.
 
@@ -37,11 +41,17 @@ Exit codes: 0 when at least one node answered; 4 when none did.`;
     const client = new PaxosClient({ addresses, timeoutMs, statusTimeoutMs: timeoutMs });
     let rows: StatusRow[];
     try {
-      rows = statusRows(await client.statusAll());
+      // From any one address, every member: the addresses given, then each member the leader's configuration names elsewhere.
+      rows = statusRows(await discoverStatuses(addresses.map(formatAddress), (address) => client.status(address)));
     } finally {
       client.close();
     }
     if (!this.jsonEnabled()) for (const line of renderStatusTable(rows)) this.log(line);
+    else {
+      // The table carries it; under --json the rows say digestDiffers, and a person reading stderr is told.
+      const warning = digestWarning(rows);
+      if (warning !== null) process.stderr.write(`${warning}\n`);
+    }
     if (rows.some((row) => row.reachable)) return rows;
     // stderr directly: oclif's logToStderr is silent under --json, and the hint matters most to a person.
     process.stderr.write(`hint: no node answered. ${unreachableHint}\n`);

@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import { Command, Flags } from '@oclif/core';
-import { connect, isBuiltinStateMachine, type ClusterClient, type SubmitResult } from '../client/api.js';
+import { connect, consistencies, isBuiltinStateMachine, type ClusterClient, type Consistency, type SubmitResult } from '../client/api.js';
 import type { SubmitOutcome } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
 import { HistoryRecorder, HistoryWriteError, recordSubmit } from '../client/history.js';
@@ -28,6 +28,8 @@ interface SubmitFlags {
   history?: string;
   'history-process'?: number;
   verify: boolean;
+  consistency?: string;
+  query: boolean;
 }
 
 /** Sends one command and returns its outcome (recording it when --history is given). */
@@ -49,9 +51,17 @@ When the cluster runs a user state machine (node start --state-machine), the wor
 
 Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine (e.g. cas mismatch); 4 definitely not applied (no node reachable, or rejected before it was proposed); 5 outcome unknown (timed out after it may have been proposed); 6 (--verify) replicas computed different outcomes; 7 (--verify) applied, but fewer than a majority of replicas could confirm the outcome. With --stdin the exit code is 0 unless reading stdin failed (1) or some --verify vote disagreed (6): each line's outcome is in the output.
 
---history FILE appends every get, set and cas to FILE as read, write and cas events of process --history-process (default 0), in the format \`paxos check\` reads: "ok" when applied, "fail" when definitely not applied or refused (a cas that did not match changed nothing), "info" when the outcome is unknown. Other commands are sent but not recorded.`;
+Reads: \`get K\` (and, for a user state machine, a command sent with --query, which its query export answers) is linearizable by default without a log write: the leader confirms with a majority that it still leads after the read arrived, and answers once it has applied every slot chosen before that. --consistency log orders the read through the log like any command; --consistency local answers at once from the first replica that answers (stale, possibly: it says so on stderr, with its applied slot and the highest slot it knew chosen; under --json as "stale", "appliedSlot" and "knownChosenSlot"). --consistency applies to reads only; commands always go through the log. --verify sends a read through the log (client voting needs a slot every replica computed), and refuses --consistency linearizable or local.
 
-  static override usage = ['submit WORD... [--cluster host:port,...] [--timeout 10s] [--json] [--json-value] [--verify]', 'submit --stdin [--json] [--json-value] [--verify]', "submit --json-command '<json>' [--verify]"];
+--history FILE appends every get, set and cas to FILE as read, write and cas events of process --history-process (default 0), in the format \`paxos check\` reads: "ok" when applied, "fail" when definitely not applied or refused (a cas that did not match changed nothing), "info" when the outcome is unknown. Other commands are sent but not recorded, and so are --consistency local reads (they may be stale, so a checker would rightly refuse them).`;
+
+  static override usage = [
+    'submit WORD... [--cluster host:port,...] [--timeout 10s] [--json] [--json-value] [--verify]',
+    'submit --stdin [--json] [--json-value] [--verify]',
+    "submit --json-command '<json>' [--verify]",
+    'submit get KEY [--consistency linearizable|log|local]',
+    'submit --query WORD... [--consistency linearizable|log|local]',
+  ];
 
   static override examples = [
     { description: 'Set a key (prints OK).', command: '<%= config.bin %> submit set x 1' },
@@ -63,6 +73,9 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     { description: 'A command for a user state machine (--state-machine): the words, as an array of strings.', command: '<%= config.bin %> submit deposit alice 10' },
     { description: 'Any JSON value as the command, passed as is.', command: '<%= config.bin %> submit --json-command \'["deposit","alice",10]\'' },
     { description: 'Ask every replica for the outcome it computed (client voting); exit 6 if they disagree.', command: '<%= config.bin %> submit --verify balance alice' },
+    { description: 'Read from the replica contacted, without the leader: possibly stale, and it says how far behind.', command: '<%= config.bin %> submit --consistency local get x' },
+    { description: 'Read through the log, as a command.', command: '<%= config.bin %> submit --consistency log get x' },
+    { description: "A read-only command for a user state machine's query export, answered without the log.", command: '<%= config.bin %> submit --query balance alice' },
     { description: 'Record a history for `paxos check`.', command: 'printf "set x 1\\ncas x 1 2\\nget x\\n" | <%= config.bin %> submit --stdin --history h.jsonl && <%= config.bin %> check h.jsonl' },
     { description: 'Another cluster.', command: '<%= config.bin %> submit -c 10.0.0.1:7401,10.0.0.2:7401,10.0.0.3:7401 get x' },
   ];
@@ -83,6 +96,12 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     stdin: Flags.boolean({ summary: 'Read one command per line from stdin (a line may be a JSON array of words).' }),
     ...clientAuthFlags,
     verify: Flags.boolean({ summary: 'After the command is applied, ask every replica for the outcome it computed and report how many agree (exit 6 if they disagree).' }),
+    consistency: Flags.string({
+      summary: 'How a read (get, --query) is answered: linearizable (default: the leader, without the log), log (through the log), local (the replica contacted, possibly stale).',
+      options: [...consistencies],
+      helpValue: 'linearizable|log|local',
+    }),
+    query: Flags.boolean({ summary: "Send the words (or --json-command) as a read-only query: a user state machine's query export answers it without the log (the built-in store: get only)." }),
     history: Flags.string({ summary: 'Append each get, set and cas and its outcome to this file, for `paxos check`.', helpValue: 'file' }),
     'history-process': Flags.integer({
       summary: 'The process number in --history events (default 0); give each concurrent client its own.',
@@ -100,20 +119,41 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     const recorder = this.openHistory(flags);
     const client = connect(addresses, { timeoutMs, verify: flags.verify });
     const submit: Submitter = async (op) => {
-      const result = await recordSubmit(recorder, flags['history-process'] ?? 0, op, () => client.submit(op));
-      this.reportVote(result, flags.json);
-      return result;
+      const read = this.readConsistency(op, flags);
+      if (read === null || read === 'log') {
+        const result = await recordSubmit(recorder, flags['history-process'] ?? 0, op, () => client.submit(op));
+        this.reportVote(result, flags.json);
+        return result;
+      }
+      // A local read may be stale: recorded, it would make `paxos check` refuse a history for the wrong reason.
+      return recordSubmit(read === 'local' ? undefined : recorder, flags['history-process'] ?? 0, op, () => client.query(op, { consistency: read }));
     };
     try {
       if (flags.stdin) await this.submitStdin(submit, flags, words, client);
       else {
         const command = await this.commandOp(client, flags, words);
+        if (!('outcome' in command)) this.checkConsistencyFlag(command.op, flags);
         this.finishOne('outcome' in command ? command.outcome : await submit(command.op), flags.json);
       }
     } finally {
       client.close();
       recorder?.close();
     }
+  }
+
+  /** The state machine the words were parsed for (learned from the first node that answered). */
+  private builtin = true;
+
+  /**
+   * How `op` is sent: null for a command through the log; else the read's
+   * consistency (`log` is still a submit). A read is a built-in `get`, or any
+   * command under --query.
+   */
+  private readConsistency(op: unknown, flags: SubmitFlags): Consistency | null {
+    const isRead = flags.query || (this.builtin && Array.isArray(op) && op[0] === 'get');
+    if (!isRead) return null;
+    // Client voting needs a slot every replica computed: --verify sends a read through the log.
+    return (flags.consistency as Consistency | undefined) ?? (flags.verify ? 'log' : 'linearizable');
   }
 
   private openHistory(flags: SubmitFlags): HistoryRecorder | undefined {
@@ -132,6 +172,14 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
       if (error instanceof InvalidOptionError) this.usageFailure(error.message, flags.json);
       throw error;
     }
+  }
+
+  /** --consistency names how a read is answered; given with a command (never a read), it is a mistake. */
+  private checkConsistencyFlag(op: unknown, flags: SubmitFlags): void {
+    if (flags.consistency === undefined || flags.consistency === 'log') return;
+    if (flags.verify) this.usageFailure(`--verify asks every replica for the outcome at the read's slot, so it needs a read through the log: drop --consistency ${flags.consistency}, or give --consistency log`, flags.json);
+    if (this.readConsistency(op, flags) !== null) return;
+    this.usageFailure(`--consistency ${flags.consistency} applies to reads (get, or --query); a command always goes through the log`, flags.json);
   }
 
   /** The op to submit, or (no node answered, so the words cannot be read) the outcome to report instead. */
@@ -160,7 +208,16 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     const probe = await client.probe();
     if (!probe.reached) return { outcome: probe.outcome };
     const machine = probe.stateMachine;
-    if (isBuiltinStateMachine(machine)) return { parse: (words) => parseKeyValueWords(words, { jsonValue: flags['json-value'] }) };
+    this.builtin = isBuiltinStateMachine(machine);
+    if (this.builtin) {
+      return {
+        parse: (words) => {
+          const op = parseKeyValueWords(words, { jsonValue: flags['json-value'] });
+          if (flags.query && op[0] !== 'get') throw new UsageError(`--query takes a read, and the built-in store has one: get KEY (${String(op[0])} changes the store; submit it without --query)`);
+          return op;
+        },
+      };
+    }
     if (flags['json-value']) {
       this.usageFailure(`--json-value applies to the built-in key-value store, but the cluster runs ${machine}: use --json-command`, flags.json);
     }
@@ -195,7 +252,10 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
 
   private reportText(outcome: SubmitOutcome): void {
     switch (outcome.status) {
-      case 'applied': this.log(renderResult(outcome.result)); break;
+      case 'applied':
+        this.log(renderResult(outcome.result));
+        if (outcome.read?.consistency === 'local') this.logToStderr(localReadNote(outcome.address, outcome.read.appliedSlot, outcome.read.knownChosenSlot));
+        break;
       case 'refused': this.logToStderr(outcome.error); break;
       case 'not_applied': this.logToStderr(`error: ${outcome.error}`); break;
       case 'unknown': this.logToStderr(`error: ${outcome.error}`); break;
@@ -243,6 +303,13 @@ Exit codes: 0 applied; 2 usage error; 3 applied but refused by the state machine
     }
     this.error(message, { exit: submitExitCodes.usage });
   }
+}
+
+/** Said on stderr after a local read's result: it may be stale, and by how much this replica knew. */
+export function localReadNote(address: string, appliedSlot: number, knownChosenSlot: number): string {
+  const behind = knownChosenSlot - appliedSlot;
+  const lag = behind > 0 ? `${behind} slot${behind === 1 ? '' : 's'} behind the ${knownChosenSlot} it knew chosen` : `the highest slot it knew chosen`;
+  return `note: a local read of ${address}, which may be stale: its state at applied slot ${appliedSlot} (${lag}; the leader may know more)`;
 }
 
 function parseJsonCommand(text: string): unknown {

@@ -1,7 +1,8 @@
 import { Command, Flags } from '@oclif/core';
 import { PaxosClient } from '../client/client.js';
 import { InvalidOptionError } from '../client/errors.js';
-import { parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
+import { discoverStatuses } from '../client/discovery.js';
+import { formatAddress, parseDuration, resolveCluster, type ClusterAddress } from '../client/options.js';
 import { applyClientAuthFlags, clientAuthFlags } from '../client/auth-flags.js';
 import { clusterFlag } from '../client/cluster-flag.js';
 
@@ -36,7 +37,8 @@ Keys: q quits, p pauses (and resumes). The terminal is restored on exit. stdout 
       this.error('paxos top draws a live screen and needs a terminal, but stdout is not one. For scripts, use `paxos status --json`.', { exit: 1 });
     }
     const client = new PaxosClient({ addresses, timeoutMs, statusTimeoutMs: timeoutMs, connectTimeoutMs: timeoutMs });
-    const fetchStatus = () => client.statusAll();
+    // From any one address, every member (the configuration names them), as `paxos status` does.
+    const fetchStatus = () => discoverStatuses(addresses.map(formatAddress), (address) => client.status(address));
     const { runFullScreen, TopApp } = await loadInk();
     try {
       await runFullScreen(<TopApp fetchStatus={fetchStatus} intervalMs={intervalMs} interactive={process.stdin.isTTY === true} />);

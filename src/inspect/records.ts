@@ -82,7 +82,15 @@ function recordEntry(placed: PlacedRecord): InspectedRecord {
     case 'chosen':
       return { file, offset, index, type: 'chosen', slot: record.slot, preview: valuePreview(record.value) };
     case 'rebuild':
-      return { file, offset, index, type: 'rebuild', preview: record.done ? 'rebuilt: voting again' : 'rebuilding: not voting' };
+      return { file, offset, index, type: 'rebuild', preview: `old rebuild record (${record.done ? 'done' : 'begun'}), ignored` };
+    case 'bootstrap_view':
+      return { file, offset, index, type: 'bootstrap_view', preview: `heard before founding: ${record.view.map((e) => `${e.id}:${e.incarnation}`).join(', ')}` };
+    case 'membership': {
+      const last = record.state.epochs[record.state.epochs.length - 1];
+      const voters = last.config.voters.map((m) => m.id).join(',');
+      const learners = last.config.learners.map((m) => m.id).join(',');
+      return { file, offset, index, type: 'membership', preview: `through slot ${record.state.throughSlot}: voters ${voters}${learners === '' ? '' : `, learners ${learners}`} from slot ${last.fromSlot}` };
+    }
   }
 }
 

@@ -29,7 +29,13 @@ export function renderSummary(summary: LogSummary): string[] {
     ['torn tail', summary.torn === null ? 'none' : `${summary.torn.file}:${summary.torn.offset}: ${summary.torn.bytes} bytes (${summary.torn.why}); cut at next start`],
     ['corruption', summary.corrupt === null ? 'none' : `${summary.corrupt.file}:${summary.corrupt.offset}: ${summary.corrupt.why}`],
   ];
-  if (summary.rebuilding) lines.push(['rebuilding', 'yes: the node does not vote until it has caught up']);
+  if (summary.incarnation !== null) lines.splice(1, 0, ['incarnation', summary.incarnation]);
+  if (summary.logLost) lines.push(['LOG LOST', `identity.json says incarnation ${summary.incarnation ?? '?'} had a write-ahead log, but wal/ holds no segment: its promises and accepted values are gone; the next start takes a new incarnation and joins as a new member (docs/membership.md)`]);
+  if (summary.replacedAfterLogLoss !== null) {
+    const { incarnation, at } = summary.replacedAfterLogLoss;
+    lines.push(['log lost', `at ${at} incarnation ${incarnation} was found without its write-ahead log; this dir runs since as incarnation ${summary.incarnation ?? '?'}, a new member`]);
+  }
+  if (summary.rebuilding) lines.push(['rebuilding', 'an unfinished rebuild of an older version (ignored: this version refuses such a log)']);
   if (summary.unexpectedFiles.length > 0) lines.push(['ignored', summary.unexpectedFiles.join(', ')]);
   const width = Math.max(...lines.map(([label]) => label.length));
   return lines.map(([label, value]) => `${label.padEnd(width)}  ${value}`);
@@ -49,9 +55,10 @@ function segmentsText(summary: LogSummary): string {
 
 function recordsText(summary: LogSummary): string {
   const { counts } = summary;
-  const total = counts.promise + counts.accept + counts.chosen + counts.rebuild;
+  const total = counts.promise + counts.accept + counts.chosen + counts.rebuild + counts.membership + counts.bootstrap_view;
   const range = summary.firstIndex === null ? '' : ` (#${summary.firstIndex}..#${summary.lastIndex ?? summary.firstIndex})`;
-  const byType = `${counts.promise} promise, ${counts.accept} accept, ${counts.chosen} chosen, ${counts.rebuild} rebuild`;
+  const membership = counts.membership + counts.bootstrap_view === 0 ? '' : `, ${counts.membership} membership, ${counts.bootstrap_view} bootstrap_view`;
+  const byType = `${counts.promise} promise, ${counts.accept} accept, ${counts.chosen} chosen, ${counts.rebuild} rebuild${membership}`;
   return `${total}${range}: ${byType}; ${plural(counts.snapshot, 'snapshot')}`;
 }
 
@@ -80,7 +87,7 @@ export function renderProblems(problems: readonly LogProblem[]): string[] {
 export function renderVerdict(problems: readonly LogProblem[], summary: LogSummary): string {
   const errors = problems.filter((problem) => problem.severity === 'error').length;
   const warnings = problems.length - errors;
-  const records = summary.counts.promise + summary.counts.accept + summary.counts.chosen + summary.counts.rebuild;
+  const records = summary.counts.promise + summary.counts.accept + summary.counts.chosen + summary.counts.rebuild + summary.counts.membership + summary.counts.bootstrap_view;
   const checked = `${plural(records, 'record')} in ${plural(summary.segments.count, 'segment')}, ${plural(summary.counts.snapshot, 'snapshot')}`;
   if (errors === 0) return `verify: ok: ${checked}${warnings === 0 ? '' : ` (${plural(warnings, 'warning')})`}`;
   return `verify: FAILED: ${plural(errors, 'problem')}${warnings === 0 ? '' : `, ${plural(warnings, 'warning')}`}; read ${checked}`;

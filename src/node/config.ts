@@ -11,6 +11,7 @@ import type { AdmissionLimits } from './runtime/admission.js';
 import { frameBytesMaxDefault } from '../wire/frame.js';
 import { chosenEntriesMax, commandsPerValueMax, snapshotChunkBytesMax } from '../wire/validate.js';
 import { valueBytesMax as storeValueBytesMax } from './statemachine/verbs.js';
+import { sessionWindow } from './statemachine/window.js';
 
 /** A configuration no node can run with; the message names the flag and says what to give instead. */
 export class NodeConfigError extends Error {
@@ -159,12 +160,13 @@ export const compactionHoldSlotsMaxDefault = 100_000;
 /** Room for every client of a busy cluster (bench runs 256) many times over, in tens of MB. */
 export const clientsWaitingMaxDefault = 65_536;
 /**
- * A PaxosClient has one command in flight per client id (a later seq
- * overtaking an earlier one would make it look stale), so an honest session
- * never comes near this; it stops one client id from filling the node's
- * whole waiting table.
+ * The session window (statemachine/window.ts): a session's replicated state
+ * keeps the outcomes of its last sessionWindow seqs, and a PaxosClient keeps
+ * at most that many open, so an honest session never comes near this; it
+ * stops one session from filling the node's whole waiting table. It may be
+ * lowered, never raised above the window.
  */
-export const sessionCommandsInFlightMaxDefault = 64;
+export const sessionCommandsInFlightMaxDefault = sessionWindow;
 /**
  * A command is carried whole in an accept and in every replica's log. Room
  * for a key-value cas with a 1 MiB expected and a 1 MiB new value, far under
@@ -352,8 +354,8 @@ export const limitTable: readonly LimitRow[] = Object.freeze([
     flag: '--session-commands-in-flight',
     default: sessionCommandsInFlightMaxDefault,
     min: 1,
-    max: positive,
-    meaning: 'commands one client id may have waiting for their slot; beyond it the next is refused (session_busy), not proposed',
+    max: sessionWindow,
+    meaning: 'commands one session may have waiting for their slot (at most the session window); beyond it the next is refused (session_busy), not proposed',
   },
   {
     key: 'commandBytesMax',
@@ -404,6 +406,8 @@ export const limitTable: readonly LimitRow[] = Object.freeze([
     meaning: 'bytes of chosen values sent in one chosen_reply or promise',
   },
   { key: 'coreLimits.pendingCommandsMax', flag: null, default: defaultCoreLimits.pendingCommandsMax, min: 1, max: positive, meaning: 'client commands a leader queues while the window is full' },
+  { key: 'coreLimits.readsWaitingMax', flag: null, default: defaultCoreLimits.readsWaitingMax, min: 1, max: positive, meaning: 'linearizable reads a leader holds while a heartbeat round confirms it still leads' },
+  { key: 'coreLimits.readWaitTicksMax', flag: null, default: defaultCoreLimits.readWaitTicksMax, min: 1, max: positive, meaning: 'ticks a read waits for a majority to confirm the leader before it is given up' },
   { key: 'coreLimits.catchupSlotsMax', flag: null, default: defaultCoreLimits.catchupSlotsMax, min: 1, max: chosenEntriesMax, meaning: 'chosen values sent in one chosen_reply (at most what a peer accepts in one)' },
   { key: 'coreLimits.heartbeatTicks', flag: null, default: defaultCoreLimits.heartbeatTicks, min: 1, max: positive, meaning: 'ticks between a leader\'s heartbeats' },
   { key: 'coreLimits.electionTimeoutTicksMin', flag: null, default: defaultCoreLimits.electionTimeoutTicksMin, min: 1, max: positive, meaning: 'shortest election timeout, in ticks' },

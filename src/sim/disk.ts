@@ -12,24 +12,49 @@ import type { Prng } from '../node/core/prng.js';
 
 /** What is on one node's disk: it outlives every incarnation of the node, until the disk is wiped. */
 export class SimStore {
-  /** How the data dir began (identity.json), or null when the dir has none yet. */
-  origin: 'new' | 'existing' | null = null;
+  /** The data dir's incarnation (identity.json), or null when the dir has none yet. */
+  incarnation: string | null = null;
   /** The log's records that are durable, in order. */
   durable: WalRecord[] = [];
   /** Written to the file but not yet fsynced: a crash keeps some prefix of them. */
   volatile: WalRecord[] = [];
   /** The newest durable snapshot file's bytes. */
   snapshot: { slot: Slot; bytes: Uint8Array } | null = null;
+  /** wal/ holds a segment (the log was opened on this disk, and not lost since). */
+  logPresent = false;
+  /** identity.json marks its incarnation as having had a log (storage/log-mark.ts). */
+  hasLog = false;
+  /** identity.json records an incarnation replaced after its log was lost (`replacedAfterLogLoss`): it only joins. */
+  replacedAfterLogLoss = false;
 
   get empty(): boolean {
     return this.durable.length === 0 && this.volatile.length === 0 && this.snapshot === null;
   }
 
   wipe(): void {
-    this.origin = null;
+    this.incarnation = null;
     this.durable = [];
     this.volatile = [];
     this.snapshot = null;
+    this.logPresent = false;
+    this.hasLog = false;
+    this.replacedAfterLogLoss = false;
+  }
+
+  /**
+   * wal/ is gone (deleted by hand, its own volume lost), identity.json kept:
+   * every record, durable or not, is lost; the snapshots survive or not.
+   */
+  loseLog(keepSnapshot: boolean): void {
+    this.durable = [];
+    this.volatile = [];
+    this.logPresent = false;
+    if (!keepSnapshot) this.snapshot = null;
+  }
+
+  /** The log lost and the node not restarted yet: the next start will take a new incarnation. */
+  get logLostPending(): boolean {
+    return this.incarnation !== null && this.hasLog && !this.logPresent;
   }
 }
 

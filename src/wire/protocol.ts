@@ -79,6 +79,29 @@ export interface SubmitRequest {
   op: unknown;
 }
 
+/**
+ * How a query is answered. `linearizable`: by the leader, without the log,
+ * once it has confirmed with a majority that it still leads after the query
+ * arrived and has applied every slot chosen before that (docs/protocol.md,
+ * "Reads"). `local`: at once from the contacted replica's applied state,
+ * possibly stale. (A read ordered through the log is a `submit`.)
+ */
+export type ReadConsistency = 'linearizable' | 'local';
+
+export const readConsistencies: readonly ReadConsistency[] = ['linearizable', 'local'];
+
+/**
+ * A client asks for a read-only `op` (the built-in store's `get`, a user state
+ * machine's `query`) to be answered from the state machine, never written to
+ * the log. No session, no seq: a read changes nothing, so it is simply retried.
+ */
+export interface QueryRequest {
+  type: 'query';
+  id: number;
+  op: unknown;
+  consistency: ReadConsistency;
+}
+
 /** A client asks for the node's status (role, ballot, slots, ...). */
 export interface StatusRequest {
   type: 'status';
@@ -113,7 +136,88 @@ export interface SlotOutcomeRequest {
   slot: Slot;
 }
 
-export type ClientRequest = SubmitRequest | StatusRequest | FaultRequest | SlotOutcomeRequest;
+/**
+ * `paxos member ...`: a membership change for the leader to propose (docs/membership.md).
+ * `add` names `node` at `address` (as a voter, or a learner), bound to the
+ * first incarnation that joins from there; `promote` makes a caught-up learner
+ * a voter; `remove` drops `node` (refused when the voters left would not have
+ * a live majority, unless `force`); `replace` names `node` at `address` anew,
+ * its old incarnation a dead acceptor until the new one joins.
+ */
+export interface MemberRequest {
+  type: 'member';
+  id: number;
+  action: MemberAction;
+  node: NodeId;
+  address: string | null;
+  learner: boolean;
+  force: boolean;
+}
+
+export type MemberAction = 'add' | 'promote' | 'remove' | 'replace';
+
+export const memberActions: readonly MemberAction[] = ['add', 'promote', 'remove', 'replace'];
+
+/**
+ * `paxos leader transfer [--to N]`: move leadership to voter `to` (null: the
+ * most caught-up voter). A follower redirects to the leader; the leader
+ * answers once the target leads or the transfer failed (docs/membership.md).
+ */
+export interface LeaderTransferRequest {
+  type: 'leader_transfer';
+  id: number;
+  to: NodeId | null;
+}
+
+export type LeaderTransferCode = 'target_not_voter' | 'no_target' | 'busy' | 'timed_out' | 'preempted' | 'shutting_down';
+
+export const leaderTransferCodes: readonly LeaderTransferCode[] = ['target_not_voter', 'no_target', 'busy', 'timed_out', 'preempted', 'shutting_down'];
+
+/**
+ * How a transfer ended: `done` (`to` leads at `ballot`; `from` led before),
+ * `failed` with `code` (`certain`: leadership did not and will not move
+ * because of this request; otherwise the target may still take over), or
+ * `redirect` to the leader at `address`.
+ */
+export interface LeaderTransferResponse {
+  type: 'leader_transfer_reply';
+  id: number;
+  status: 'done' | 'failed' | 'redirect';
+  code: LeaderTransferCode | null;
+  message: string;
+  certain: boolean;
+  from: NodeId | null;
+  to: NodeId | null;
+  ballot: string | null;
+  leader: NodeId | null;
+  address: string | null;
+}
+
+/**
+ * `paxos snapshot save`: a backup of the cluster's state, one chunk per round
+ * trip. `slot` 0 with `offset` 0 asks the leader to start one: it confirms a
+ * linearizable read, and once it has applied that read's slot it snapshots its
+ * applied state and holds those bytes; every later request names the slot the
+ * first reply announced and the offset of the next chunk, on the same node.
+ */
+export interface SnapshotFetchRequest {
+  type: 'snapshot_fetch';
+  id: number;
+  slot: Slot;
+  offset: number;
+}
+
+export type ClientRequest = SubmitRequest | QueryRequest | StatusRequest | FaultRequest | SlotOutcomeRequest | MemberRequest | LeaderTransferRequest | SnapshotFetchRequest;
+
+/** The answer to a member request: queued (proposed by this leader), refused (certainly not made, with why), or redirect. */
+export interface MemberResponse {
+  type: 'member_reply';
+  id: number;
+  status: 'queued' | 'refused' | 'redirect';
+  message: string;
+  leader: NodeId | null;
+  address: string | null;
+}
 
 /** The command was chosen at `slot` and applied; `result` is the state machine's result. */
 export interface ResultResponse {
@@ -129,6 +233,24 @@ export interface RefusedResponse {
   id: number;
   slot: Slot;
   error: string;
+}
+
+/**
+ * The answer to a query: `result` when `ok`, else the state machine's refusal
+ * in `error`. `appliedSlot` is the state it was read from (every slot up to it
+ * applied). `consistency` echoes the request; for `local`, `knownChosenSlot`
+ * is the highest slot this replica knows chosen (from the leader's heartbeats),
+ * so `knownChosenSlot - appliedSlot` is how far behind it may be, at least.
+ */
+export interface QueryResponse {
+  type: 'query_reply';
+  id: number;
+  ok: boolean;
+  result: unknown;
+  error: string | null;
+  appliedSlot: Slot;
+  consistency: ReadConsistency;
+  knownChosenSlot: Slot;
 }
 
 /** This node does not lead; try `leader` (null when it does not know who does). Nothing was proposed. */
@@ -165,16 +287,38 @@ export const finalErrorCodes: ReadonlySet<string> = new Set([
   'session_busy',
 ]);
 
+export interface StatusMember {
+  id: NodeId;
+  incarnation: string | null;
+  address: string | null;
+}
+
+export interface StatusConfiguration {
+  fromSlot: Slot;
+  voters: StatusMember[];
+  learners: StatusMember[];
+}
+
 export interface NodeStatus {
   id: NodeId;
   address: string;
   role: 'leader' | 'follower' | 'candidate';
   /**
-   * True while the node does not vote yet: it started on an empty data dir
-   * (possibly a replaced disk) and waits to hear from a majority of the other
-   * nodes and catch up. Absent from older nodes.
+   * True while the node's votes do not count: it belongs to no cluster yet,
+   * or the configuration does not name this data dir's incarnation as a voter
+   * (a learner, a wiped disk not yet replaced, a removed node). Absent from older nodes.
    */
   rebuilding?: boolean;
+  /** This node in the configuration of its next open slot (docs/membership.md). Absent from older nodes. */
+  member?: 'voter' | 'learner' | 'none' | 'pristine';
+  /** This data dir's incarnation. Absent from older nodes. */
+  incarnation?: string;
+  /** The configuration of this node's next open slot, and from which slot it governs. Absent before founding and from older nodes. */
+  configuration?: StatusConfiguration;
+  /** On the leader: what it last heard from each peer (incarnation, commit index, how long ago). */
+  progress?: { id: NodeId; incarnation: string; commitIndex: Slot; agoMs: number }[];
+  /** A membership change is proposed and not chosen, or chosen and not yet in effect. */
+  changePending?: boolean;
   leader: NodeId | null;
   ballot: string;
   promised: string;
@@ -182,8 +326,10 @@ export interface NodeStatus {
   lastChosen: Slot;
   lastApplied: Slot;
   /**
-   * A hash chain over the values of every applied slot: two replicas with the
-   * same lastApplied and the same digest went through the same history.
+   * A hash chain over every applied slot's value and the outcomes its
+   * commands had (each result or refusal): two replicas with the same
+   * lastApplied and the same digest went through the same history with the
+   * same results; different digests at the same slot mean they diverged.
    */
   appliedDigest: string;
   walBytes: number;
@@ -288,14 +434,34 @@ export interface SlotOutcomeResponse {
   lastApplied: Slot;
 }
 
+/**
+ * One chunk of a backup snapshot (the snapshot file format of
+ * storage/snapshot-codec.ts) taken at applied `slot`, `totalBytes` in all.
+ * `voters` and `learners` are the configuration that governs the slot after it.
+ */
+export interface SnapshotFetchResponse {
+  type: 'snapshot_fetch_reply';
+  id: number;
+  slot: Slot;
+  offset: number;
+  totalBytes: number;
+  data: Uint8Array;
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
 export type ClientResponse =
+  | SnapshotFetchResponse
   | ResultResponse
+  | QueryResponse
   | RefusedResponse
   | RedirectResponse
   | ErrorResponse
   | StatusResponse
   | FaultResponse
-  | SlotOutcomeResponse;
+  | SlotOutcomeResponse
+  | MemberResponse
+  | LeaderTransferResponse;
 
 /**
  * State transfer, between nodes, outside the Paxos core: a lagging node asks a

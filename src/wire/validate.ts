@@ -14,6 +14,7 @@ import type {
   Slot,
   Value,
 } from '../node/core/messages.js';
+import { parseMembershipState, type MembershipState } from '../node/core/membership.js';
 import { WireError } from './errors.js';
 import type {
   ClientRequest,
@@ -28,6 +29,7 @@ import type {
   NodeMetricsReport,
   NodeStatus,
   PeerTrafficReport,
+  ReadConsistency,
   SnapshotChunkMessage,
   SnapshotRequestMessage,
   SnapshotUnavailableMessage,
@@ -35,7 +37,7 @@ import type {
   TransferMessage,
   WelcomeMessage,
 } from './protocol.js';
-import { snapshotUnavailableReasons } from './protocol.js';
+import { leaderTransferCodes, memberActions, readConsistencies, snapshotUnavailableReasons, type LeaderTransferCode, type MemberAction } from './protocol.js';
 
 // ---------------------------------------------------------------------------
 // Limits. Each is a ceiling for what one message may carry; the frame limit
@@ -204,10 +206,39 @@ export function parseClientRequest(x: unknown): ClientRequest {
       op: data(fields.op, 'submit', 'op'),
     };
   }
+  if (type === 'query') {
+    return { type: 'query', id: natural(fields.id, 'query', 'id'), op: data(fields.op, 'query', 'op'), consistency: readConsistency(fields.consistency, 'query') };
+  }
   if (type === 'status') return { type: 'status', id: natural(fields.id, 'status', 'id') };
   if (type === 'slot_outcome') return { type: 'slot_outcome', id: natural(fields.id, 'slot_outcome', 'id'), slot: slot(fields.slot, 'slot_outcome', 'slot') };
+  if (type === 'member') {
+    if (typeof fields.action !== 'string' || !(memberActions as readonly string[]).includes(fields.action)) invalid(`member.action must be one of ${memberActions.join(', ')}`);
+    return {
+      type: 'member',
+      id: natural(fields.id, 'member', 'id'),
+      action: fields.action as MemberAction,
+      node: nodeId(fields.node, 'member', 'node'),
+      address: fields.address === null ? null : text(fields.address, 'member', 'address', addressCharsMax),
+      learner: boolean(fields.learner, 'member', 'learner'),
+      force: boolean(fields.force, 'member', 'force'),
+    };
+  }
   if (type === 'fault') return faultRequest(fields);
+  if (type === 'leader_transfer') {
+    return { type: 'leader_transfer', id: natural(fields.id, 'leader_transfer', 'id'), to: fields.to === null ? null : nodeId(fields.to, 'leader_transfer', 'to') };
+  }
+  if (type === 'snapshot_fetch') {
+    const fetchSlot = natural(fields.slot, 'snapshot_fetch', 'slot');
+    const offset = natural(fields.offset, 'snapshot_fetch', 'offset');
+    if (fetchSlot === 0 && offset !== 0) invalid('snapshot_fetch.offset must be 0 when slot is 0 (a new backup starts at its beginning)');
+    return { type: 'snapshot_fetch', id: natural(fields.id, 'snapshot_fetch', 'id'), slot: fetchSlot, offset };
+  }
   throw unknownType(fields, 'client request');
+}
+
+function readConsistency(x: unknown, owner: string): ReadConsistency {
+  if (typeof x !== 'string' || !(readConsistencies as readonly string[]).includes(x)) invalid(`${owner}.consistency must be one of ${readConsistencies.join(', ')}`);
+  return x as ReadConsistency;
 }
 
 const faultActions: ReadonlySet<unknown> = new Set<FaultAction>(['partition', 'heal', 'delay', 'drop']);
@@ -248,10 +279,20 @@ const peerParserTable: ParserTable<PeerMessage> = {
     ...envelope(f, 'prepare'),
     ballot: ballot(f.ballot, 'prepare.ballot'),
     fromSlot: slot(f.fromSlot, 'prepare', 'fromSlot'),
+    // Absent on an ordinary prepare; only `true` when present (a leadership transfer's campaign).
+    ...(f.blessed === undefined ? {} : { blessed: trueOnly(f.blessed, 'prepare', 'blessed') }),
+  }),
+  timeout_now: (f) => ({
+    type: 'timeout_now',
+    ...envelope(f, 'timeout_now'),
+    ballot: ballot(f.ballot, 'timeout_now.ballot'),
+    incarnation: incarnation(f.incarnation, 'timeout_now'),
+    commitIndex: slot(f.commitIndex, 'timeout_now', 'commitIndex'),
   }),
   promise: (f) => ({
     type: 'promise',
     ...envelope(f, 'promise'),
+    incarnation: incarnation(f.incarnation, 'promise'),
     ballot: ballot(f.ballot, 'promise.ballot'),
     fromSlot: slot(f.fromSlot, 'promise', 'fromSlot'),
     accepted: listOf(f.accepted, 'promise', 'accepted', acceptedEntriesMax, acceptedEntry),
@@ -269,8 +310,10 @@ const peerParserTable: ParserTable<PeerMessage> = {
   accepted: (f) => ({
     type: 'accepted',
     ...envelope(f, 'accepted'),
+    incarnation: incarnation(f.incarnation, 'accepted'),
     ballot: ballot(f.ballot, 'accepted.ballot'),
     slot: slot(f.slot, 'accepted', 'slot'),
+    commitIndex: slot(f.commitIndex, 'accepted', 'commitIndex'),
   }),
   nack: (f) => ({
     type: 'nack',
@@ -283,6 +326,15 @@ const peerParserTable: ParserTable<PeerMessage> = {
     ...envelope(f, 'heartbeat'),
     ballot: ballot(f.ballot, 'heartbeat.ballot'),
     commitIndex: slot(f.commitIndex, 'heartbeat', 'commitIndex'),
+    round: natural(f.round, 'heartbeat', 'round'),
+  }),
+  heartbeat_reply: (f) => ({
+    type: 'heartbeat_reply',
+    ...envelope(f, 'heartbeat_reply'),
+    ballot: ballot(f.ballot, 'heartbeat_reply.ballot'),
+    round: natural(f.round, 'heartbeat_reply', 'round'),
+    incarnation: incarnation(f.incarnation, 'heartbeat_reply'),
+    commitIndex: slot(f.commitIndex, 'heartbeat_reply', 'commitIndex'),
   }),
   chosen_request: (f) => {
     const fromSlot = slot(f.fromSlot, 'chosen_request', 'fromSlot');
@@ -298,14 +350,23 @@ const peerParserTable: ParserTable<PeerMessage> = {
     commitIndex: slot(f.commitIndex, 'chosen_reply', 'commitIndex'),
     compactedTo: slot(f.compactedTo, 'chosen_reply', 'compactedTo'),
   }),
-  probe: (f) => ({ type: 'probe', ...envelope(f, 'probe') }),
-  fill: (f) => ({ type: 'fill', ...envelope(f, 'fill'), toSlot: slot(f.toSlot, 'fill', 'toSlot') }),
-  probe_reply: (f) => ({
-    type: 'probe_reply',
-    ...envelope(f, 'probe_reply'),
-    promised: ballot(f.promised, 'probe_reply.promised'),
-    acceptedUpTo: slot(f.acceptedUpTo, 'probe_reply', 'acceptedUpTo'),
-    commitIndex: slot(f.commitIndex, 'probe_reply', 'commitIndex'),
+  join_query: (f) => ({
+    type: 'join_query',
+    ...envelope(f, 'join_query'),
+    incarnation: incarnation(f.incarnation, 'join_query'),
+    window: natural(f.window, 'join_query', 'window'),
+  }),
+  join_reply: (f) => ({
+    type: 'join_reply',
+    ...envelope(f, 'join_reply'),
+    incarnation: incarnation(f.incarnation, 'join_reply'),
+    window: natural(f.window, 'join_reply', 'window'),
+    pristine: boolean(f.pristine, 'join_reply', 'pristine'),
+    view: listOf(f.view, 'join_reply', 'view', viewEntriesMax, (x, what) => {
+      const e = fieldsOf(x, what);
+      return { id: nodeId(e.id, what, 'id'), incarnation: incarnation(e.incarnation, what) };
+    }),
+    membership: f.membership === null ? null : membershipState(f.membership, 'join_reply.membership'),
   }),
 };
 
@@ -314,6 +375,21 @@ const peerParsers = parserMap<PeerMessage>(peerParserTable);
 /** Typed so that every PeerMessageType is covered; the map keeps '__proto__' and friends out. */
 function parserMap<M extends { type: string }>(table: ParserTable<M>): ReadonlyMap<string, (fields: Fields) => M> {
   return new Map(Object.entries(table) as [string, (fields: Fields) => M][]);
+}
+
+/** Nodes one bootstrap view may name: far more than any cluster has. */
+const viewEntriesMax = 1024;
+
+function incarnation(x: unknown, owner: string): string {
+  const value = text(x, owner, 'incarnation', 64);
+  if (value.length === 0) invalid(`${owner}.incarnation must not be empty`);
+  return value;
+}
+
+function membershipState(x: unknown, what: string): MembershipState {
+  const state = parseMembershipState(x);
+  if (state === null) invalid(`${what} is not a valid membership state`);
+  return state;
 }
 
 function envelope(f: Fields, what: string): { from: NodeId; to: NodeId } {
@@ -409,6 +485,16 @@ const clientResponseParserTable: ParserTable<ClientResponse> = {
     slot: slot(f.slot, 'refused', 'slot'),
     error: text(f.error, 'refused', 'error', textCharsMax),
   }),
+  query_reply: (f) => ({
+    type: 'query_reply',
+    id: natural(f.id, 'query_reply', 'id'),
+    ok: boolean(f.ok, 'query_reply', 'ok'),
+    result: data(f.result, 'query_reply', 'result'),
+    error: f.error === null ? null : text(f.error, 'query_reply', 'error', textCharsMax),
+    appliedSlot: slot(f.appliedSlot, 'query_reply', 'appliedSlot'),
+    consistency: readConsistency(f.consistency, 'query_reply'),
+    knownChosenSlot: slot(f.knownChosenSlot, 'query_reply', 'knownChosenSlot'),
+  }),
   redirect: (f) => ({
     type: 'redirect',
     id: natural(f.id, 'redirect', 'id'),
@@ -427,6 +513,54 @@ const clientResponseParserTable: ParserTable<ClientResponse> = {
     id: natural(f.id, 'status_reply', 'id'),
     status: nodeStatus(f.status, 'status_reply.status'),
   }),
+  member_reply: (f) => {
+    if (f.status !== 'queued' && f.status !== 'refused' && f.status !== 'redirect') invalid('member_reply.status must be queued, refused or redirect');
+    return {
+      type: 'member_reply',
+      id: natural(f.id, 'member_reply', 'id'),
+      status: f.status,
+      message: text(f.message, 'member_reply', 'message', 4096),
+      leader: f.leader === null ? null : nodeId(f.leader, 'member_reply', 'leader'),
+      address: f.address === null ? null : text(f.address, 'member_reply', 'address', addressCharsMax),
+    };
+  },
+  leader_transfer_reply: (f) => {
+    if (f.status !== 'done' && f.status !== 'failed' && f.status !== 'redirect') invalid('leader_transfer_reply.status must be done, failed or redirect');
+    if (f.code !== null && !(leaderTransferCodes as readonly unknown[]).includes(f.code)) invalid(`leader_transfer_reply.code must be nil or one of ${leaderTransferCodes.join(', ')}`);
+    const optionalNode = (x: unknown, field: string) => (x === null ? null : nodeId(x, 'leader_transfer_reply', field));
+    return {
+      type: 'leader_transfer_reply',
+      id: natural(f.id, 'leader_transfer_reply', 'id'),
+      status: f.status,
+      code: f.code as LeaderTransferCode | null,
+      message: text(f.message, 'leader_transfer_reply', 'message', 4096),
+      certain: boolean(f.certain, 'leader_transfer_reply', 'certain'),
+      from: optionalNode(f.from, 'from'),
+      to: optionalNode(f.to, 'to'),
+      ballot: f.ballot === null ? null : text(f.ballot, 'leader_transfer_reply', 'ballot', 64),
+      leader: optionalNode(f.leader, 'leader'),
+      address: f.address === null ? null : text(f.address, 'leader_transfer_reply', 'address', addressCharsMax),
+      };
+    },
+  snapshot_fetch_reply: (f) => {
+    const offset = natural(f.offset, 'snapshot_fetch_reply', 'offset');
+    const totalBytes = natural(f.totalBytes, 'snapshot_fetch_reply', 'totalBytes');
+    if (!(f.data instanceof Uint8Array)) invalid('snapshot_fetch_reply.data must be bytes');
+    const data = f.data as Uint8Array;
+    if (data.length > snapshotChunkBytesMax) invalid(`snapshot_fetch_reply carries ${data.length} bytes; at most ${snapshotChunkBytesMax}`);
+    if (totalBytes > snapshotTransferBytesMax) invalid(`snapshot_fetch_reply announces ${totalBytes} bytes; at most ${snapshotTransferBytesMax}`);
+    if (offset + data.length > totalBytes) invalid(`snapshot_fetch_reply runs past its total (${offset} + ${data.length} > ${totalBytes})`);
+    return {
+      type: 'snapshot_fetch_reply',
+      id: natural(f.id, 'snapshot_fetch_reply', 'id'),
+      slot: slot(f.slot, 'snapshot_fetch_reply', 'slot'),
+      offset,
+      totalBytes,
+      data,
+      voters: listOf(f.voters, 'snapshot_fetch_reply', 'voters', statusPeersMax, (x: unknown) => nodeId(x, 'snapshot_fetch_reply', 'voters')),
+      learners: listOf(f.learners, 'snapshot_fetch_reply', 'learners', statusPeersMax, (x: unknown) => nodeId(x, 'snapshot_fetch_reply', 'learners')),
+    };
+  },
   slot_outcome_reply: (f) => ({
     type: 'slot_outcome_reply',
     id: natural(f.id, 'slot_outcome_reply', 'id'),
@@ -471,6 +605,34 @@ function nodeStatus(x: unknown, what: string): NodeStatus {
   // when present it is checked like everything else.
   if (f.metrics !== undefined && f.metrics !== null) status.metrics = nodeMetrics(f.metrics, `${what}.metrics`);
   if (f.rebuilding !== undefined && f.rebuilding !== null) status.rebuilding = boolean(f.rebuilding, what, 'rebuilding');
+  if (f.member !== undefined && f.member !== null) {
+    if (f.member !== 'voter' && f.member !== 'learner' && f.member !== 'none' && f.member !== 'pristine') invalid(`${what}.member must be voter, learner, none or pristine`);
+    status.member = f.member;
+  }
+  if (f.incarnation !== undefined && f.incarnation !== null) status.incarnation = incarnation(f.incarnation, what);
+  if (f.configuration !== undefined && f.configuration !== null) {
+    const c = fieldsOf(f.configuration, `${what}.configuration`);
+    const member = (x: unknown, memberWhat: string) => {
+      const m = fieldsOf(x, memberWhat);
+      return {
+        id: nodeId(m.id, memberWhat, 'id'),
+        incarnation: m.incarnation === null ? null : incarnation(m.incarnation, memberWhat),
+        address: m.address === null ? null : text(m.address, memberWhat, 'address', addressCharsMax),
+      };
+    };
+    status.configuration = {
+      fromSlot: slot(c.fromSlot, `${what}.configuration`, 'fromSlot'),
+      voters: listOf(c.voters, `${what}.configuration`, 'voters', statusPeersMax, member),
+      learners: listOf(c.learners, `${what}.configuration`, 'learners', statusPeersMax, member),
+    };
+  }
+  if (f.progress !== undefined && f.progress !== null) {
+    status.progress = listOf(f.progress, what, 'progress', statusPeersMax, (x, progressWhat) => {
+      const p = fieldsOf(x, progressWhat);
+      return { id: nodeId(p.id, progressWhat, 'id'), incarnation: incarnation(p.incarnation, progressWhat), commitIndex: slot(p.commitIndex, progressWhat, 'commitIndex'), agoMs: natural(p.agoMs, progressWhat, 'agoMs') };
+    });
+  }
+  if (f.changePending !== undefined && f.changePending !== null) status.changePending = boolean(f.changePending, what, 'changePending');
   const machine = optionalIdentity(f.stateMachine, what);
   if (machine !== undefined) status.stateMachine = machine;
   return status;
@@ -600,6 +762,11 @@ function duration(x: unknown, owner: string, field: string): number {
 function boolean(x: unknown, owner: string, field: string): boolean {
   if (typeof x !== 'boolean') invalid(`${owner}.${field} must be a boolean`);
   return x;
+}
+
+function trueOnly(x: unknown, owner: string, field: string): true {
+  if (x !== true) invalid(`${owner}.${field} must be true when present`);
+  return true;
 }
 
 function nil(x: unknown, owner: string, field: string): null {

@@ -25,7 +25,7 @@ describe('help', () => {
     const [word, short] = await Promise.all([runCli(['help', 'node', 'start']), runCli(['node', 'start', '-h'])]);
     for (const result of [word, short]) {
       expect(result.code).toBe(0);
-      expect(result.stdout).toContain('$ paxos node start --id <value> --peers <value> --data-dir <value>');
+      expect(result.stdout).toContain('$ paxos node start --id <value> --data-dir <value> [--peers <value>]');
     }
     expect(word.stdout).toBe(short.stdout);
   });

@@ -161,7 +161,8 @@ describe('paxos cluster start', () => {
     first.signal('SIGTERM');
     expect(await first.exited).toBe(0);
 
-    const second = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir, '--nodes', '5']);
+    // Another token: these data dirs belong to no cluster this run could name, so nothing grows and every node is refused.
+    const second = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir, '--nodes', '5', '--cluster-token', 'other']);
     expect(await second.exited).toBe(1);
     expect(second.stderr).toMatch(/exited \(code 1\): .*belongs to another cluster.*start with the same --nodes and --cluster-token/);
     expect(second.stderr).not.toMatch(/^ready:/m);
@@ -170,4 +171,34 @@ describe('paxos cluster start', () => {
     expect(second.stderr).not.toMatch(/^\[n\d\] command: .*--initial-cluster-state/m);
     expect(await allFree(ports)).toBe(true);
   }, 90_000);
+
+  it('grows a 3-node --dir to 5 with --nodes 5: the new nodes are added as learners, started with --join, promoted; a restart keeps all five', async () => {
+    const ports = await freeConsecutivePorts(5);
+    const dir = newDir();
+    const first = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir]);
+    await first.waitFor(/^ready: 3 nodes serving/m);
+    expect((await runCli(['submit', '-c', addressesOf(ports.slice(0, 3)), 'set', 'before', 'grow'])).stdout.trim()).toBe('OK');
+    first.signal('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    const grown = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir, '--nodes', '5']);
+    await grown.waitFor(/^ready: 5 nodes serving/m, 60_000);
+    expect(grown.stderr).toMatch(/was founded by 3 nodes: nodes 4, 5 will grow it/);
+    expect(grown.stderr).toMatch(/^\[n4\] command: .* --join 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+ --listen /m);
+    const members = JSON.parse((await runCli(['member', 'list', '-c', addressesOf(ports), '--json'])).stdout) as { id: number; role: string }[];
+    expect(members.map((member) => `${member.id}:${member.role}`).sort()).toEqual(['1:voter', '2:voter', '3:voter', '4:voter', '5:voter']);
+    const rows = await waitForStatus(ports, (all) => all.length === 5 && all.every((row) => row.reachable && row.lastApplied === all[0].lastApplied));
+    expect(rows.filter((row) => row.role === 'leader')).toHaveLength(1);
+    expect((await runCli(['submit', '-c', addressesOf(ports), 'get', 'before'])).stdout.trim()).toBe('grow');
+    grown.signal('SIGTERM');
+    expect(await grown.exited).toBe(0);
+
+    // The second start of the same five grows nothing: they are members already.
+    const again = new ClusterStart(['--base-port', String(ports[0]), '--dir', dir, '--nodes', '5']);
+    await again.waitFor(/^ready: 5 nodes serving/m, 60_000);
+    expect(again.stderr).not.toMatch(/adding it as a learner/);
+    expect((await runCli(['submit', '-c', addressesOf(ports), 'set', 'after', 'restart'])).stdout.trim()).toBe('OK');
+    again.signal('SIGTERM');
+    expect(await again.exited).toBe(0);
+  }, 180_000);
 });

@@ -41,6 +41,8 @@ const streamsPerNode = 2;
 const streamBatchRequests = 250;
 /** Short connections with one bad frame each, open at once (over all nodes). */
 const badFrameWorkers = 48;
+/** A short connection still open after this was never refused (well past the node's 5 s --handshake-timeout). */
+const leftOpenMsMax = 30_000;
 /** RSS may grow this much over a phase (V8 grows its heap lazily and keeps it). */
 const rssGrowthBytesMax = 200 * 1024 * 1024;
 /**
@@ -344,11 +346,12 @@ function badConnection(port: number, frames: Buffer[], answer?: (frame: unknown,
     });
     socket.on('error', () => undefined);
     socket.on('close', () => done({ end, welcomed }));
-    // A node closes a refused connection at once; one left open this long is a failure to refuse.
+    // A node closes a refused connection at once, but on two shared cores under a full CI run its event loop lags
+    // by seconds (one run made only 403 connections in 18 s); one left open this long is a failure to refuse.
     setTimeout(() => {
       end = end === 'closed without a goodbye' ? 'left open' : end;
       socket.destroy();
-    }, 5_000).unref();
+    }, leftOpenMsMax).unref();
   });
 }
 
@@ -462,7 +465,7 @@ describe('fuzz: a live cluster under garbage', () => {
     expect(tally.unexpected.slice(0, 20)).toEqual([]);
     expect(tally.streamAnswers + parsedBadFrames(tally)).toBeGreaterThanOrEqual(ms * parsedFramesPerMsMin);
     // Every short connection was refused with a reason the node gave for what it parsed.
-    expect(parsedBadFrames(tally)).toBe(tally.badConnections);
+    expect(parsedBadFrames(tally), report(label, tally)).toBe(tally.badConnections);
     const rssAfter = pids.map(rssBytes);
     for (const [index, before] of rssBefore.entries()) expect(rssAfter[index] - before, `node ${index + 1}'s RSS`).toBeLessThan(rssGrowthBytesMax);
     expect([1, 2, 3].map((id) => walDigest(cluster.dataDir(id))), 'the write-ahead logs changed').toEqual(walBefore);

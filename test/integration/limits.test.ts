@@ -59,6 +59,14 @@ const submits = (count: number, make: (index: number) => { client: string; seq: 
 
 const answers = (frames: Frame[]) => frames.filter((frame) => frame.type === 'result' || frame.type === 'error' || frame.type === 'refused');
 
+/** Registers a session over `raw` (a submit of seq 0, no op, answered with the session's id), then clears what it heard. */
+async function register(raw: RawClient, nonce: string): Promise<string> {
+  raw.send([{ type: 'submit', id: 1_000_000, client: nonce, seq: 0, op: null } as WireMessage]);
+  const [registration] = answers(await raw.waitFor((frames) => answers(frames).length === 1));
+  raw.frames.length = 0;
+  return (registration.result as { session: string }).session;
+}
+
 async function singleNode(flags: string[]): Promise<TestCluster> {
   const cluster = new TestCluster(await freePorts(1), tempDir(), flags);
   await cluster.start(1);
@@ -77,18 +85,20 @@ describe('limits on a session and on command and value sizes', () => {
     await cluster?.stopAll();
   });
 
-  it('refuses a client id with more than --session-commands-in-flight commands waiting (session_busy, not applied)', async () => {
+  it('refuses a session with more than --session-commands-in-flight commands waiting (session_busy, not applied)', async () => {
     const raw = new RawClient(cluster.ports[0]);
     try {
       await raw.waitFor((frames) => frames.some((frame) => frame.type === 'welcome'));
-      raw.send(submits(20, (index) => ({ client: 'greedy', seq: index + 1, op: ['incr', 'n'] })));
+      const session = await register(raw, 'greedy');
+      expect(session).toMatch(/^greedy@\d+\.0$/);
+      raw.send(submits(20, (index) => ({ client: session, seq: index + 1, op: ['incr', 'n'] })));
       const all = answers(await raw.waitFor((frames) => answers(frames).length === 20));
       const refused = all.filter((frame) => frame.type === 'error');
       expect(all.filter((frame) => frame.type === 'result')).toHaveLength(4);
       expect(refused).toHaveLength(16);
       for (const frame of refused) {
         expect(frame).toMatchObject({ code: 'session_busy', indeterminate: false });
-        expect(frame.message).toMatch(/client greedy already has 4 commands waiting for their slot \(--session-commands-in-flight 4\); this one was not proposed/);
+        expect(frame.message).toMatch(/client greedy@\d+\.0 already has 4 commands waiting for their slot \(--session-commands-in-flight 4\); this one was not proposed/);
       }
     } finally {
       raw.close();
@@ -97,6 +107,20 @@ describe('limits on a session and on command and value sizes', () => {
     expect((await cluster.submit(['get', 'n'])).stdout.trim()).toBe('4');
     // Another session is not held back by that one.
     expect((await cluster.submit(['incr', 'n'])).stdout.trim()).toBe('5');
+  });
+
+  it('answers a command of a session it does not know with session_expired, indeterminate, and never runs it', async () => {
+    const raw = new RawClient(cluster.ports[0]);
+    try {
+      await raw.waitFor((frames) => frames.some((frame) => frame.type === 'welcome'));
+      raw.send(submits(1, () => ({ client: 'never-registered@1.0', seq: 1, op: ['set', 'ghost', 'boo'] })));
+      const [answer] = answers(await raw.waitFor((frames) => answers(frames).length === 1));
+      expect(answer).toMatchObject({ type: 'error', code: 'session_expired', indeterminate: true });
+      expect(answer.message).toMatch(/^session_expired: the replicas do not know this session/);
+    } finally {
+      raw.close();
+    }
+    expect((await cluster.submit(['get', 'ghost'])).stdout.trim()).toBe('(nil)');
   });
 
   it('refuses a command over --command-bytes-max at once: exit 4, command_too_large', async () => {
@@ -145,7 +169,9 @@ describe('limits on commands waiting, connections and handshake time', () => {
     const raw = new RawClient(cluster.ports[0]);
     try {
       await raw.waitFor((frames) => frames.some((frame) => frame.type === 'welcome'));
-      raw.send(submits(10, (index) => ({ client: `c${index}`, seq: 1, op: ['incr', 'w'] })));
+      const sessions: string[] = [];
+      for (let index = 0; index < 10; index++) sessions.push(await register(raw, `c${index}`));
+      raw.send(submits(10, (index) => ({ client: sessions[index], seq: 1, op: ['incr', 'w'] })));
       const all = answers(await raw.waitFor((frames) => answers(frames).length === 10));
       expect(all.filter((frame) => frame.type === 'result')).toHaveLength(3);
       const refused = all.filter((frame) => frame.type === 'error');

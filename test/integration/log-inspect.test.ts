@@ -42,7 +42,7 @@ describe('paxos log inspect', () => {
     expect(output.records.map((record) => record.type)).toEqual(['snapshot', ...sampleLogRecords.map((record) => record.type)]);
     expect(output.records[8]).toMatchObject({ type: 'chosen', slot: 4, preview: '2 cmds: c1#5 incr hits; c3#9 get y' });
     expect(output.summary).toMatchObject({ promised: '3.1', firstSlot: 3, lastSlot: 5, lastChosen: 5, torn: null, corrupt: null });
-    expect(output.summary.counts).toEqual({ promise: 2, accept: 4, chosen: 3, rebuild: 2, snapshot: 1 });
+    expect(output.summary.counts).toEqual({ promise: 2, accept: 4, chosen: 3, rebuild: 2, membership: 0, bootstrap_view: 0, snapshot: 1 });
     expect(output.omitted).toBe(0);
   });
 

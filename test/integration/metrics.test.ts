@@ -86,6 +86,11 @@ describe('curl of /metrics on a three-node cluster', () => {
       expect(sampleValue(families, 'paxos_slot_applied')).toBe(rows[id - 1].lastApplied);
       expect(sampleValue(families, 'paxos_role', { role: id === leader ? 'leader' : 'follower' })).toBe(1);
       expect(sampleValue(families, 'paxos_leader_id')).toBe(leader);
+      // The configuration as this node sees it: three founding voters, none a learner, and this node a voter (2).
+      expect(sampleValue(families, 'paxos_configuration_voters')).toBe(3);
+      expect(sampleValue(families, 'paxos_configuration_learners')).toBe(0);
+      expect(sampleValue(families, 'paxos_configuration_slot')).toBe(rows[id - 1].configuration?.fromSlot);
+      expect(sampleValue(families, 'paxos_membership_role')).toBe(2);
       expect(sampleValue(families, 'paxos_wal_size_bytes')).toBeGreaterThan(0);
       // etcd's wal_fsync_duration_seconds: a histogram of every fsync of the log.
       const fsync = families.find((family) => family.name === 'paxos_fsync_duration_seconds')!;
@@ -110,9 +115,10 @@ describe('curl of /metrics on a three-node cluster', () => {
       expect(latency.type).toBe('HISTOGRAM');
       checkHistogram(strict.get('paxos_commit_latency_seconds') as Family);
       if (id === leader) {
-        expect(Number(latency.metrics[0].count)).toBe(20);
-        expect(Number(latency.metrics[0].buckets?.['+Inf'])).toBe(20);
-        expect(sampleValue(families, 'paxos_commands_proposed_total')).toBe(20);
+        // The 20 sets and the submit's session registration before them.
+        expect(Number(latency.metrics[0].count)).toBe(21);
+        expect(Number(latency.metrics[0].buckets?.['+Inf'])).toBe(21);
+        expect(sampleValue(families, 'paxos_commands_proposed_total')).toBe(21);
       } else {
         expect(Number(latency.metrics[0].count)).toBe(0);
       }

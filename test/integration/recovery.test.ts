@@ -37,7 +37,8 @@ interface VerifiedLine {
 async function expectSameStateEverywhere(c: TestCluster, expected: Record<string, string | null | undefined>): Promise<void> {
   const keys = Object.keys(expected);
   const input = keys.map((key) => `get ${key}`).join('\n');
-  const result = await runCli(['submit', '--cluster', c.addresses, '--stdin', '--json', '--verify'], { input, timeoutMs: 60_000 });
+  // --verify applies to commands through the log: the gets go through it (--consistency log) to be verified.
+  const result = await runCli(['submit', '--cluster', c.addresses, '--stdin', '--json', '--verify', '--consistency', 'log'], { input, timeoutMs: 60_000 });
   const lines = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as VerifiedLine);
   expect(lines).toHaveLength(keys.length);
   lines.forEach((line, i) => {
@@ -73,7 +74,7 @@ async function catchesUpBySnapshot(options: { wipe: boolean }): Promise<void> {
   const rows = await cluster.waitFor((r) => converged(r, 140), 30_000);
   expect(rows[2].lastSnapshot).toBeGreaterThanOrEqual(80);
   await cluster.waitForLog(3, /installed a snapshot from a peer/);
-  if (options.wipe) await cluster.waitForLog(3, /rebuilt: voting again/);
+  if (options.wipe) await cluster.waitForLog(3, /membership change chosen.*node 3/);
   // Before node 3 stopped, while it was down (inside the snapshot it installed), and never written.
   await expectSameStateEverywhere(cluster, { k0: 'v0', k5: 'v5', k19: 'v19', k20: 'v20', k79: 'v79', k80: 'v80', k139: 'v139', missing: null });
 
@@ -117,7 +118,7 @@ async function finishesSlowTransferUnderLoad(options: { wipe: boolean }): Promis
     const installedAt = Math.max(...rows.map((row) => (row.lastApplied as number | undefined) ?? 0));
     // Node 3 goes on past the snapshot, from the log, while the writes go on.
     await cluster.waitFor((r) => (r[2].lastApplied as number) > installedAt + 100, 60_000);
-    if (options.wipe) await cluster.waitForLog(3, /rebuilt: voting again/, 30_000);
+    if (options.wipe) await cluster.waitForLog(3, /membership change chosen.*node 3/, 30_000);
     expect(load.running(), 'node 3 caught up only after the writes stopped').toBe(true);
     const node3 = cluster.nodes.get(3)!.log.join('\n');
     expect(node3).not.toMatch(/abandoned a stalled snapshot transfer/);
@@ -166,7 +167,7 @@ describe('replica recovery', () => {
     await catchesUpBySnapshot({ wipe: false });
   }, 120_000);
 
-  it('rebuilds a node whose data dir was wiped, under its old id', async () => {
+  it('replaces a node whose data dir was wiped, under its old id, by its new incarnation', async () => {
     await catchesUpBySnapshot({ wipe: true });
   }, 120_000);
 
@@ -174,7 +175,7 @@ describe('replica recovery', () => {
     await finishesSlowTransferUnderLoad({ wipe: false });
   }, 240_000);
 
-  it('rebuilds a wiped node over a slow link while writes go on (it votes on nothing until caught up)', async () => {
+  it('replaces a wiped node over a slow link while writes go on (its votes count only once caught up and named)', async () => {
     await finishesSlowTransferUnderLoad({ wipe: true });
   }, 240_000);
 });

@@ -100,8 +100,11 @@ export class TestCluster {
     return new TestCluster(await freePorts(size), tempDir(), extraFlags, flagsFor);
   }
 
+  /** How many of the ports found the cluster (the others join later); all of them unless set. */
+  foundingSize: number | null = null;
+
   get peers(): string {
-    return this.ports.map((port, i) => `${i + 1}=127.0.0.1:${port}`).join(',');
+    return this.ports.slice(0, this.foundingSize ?? this.ports.length).map((port, i) => `${i + 1}=127.0.0.1:${port}`).join(',');
   }
 
   get addresses(): string {
@@ -113,9 +116,11 @@ export class TestCluster {
   }
 
   /** Spawns node `id` and waits until it logs that it started (or fails if it exits first). */
-  async start(id: number, options: { dataDir?: string; waitMs?: number } = {}): Promise<NodeProcess> {
+  async start(id: number, options: { dataDir?: string; waitMs?: number; join?: string } = {}): Promise<NodeProcess> {
     const dataDir = options.dataDir ?? this.dataDir(id);
-    const args = [binary, 'node', 'start', '--id', String(id), '--peers', this.peers, '--data-dir', dataDir, '--log-format', 'json', ...this.extraFlags, ...this.flagsFor(id)];
+    // --join: a node that joins a running cluster through those addresses, listening on its own port.
+    const membership = options.join === undefined ? ['--peers', this.peers] : ['--join', options.join, '--listen', `127.0.0.1:${this.ports[id - 1]}`];
+    const args = [binary, 'node', 'start', '--id', String(id), ...membership, '--data-dir', dataDir, '--log-format', 'json', ...this.extraFlags, ...this.flagsFor(id)];
     const child = spawn(process.execPath, args, { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     this.processes.add(child);
     const log: string[] = [];

@@ -34,8 +34,11 @@ export interface RoomRule {
 
 const commandRooms = ['src/commands', 'src/hooks'];
 
-/** Storage's pure codecs (bytes <-> records, snapshots), which the driver and the simulator run on their own disks. */
-const storageCodecs = ['src/node/storage/record.ts', 'src/node/storage/snapshot-codec.ts'];
+/**
+ * Storage's pure parts, which the driver and the simulator run on their own disks: the codecs (bytes <->
+ * records, snapshots) and the start-up rule for a data dir's incarnation (log-mark.ts).
+ */
+const storageCodecs = ['src/node/storage/record.ts', 'src/node/storage/snapshot-codec.ts', 'src/node/storage/log-mark.ts'];
 
 /** Every room of src and its rule; the order does not matter (the longest matching room wins). */
 export const roomRules: readonly RoomRule[] = [
@@ -67,11 +70,14 @@ export const roomRules: readonly RoomRule[] = [
   { room: 'src/inspect', imports: ['src/node/core', 'src/node/storage'], forbiddenModules: socketModules },
   {
     room: 'src/sim',
-    imports: ['src/node/core', 'src/node/driver', 'src/node/statemachine', 'src/json'],
+    // src/check: the linearizability checker, run on every simulated history.
+    imports: ['src/node/core', 'src/node/driver', 'src/node/statemachine', 'src/node/config.ts', 'src/json', 'src/check'],
     typeImports: ['src/node/storage', 'src/wire'],
     files: storageCodecs,
     forbiddenModules: [...socketModules, ...fileModules],
   },
+  // Backups, restore and recovery (paxos snapshot, paxos recover): a client of the cluster and a reader/writer of data dirs.
+  { room: 'src/ops', imports: ['src/node/core', 'src/node/storage', 'src/node/config.ts', 'src/client', 'src/wire', 'src/net', 'src/json', 'src/cli'] },
   { room: 'src/commands', imports: 'any' },
   { room: 'src/hooks', imports: 'any', never: ['src/commands'] },
   { room: 'src/index.ts', imports: 'any', never: commandRooms },

@@ -1,10 +1,12 @@
 import { Command, Flags } from '@oclif/core';
 import { join, resolve } from 'node:path';
-import { clusterSizeWarning, localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
+import { clusterSizeWarning, foundingSize, localClusterReadyMsDefault, planLocalCluster, readyHint, startLocalCluster } from '../../node/runtime/local-cluster.js';
 import { clusterSecretFile, loadSecret } from '../../net/secret.js';
 import { clientTlsExports, ensureClusterCertificates, localHosts, nodeTlsFlags, type ClusterCertificates } from '../../node/runtime/certs.js';
 import { loadClientTls } from '../../net/tls.js';
 import { PaxosClient } from '../../client/client.js';
+import { setProcessSecret, setProcessTls } from '../../client/connection.js';
+import { growLocalCluster } from '../../client/grow.js';
 import { defaultCluster, parseClusterAddresses, parseDuration } from '../../client/options.js';
 import { cliCommand } from '../../cli/invocation.js';
 
@@ -15,11 +17,14 @@ export default class ClusterStart extends Command {
 
 Once every node answers a status request it prints "ready" and the export lines for clients (PAXOS_CLUSTER, and the secret and TLS files when used). A node that fails on its own (its port is taken, its data dir belongs to another cluster or is in use) stops the whole cluster, which exits 1 saying what to do; so does a node that does not serve within --ready-timeout. Ctrl-C or SIGTERM stops every node and exits 0.
 
-When none of the data dirs exists yet, the nodes start with --initial-cluster-state new: a brand-new cluster elects a leader as soon as a majority is up. Otherwise a node on an empty data dir is taken for a replaced disk and rebuilds from its peers before it votes.`;
+When none of the data dirs exists yet, the nodes start with --initial-cluster-state new: a brand-new cluster elects a leader as soon as a majority is up. Otherwise a node on an empty data dir is taken for a wiped disk: it joins as a new incarnation, and the leader puts it in place of the old one once it has caught up.
+
+A larger --nodes than --dir was founded with grows the cluster: once the founders serve, each new node is added as a learner (paxos member add), started with --join, and promoted to voter once it has caught up, one at a time; "ready" follows. Later starts need the same larger --nodes.`;
 
   static override examples = [
     '<%= config.bin %> cluster start',
     '<%= config.bin %> cluster start --nodes 5 --base-port 8401 --dir /tmp/paxos',
+    '<%= config.bin %> cluster start --nodes 5    # on a --dir of 3 nodes: adds nodes 4 and 5',
     '<%= config.bin %> cluster start --fsync batch',
     '<%= config.bin %> cluster start --tls --secret',
     '<%= config.bin %> cluster start --state-machine examples/bank-ledger.mjs',
@@ -51,7 +56,9 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
       this.error(error.message, { exit: 2 }),
     );
     const certificates = flags.tls ? this.certificates({ ...flags, dir }) : null;
+    const founded = await foundingSize(dir, flags['cluster-token'], flags.nodes);
     const plan = planLocalCluster({
+      foundingNodes: founded ?? undefined,
       nodes: flags.nodes,
       basePort: flags['base-port'],
       host: flags.host,
@@ -75,18 +82,19 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
     const write = (line: string) => process.stderr.write(`${line}\n`);
     const sizeWarning = clusterSizeWarning(flags.nodes);
     if (sizeWarning !== null) write(`warning: ${sizeWarning}`);
+    const growing = plan.nodes.filter((node) => node.grows).map((node) => node.id);
+    if (growing.length > 0) write(`cluster: ${dir} was founded by ${founded} node${founded === 1 ? '' : 's'}: node${growing.length === 1 ? '' : 's'} ${growing.join(', ')} will grow it, once the founders serve`);
     if (plan.fresh) {
       write(`cluster: no data dir under ${dir} yet: a brand-new cluster, so this first start adds --initial-cluster-state new to every node`);
     }
     // What is spawned (less that first-start flag), so that a node killed with kill -9 can be restarted by hand.
     for (const node of plan.nodes) write(`[n${node.id}] command: ${node.commandLine}`);
-    const client = new PaxosClient({
-      addresses: parseClusterAddresses(plan.addresses),
-      timeoutMs: 1000,
-      statusTimeoutMs: 1000,
-      secret: secretFile === null ? null : await loadSecret(secretFile),
-      tls: certificates === null ? null : loadClientTls({ ca: certificates.ca, cert: certificates.client.cert, key: certificates.client.key }, {}),
-    });
+    const secret = secretFile === null ? null : await loadSecret(secretFile);
+    const tls = certificates === null ? null : loadClientTls({ ca: certificates.ca, cert: certificates.client.cert, key: certificates.client.key }, {});
+    const client = new PaxosClient({ addresses: parseClusterAddresses(plan.addresses), timeoutMs: 1000, statusTimeoutMs: 1000, secret, tls });
+    // The membership requests of a grow dial with the process-wide secret and TLS.
+    setProcessSecret(secret);
+    setProcessTls(tls);
     const cluster = startLocalCluster(plan, {
       probe: async (address) => (await client.status(address)).reachable,
       readyTimeoutMs,
@@ -94,7 +102,15 @@ When none of the data dirs exists yet, the nodes start with --initial-cluster-st
     });
     process.once('SIGINT', () => cluster.stop());
     process.once('SIGTERM', () => cluster.stop());
-    if (await cluster.ready) {
+    const grown = async (): Promise<boolean> => {
+      if (growing.length === 0) return true;
+      const founders = parseClusterAddresses(plan.nodes.filter((node) => !node.grows).map((node) => node.address).join(','));
+      const problem = await growLocalCluster(cluster, { addresses: founders, timeoutMs: 2000, waitMs: readyTimeoutMs, write });
+      if (problem === null) return true;
+      write(`cluster: could not grow: ${problem}; the nodes started so far keep running (Ctrl-C stops them)`);
+      return false;
+    };
+    if ((await cluster.ready) && (await grown())) {
       this.log(`export PAXOS_CLUSTER=${plan.addresses}`);
       if (secretFile !== null) this.log(`export PAXOS_SECRET_FILE=${secretFile}`);
       for (const line of certificates === null ? [] : clientTlsExports(certificates)) this.log(line);

@@ -3,7 +3,8 @@ import { isLogLevel, createLogger, type LogFormat } from '../../node/runtime/log
 import { parseEndpoint, parsePeers } from '../../node/runtime/config.js';
 import { startNode } from '../../node/runtime/node.js';
 import { defaultText, flaggedLimits, limitsFromFlags, NodeConfigError, rangeText, resolveNodeConfig, type NodeConfigInput } from '../../node/config.js';
-import { parseDuration } from '../../client/options.js';
+import { parseClusterAddresses, parseDuration } from '../../client/options.js';
+import { joinPlan } from '../../client/members.js';
 import { loadStateMachine } from '../../node/statemachine/loader.js';
 import type { FsyncPolicy } from '../../node/storage/wal.js';
 import type { InitialClusterState } from '../../node/core/node.js';
@@ -16,7 +17,7 @@ export default class NodeStart extends Command {
 
   static override description = `The node locks --data-dir, recovers its write-ahead log (promised ballot, accepted values, chosen log), replays the chosen log into the state machine, then joins its peers. Logs go to stderr. SIGINT/SIGTERM stop it gracefully; kill -9 at any instant loses no acknowledged write.
 
-On an empty data dir the node takes itself for a replaced disk and does not vote until it has heard from a majority of the other nodes; for the first start of a brand-new cluster give every node --initial-cluster-state new, so that a majority can elect a leader at once (never for a replaced disk).`;
+Nodes started with the same --peers on empty data dirs found a new cluster by themselves once every node named in --peers answers and was never part of a cluster (--initial-cluster-state new lets a majority found it). A node on an empty data dir that finds a running cluster joins it: its data dir is a new member (a new incarnation), whose votes count only once a membership change names it; the leader makes that change by itself for a wiped disk once the new incarnation has caught up (--no-auto-replace turns that off). See docs/membership.md.`;
 
   static override examples = [
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1',
@@ -24,11 +25,16 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --enable-faults',
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --fsync batch --fsync-batch-linger 2ms',
     '<%= config.bin %> node start --id 1 --peers 1=127.0.0.1:7401,2=127.0.0.1:7402,3=127.0.0.1:7403 --data-dir ./data/n1 --state-machine examples/bank-ledger.mjs',
+    '<%= config.bin %> node start --id 4 --join 127.0.0.1:7401,127.0.0.1:7402 --listen 127.0.0.1:7404 --data-dir ./data/n4',
   ];
 
   static override flags = {
     id: Flags.integer({ description: 'this node\'s id (must appear in --peers)', required: true, min: 1 }),
-    peers: Flags.string({ description: 'every node of the cluster as ID=HOST:PORT,... (this one included)', required: true }),
+    peers: Flags.string({ description: 'every node of the cluster as ID=HOST:PORT,... (this one included); required unless --join' }),
+    join: Flags.string({
+      description: 'join a running cluster: HOST:PORT,... of any of its members, which tell this node the cluster id and where the members are (with --listen; the node never founds a cluster)',
+      helpValue: 'host:port,...',
+    }),
     'data-dir': Flags.string({ description: 'where the write-ahead log and identity live (locked while running)', required: true }),
     listen: Flags.string({ description: 'HOST:PORT to listen on (default: this node\'s entry in --peers)' }),
     fsync: Flags.string({
@@ -44,9 +50,13 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     }),
     'initial-cluster-state': Flags.string({
       description:
-        'on an empty data dir: existing takes it for a replaced disk, which does not vote until it has heard from a majority of the other nodes and caught up; new votes at once, for the first start of a brand-new cluster only (never for a replaced disk: it could vote against promises it forgot). Ignored when the data dir holds state',
+        'for a data dir that belongs to no cluster yet: by default it founds one with the other --peers once every one of them answers and is fresh, or joins the cluster one of them belongs to; new lets a majority of fresh nodes found it (the silent ones join later); existing never founds, only joins. Ignored once the data dir belongs to a cluster',
       options: ['new', 'existing'],
-      default: 'existing',
+    }),
+    'auto-replace': Flags.boolean({
+      description: 'as leader, replace a member whose data dir was wiped (same id, new incarnation) once the new one has caught up',
+      default: true,
+      allowNo: true,
     }),
     'log-level': Flags.string({ options: ['debug', 'info', 'warn', 'error'], default: 'info' }),
     'log-format': Flags.string({ options: ['json', 'pretty'], default: 'pretty' }),
@@ -71,7 +81,7 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     'enable-faults': Flags.boolean({ description: 'accept `paxos fault` requests (partition, delay, drop): local testing only' }),
     // Deliberately broken modes, only for showing that scripts/chaos catches them; hidden from --help.
     'unsafe-ack-before-fsync': Flags.boolean({ hidden: true, description: 'UNSAFE: acknowledge before records are written; write them late, never fsync' }),
-    'unsafe-local-reads': Flags.boolean({ hidden: true, description: 'UNSAFE: a leader answers get from local state, not through the log' }),
+    'unsafe-local-reads': Flags.boolean({ hidden: true, description: 'UNSAFE: a leader answers get from local state at once, without the log or a confirming heartbeat round (and registrations once proposed)' }),
   };
 
   async run(): Promise<void> {
@@ -82,9 +92,19 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
     let peers;
     let listen;
     let limits: NodeConfigInput;
+    let clusterId: string | undefined;
+    if (flags.peers === undefined && flags.join === undefined) this.error('give --peers (a new cluster) or --join (a running one)', { exit: 2 });
+    if (flags.join !== undefined && flags.listen === undefined) this.error('--join needs --listen: where the members will dial this node', { exit: 2 });
     try {
-      peers = parsePeers(flags.peers);
       listen = flags.listen === undefined ? undefined : parseEndpoint(flags.listen);
+      if (flags.join !== undefined) {
+        const plan = await joinPlan(parseClusterAddresses(flags.join), flags.id, 5_000).catch((error: Error) => this.error(`--join: ${error.message}`, { exit: 1 }));
+        clusterId = plan.clusterId;
+        peers = new Map([...plan.peers].map(([id, address]) => [id, parseEndpoint(address)]));
+        for (const [id, endpoint] of flags.peers === undefined ? [] : parsePeers(flags.peers)) peers.set(id, endpoint); // this node's own view wins
+        peers.set(flags.id, listen!);
+        log.info('joining a running cluster', { cluster: clusterId, members: [...peers.keys()].join(',') });
+      } else peers = parsePeers(flags.peers!);
     } catch (error) {
       this.error((error as Error).message, { exit: 2 });
     }
@@ -117,7 +137,9 @@ On an empty data dir the node takes itself for a replaced disk and does not vote
       // The broken mode writes late and never fsyncs: the WAL need not either.
       fsync: flags['unsafe-ack-before-fsync'] ? 'never' : fsync,
       clusterToken: flags['cluster-token'],
-      initialClusterState: flags['initial-cluster-state'] as InitialClusterState,
+      clusterId,
+      initialClusterState: flags.join !== undefined ? 'existing' : (flags['initial-cluster-state'] as InitialClusterState | undefined),
+      autoReplace: flags['auto-replace'],
       ...limits,
       stateMachine: machine?.factory,
       stateMachineIdentity: machine?.identity,

@@ -87,8 +87,9 @@ export class Acceptor {
   }
 
   /**
-   * Raises the promise to at least `ballot` without a prepare: a rebuilt node
-   * adopts the highest promise its peers report, since it may have made it too.
+   * Raises the promise to at least `ballot` without a prepare: an accept for a
+   * slot inside our snapshot is answered (the value is the chosen one) and
+   * promises its ballot as any accept would.
    */
   promiseAtLeast(ballot: Ballot): WalRecord | null {
     if (compareBallots(ballot, this.promisedBallot) <= 0) return null;

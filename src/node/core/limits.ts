@@ -4,8 +4,9 @@
 export interface CoreLimits {
   /**
    * Slots a leader may have proposed but not yet seen chosen. Bounds the work a
-   * new leader redoes and the memory of in-flight proposals; it is also the
-   * WINDOW a future reconfiguration will wait for.
+   * new leader redoes and the memory of in-flight proposals. A leader never has
+   * more in flight than the cluster's membership window (membership.ts) either:
+   * it proposes slot t only once config(t) is certain.
    */
   slotsInFlightMax: number;
   /** Client commands batched into one slot value: bounds the work of an accept. */
@@ -26,6 +27,18 @@ export interface CoreLimits {
   catchupBytesMax: number;
   /** Client commands a leader queues while the window is full; beyond it, propose says busy. */
   pendingCommandsMax: number;
+  /**
+   * Reads a leader holds while it confirms that it still leads (one heartbeat
+   * round serves them all); beyond it, read says busy.
+   */
+  readsWaitingMax: number;
+  /**
+   * A read no majority has confirmed for this many ticks is given up (the
+   * client retries elsewhere): a leader cut off from the others would
+   * otherwise hold its reads, and fill readsWaitingMax, until it hears a
+   * higher ballot.
+   */
+  readWaitTicksMax: number;
   /** Chosen values sent in one chosen_reply: bounds catch-up frame size. */
   catchupSlotsMax: number;
   /** A leader says it is alive this often. */
@@ -44,6 +57,8 @@ export const defaultCoreLimits: CoreLimits = Object.freeze({
   windowBytesMax: 6 * 1024 * 1024,
   catchupBytesMax: 4 * 1024 * 1024,
   pendingCommandsMax: 16_384,
+  readsWaitingMax: 16_384,
+  readWaitTicksMax: 100,
   catchupSlotsMax: 256,
   heartbeatTicks: 5,
   electionTimeoutTicksMin: 30,

@@ -2,6 +2,11 @@
 // log records and the Ready batch the core hands to whoever drives it.
 // Pure types and tiny pure helpers only; this file is imported by wire, storage,
 // runtime and the simulation alike.
+import type { ConfirmedRead, FailedRead } from './reads.js';
+
+export type { ConfirmedRead, FailedRead, ReadFailure, ReadId } from './reads.js';
+
+import type { Incarnation, MembershipState } from './membership.js';
 
 /** Node ids are small positive integers, unique within a cluster. */
 export type NodeId = number;
@@ -75,6 +80,26 @@ export interface PrepareMessage extends Envelope {
   type: 'prepare';
   ballot: Ballot;
   fromSlot: Slot;
+  /**
+   * Sent by a node the leader blessed with timeout_now (a leadership
+   * transfer): acceptors answer it even while they hear a live leader (the
+   * pre-vote rule would ignore it). Acceptor rules are unchanged, so safety
+   * does not depend on who may send it.
+   */
+  blessed?: true;
+}
+
+/**
+ * A leadership transfer (etcd's MsgTimeoutNow): the leader of `ballot`, which
+ * has stopped proposing and knows `to` holds every slot it knows chosen (up to
+ * commitIndex), tells that incarnation to campaign at once, skipping pre-vote.
+ */
+export interface TimeoutNowMessage extends Envelope {
+  type: 'timeout_now';
+  ballot: Ballot;
+  /** The target's incarnation the leader saw caught up: a wiped disk under the same id ignores it. */
+  incarnation: Incarnation;
+  commitIndex: Slot;
 }
 
 /**
@@ -86,6 +111,8 @@ export interface PrepareMessage extends Envelope {
  */
 export interface PromiseMessage extends Envelope {
   type: 'promise';
+  /** The promising data dir's incarnation: a promise counts only for the incarnation a slot's configuration names. */
+  incarnation: Incarnation;
   ballot: Ballot;
   fromSlot: Slot;
   accepted: AcceptedEntry[];
@@ -105,8 +132,12 @@ export interface AcceptMessage extends Envelope {
 /** Phase 2b: the acceptor accepted (and persisted) the leader's value for `slot` at `ballot`. */
 export interface AcceptedMessage extends Envelope {
   type: 'accepted';
+  /** As in a promise: the vote counts only if config(slot) names this incarnation as a voter. */
+  incarnation: Incarnation;
   ballot: Ballot;
   slot: Slot;
+  /** The acceptor's own commit index: how far it has caught up (auto-replace waits for it). */
+  commitIndex: Slot;
 }
 
 /** The acceptor refused `ballot` because it has promised the higher `promised`. */
@@ -124,6 +155,31 @@ export interface NackMessage extends Envelope {
 export interface HeartbeatMessage extends Envelope {
   type: 'heartbeat';
   ballot: Ballot;
+  commitIndex: Slot;
+  /**
+   * Non-zero when reads wait on this heartbeat (a read round, see reads.ts):
+   * an acceptor that has promised nothing above `ballot` echoes it in its heartbeat_reply.
+   */
+  round: number;
+}
+
+/**
+ * A follower's answer to a heartbeat: which incarnation it is and how far it
+ * has caught up, so the leader can tell a wiped member's new incarnation has
+ * caught up (auto-replace) and operators can see each member's lag; and, for
+ * reads, that it still follows this ballot in read round `round`.
+ */
+export interface HeartbeatReplyMessage extends Envelope {
+  type: 'heartbeat_reply';
+  ballot: Ballot;
+  /**
+   * The heartbeat's read round, echoed (0: none). Sent only by an acceptor
+   * that has promised nothing above `ballot`: a majority of these from the
+   * voters of the configurations in play, after a read arrived, shows that no
+   * other leader could have taken a write before the read arrived (reads.ts).
+   */
+  round: number;
+  incarnation: Incarnation;
   commitIndex: Slot;
 }
 
@@ -147,31 +203,28 @@ export interface ChosenReplyMessage extends Envelope {
 }
 
 /**
- * A node that started on an empty data dir asks its peers what they know
- * before it votes: it may be a replaced disk that forgot its promises.
+ * Bootstrap (a node that belongs to no cluster yet): what is your state? The
+ * asker names its incarnation and the window it would found a cluster with.
  */
-export interface ProbeMessage extends Envelope {
-  type: 'probe';
+export interface JoinQueryMessage extends Envelope {
+  type: 'join_query';
+  incarnation: Incarnation;
+  window: number;
 }
 
 /**
- * A rebuilding node asks the leader to make every slot up to `toSlot` chosen
- * (with no-ops if need be): a peer accepted something there, so it may hold a
- * value the rebuilding node once helped choose, and an idle cluster would
- * otherwise never get that far.
+ * The answer: `membership` non-null when the sender belongs to a cluster (the
+ * asker adopts it and catches up); otherwise `pristine` says whether its data
+ * dir was never part of one, and `view` lists the incarnations it has heard
+ * from pristine nodes (itself included), so that founders agree on one view.
  */
-export interface FillMessage extends Envelope {
-  type: 'fill';
-  toSlot: Slot;
-}
-
-/** What the sender has promised, accepted and learned, for a rebuilding node. */
-export interface ProbeReplyMessage extends Envelope {
-  type: 'probe_reply';
-  promised: Ballot;
-  /** The highest slot the sender has accepted a value for (0 when none). */
-  acceptedUpTo: Slot;
-  commitIndex: Slot;
+export interface JoinReplyMessage extends Envelope {
+  type: 'join_reply';
+  incarnation: Incarnation;
+  window: number;
+  pristine: boolean;
+  view: { id: NodeId; incarnation: Incarnation }[];
+  membership: MembershipState | null;
 }
 
 export type PeerMessage =
@@ -183,11 +236,12 @@ export type PeerMessage =
   | AcceptedMessage
   | NackMessage
   | HeartbeatMessage
+  | HeartbeatReplyMessage
   | ChosenRequestMessage
   | ChosenReplyMessage
-  | ProbeMessage
-  | ProbeReplyMessage
-  | FillMessage;
+  | JoinQueryMessage
+  | JoinReplyMessage
+  | TimeoutNowMessage;
 
 export type PeerMessageType = PeerMessage['type'];
 
@@ -200,11 +254,12 @@ export const peerMessageTypes: readonly PeerMessageType[] = [
   'accepted',
   'nack',
   'heartbeat',
+  'heartbeat_reply',
   'chosen_request',
   'chosen_reply',
-  'probe',
-  'probe_reply',
-  'fill',
+  'join_query',
+  'join_reply',
+  'timeout_now',
 ];
 
 /** The acceptor promised `ballot`: it will accept nothing lower. */
@@ -229,27 +284,62 @@ export interface ChosenRecord {
 }
 
 /**
- * This node started on an empty data dir and does not vote until it has rebuilt
- * what it may have forgotten (done: false), or it has finished (done: true).
- * Durable, so that a crash in between does not let it vote too early.
+ * Written by versions before membership was replicated (the probe-based
+ * rebuild, which was unsafe). Still decoded so that such a log opens; the
+ * core ignores it (docs/storage.md).
  */
 export interface RebuildRecord {
   type: 'rebuild';
   done: boolean;
 }
 
-export type WalRecord = PromiseRecord | AcceptRecord | ChosenRecord | RebuildRecord;
+/**
+ * The membership state (membership.ts): written when this node founds or
+ * joins a cluster (durable before it votes), and at the head of every
+ * checkpoint; chosen records after it carry the later changes.
+ */
+export interface MembershipRecord {
+  type: 'membership';
+  state: MembershipState;
+}
+
+/**
+ * A node that belongs to no cluster yet: the incarnations it has heard from
+ * fresh peers (itself included). Durable before any join_reply reporting it
+ * leaves, so that a view only ever grows, across restarts too: two founders
+ * then never disagree on an incarnation (docs/membership.md).
+ */
+export interface BootstrapViewRecord {
+  type: 'bootstrap_view';
+  view: { id: NodeId; incarnation: Incarnation }[];
+}
+
+export type WalRecord = PromiseRecord | AcceptRecord | ChosenRecord | RebuildRecord | MembershipRecord | BootstrapViewRecord;
 
 export type WalRecordType = WalRecord['type'];
 
 /** Something worth telling an operator about (logs, dashboard events). */
 export type CoreEvent =
-  | { kind: 'rebuilding'; peersNeeded: number }
-  | { kind: 'rebuilt'; promised: Ballot; commitIndex: Slot }
+  | { kind: 'waiting'; why: string }
+  | { kind: 'founded'; voters: string }
+  | { kind: 'joined'; configuration: string; member: 'voter' | 'learner' | 'unbound' | 'none' }
+  | { kind: 'membership'; slot: Slot; effectiveFrom: Slot; change: string }
+  | { kind: 'change_proposed'; slot: Slot; change: string }
   | { kind: 'candidate'; ballot: Ballot }
   | { kind: 'leader'; ballot: Ballot }
   | { kind: 'follower'; leader: NodeId | null; ballot: Ballot }
-  | { kind: 'preempted'; ballot: Ballot; by: Ballot };
+  | { kind: 'preempted'; ballot: Ballot; by: Ballot }
+  | { kind: 'transfer_started'; to: NodeId; ballot: Ballot; why: 'request' | 'removal' }
+  | { kind: 'transfer_blessed'; to: NodeId; commitIndex: Slot }
+  | { kind: 'transfer_done'; from: NodeId; to: NodeId; ballot: Ballot }
+  | { kind: 'transfer_failed'; to: NodeId; code: TransferFailure; message: string; certain: boolean };
+
+/**
+ * Why a leadership transfer did not happen (or may not have). timed_out: no
+ * new leader within the bound (the old leader resumed, or was deposed and the
+ * target has not been heard leading); preempted: another ballot took over.
+ */
+export type TransferFailure = 'target_not_voter' | 'no_target' | 'busy' | 'timed_out' | 'preempted';
 
 /**
  * What the core asks its driver to do (etcd-io/raft's Ready, with its
@@ -272,6 +362,12 @@ export type CoreEvent =
  * `snapshotNeeded` asks the driver to fetch node `from`'s snapshot (which covers
  * at least `slot`) and install it: the chosen values this node lacks are gone
  * from that peer's log.
+ * `readsConfirmed`: reads (PaxosNode.read) the leader confirmed; answer each
+ * from the state machine once it has applied the read's slot, never from the
+ * log and without waiting for any fsync. `readsFailed`: reads given up (the
+ * node stopped leading, or no majority answered in time); tell their clients
+ * to retry. A confirmed read not yet answered when the node stops leading may
+ * be failed the same way.
  */
 export interface Ready {
   number: number;
@@ -282,6 +378,8 @@ export interface Ready {
   apply: ChosenEntry[];
   events: CoreEvent[];
   snapshotNeeded: { from: NodeId; slot: Slot } | null;
+  readsConfirmed: ConfirmedRead[];
+  readsFailed: FailedRead[];
 }
 
 /** What the driver tells the core it has done with the Readies it took (etcd's Advance). */

@@ -21,6 +21,11 @@ export function valueBytes(value: Value): number {
   return total;
 }
 
+/** Bytes of any msgpack-able data (a command's op, a state machine's result), as estimated above. */
+export function dataBytes(data: unknown): number {
+  return opBytes(data, 0);
+}
+
 function opBytes(op: unknown, depth: number): number {
   if (typeof op === 'string') return stringBytes(op);
   if (op === null || op === undefined || typeof op === 'boolean') return 1;

@@ -7,20 +7,22 @@
 // and clock) and the simulation (simulated ones, from a seed) run, so the code
 // that orders fsync before send is the code the simulation checks.
 import { createHash } from 'node:crypto';
-import type { PaxosNode } from '../core/node.js';
-import type { Command, CoreEvent, NodeId, PeerMessage, Ready, Slot, Value, WalRecord } from '../core/messages.js';
+import type { ChangeOutcome, PaxosNode } from '../core/node.js';
+import type { Command, CoreEvent, FailedRead, NodeId, PeerMessage, ReadId, Ready, Slot, TransferFailure, Value, WalRecord } from '../core/messages.js';
 import { ballotToString } from '../core/messages.js';
 import { commandBytes } from '../core/size.js';
+import { configurationAt, isMembershipCommand, membershipClient, type MembershipChange } from '../core/membership.js';
 import { encodeSnapshot, type Snapshot } from '../storage/snapshot-codec.js';
-import { describeThrown, ReplicatedService, type CommandOutcome, type ReplicatedServiceOptions } from '../statemachine/sessions.js';
+import { describeThrown, registrationSeq, ReplicatedService, sessionErrors, type CommandOutcome, type ReplicatedServiceOptions } from '../statemachine/sessions.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
 import { storedValueRefusal } from '../statemachine/verbs.js';
-import type { SlotOutcomeRequest, SlotOutcomeResponse, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
+import type { QueryRequest, SnapshotFetchRequest, SlotOutcomeRequest, SlotOutcomeResponse, SubmitRequest, TransferMessage } from '../../wire/protocol.js';
+import { BackupHold } from './backup.js';
 import type { Logger } from './log.js';
 import { SlotOutcomes } from './outcomes.js';
 import type { ClientLink, DriverClock, DriverDisk, DriverNetwork, DriverObserver } from './ports.js';
 import { SnapshotTransfer, type HeldSnapshot } from './transfer.js';
-import { readLocally } from './unsafe.js';
+import { proposedRegistrations, readLocally } from './unsafe.js';
 
 /** The limits the driver enforces; resolved and checked before it is made (see startNode). */
 export interface DriverLimits {
@@ -49,7 +51,9 @@ export interface DriverLimits {
  * Deliberately broken behaviour, only to show that the tests catch it.
  * `sendBeforeDurable`: messages that vouch for records leave before those
  * records are durable (an accepted before its fsync). `localReads`: a leader
- * answers `get` from its own state instead of through the log.
+ * answers `get` (submitted, or a linearizable query) from its own state at
+ * once, neither through the log nor after a heartbeat round, and a session
+ * registration once it has proposed it, before it is chosen.
  */
 export interface DriverSabotage {
   sendBeforeDurable?: boolean;
@@ -95,6 +99,27 @@ interface Waiter {
   requestId: number;
 }
 
+/** A linearizable read the leader holds: in the core until confirmed, then until its slot is applied. */
+interface ReadWaiter {
+  link: ClientLink;
+  requestId: number;
+  op: unknown;
+  /** Set once the core confirmed it: answer once this slot is applied. */
+  slot: Slot | null;
+  /** A `snapshot_fetch` starting a backup, not a query: answered with the backup's first chunk. */
+  backup?: true;
+}
+
+/**
+ * How a leadership transfer ended, as `paxos leader transfer` reports it:
+ * done (the target leads at `ballot`), redirect (ask the leader), or failed
+ * with a code; `certain` says nothing will move (exit 4) rather than maybe (5).
+ */
+export type TransferResult =
+  | { status: 'done'; from: NodeId; to: NodeId; ballot: string }
+  | { status: 'redirect'; leader: NodeId | null; address: string | null }
+  | { status: 'failed'; code: TransferFailure | 'shutting_down'; message: string; certain: boolean };
+
 interface QueuedWrite {
   readyNumber: number;
   records: WalRecord[];
@@ -137,6 +162,15 @@ export class NodeDriver {
   /** Appends given to the disk and not yet done: at most one unless the disk gathers appends (--fsync batch). */
   private writesInFlight = 0;
   private readonly settledWaiters: (() => void)[] = [];
+  /** Linearizable reads this node holds, by the id the core knows them by (at most the core's readsWaitingMax). */
+  private readonly readWaiters = new Map<ReadId, ReadWaiter>();
+  /** Reads confirmed and waiting for their slot to be applied, in confirmation order (their slots never go down). */
+  private confirmedReads: ReadId[] = [];
+  private nextReadId = 1;
+  /** Who waits for the transfer in progress (the core runs one at a time, so at most one). */
+  private transferWaiter: { to: NodeId; done: (result: TransferResult) => void } | null = null;
+  /** The backup `paxos snapshot save` is fetching from this node (backup.ts). */
+  private readonly backups: BackupHold;
   private stopped = false;
   private fatal: Error | null = null;
 
@@ -154,6 +188,7 @@ export class NodeDriver {
     this.service = snapshot === null ? new ReplicatedService(options.stateMachine(), options.serviceOptions) : this.restoreOwnSnapshot(snapshot);
     this.digest = snapshot?.appliedDigest ?? '';
     this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: Buffer.from(snapshot.bytes) };
+    this.backups = new BackupHold({ chunkBytes: this.limits.snapshotChunkBytes, idleMsMax: this.limits.snapshotTransferIdleMsMax }, () => this.clock.nowMs());
     const valueBytesMax = this.limits.valueBytesMax;
     this.commandRefusal = valueBytesMax === null ? () => null : (op) => storedValueRefusal(op, valueBytesMax);
     this.transfer = new SnapshotTransfer({
@@ -227,6 +262,7 @@ export class NodeDriver {
   submit(request: SubmitRequest, link: ClientLink): void {
     const refuse = (code: string, message: string) => link.reply({ type: 'error', id: request.id, code, message, indeterminate: false });
     if (this.stopped || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
+    if (request.client.startsWith(membershipClient.slice(0, 1))) return refuse('bad_request', 'a client id must not start with a NUL character (reserved for membership changes)');
     const cached = this.service.cachedOutcome(request.client, request.seq);
     if (cached !== null) return this.answer({ link, requestId: request.id }, cached);
     if (this.options.sabotage?.localReads === true && this.core.currentRole === 'leader') {
@@ -255,11 +291,117 @@ export class NodeDriver {
     this.scheduleFlush();
   }
 
+  /** Offers a membership change (the leader proposes it alone in a slot, one at a time); see PaxosNode.proposeMembershipChange. */
+  changeMembership(change: MembershipChange): ChangeOutcome {
+    if (this.stopped || this.fatal !== null) return { status: 'refused', reason: 'the node is stopping' };
+    const outcome = this.core.proposeMembershipChange(change);
+    this.scheduleFlush();
+    return outcome;
+  }
+
+  /**
+   * Moves leadership to `to` (null: the most caught-up voter); `done` is
+   * called once, when the target leads or the transfer failed (within the
+   * core's bound, an election timeout), or at once when refused here.
+   */
+  transferLeadership(to: NodeId | null, done: (result: TransferResult) => void): void {
+    if (this.stopped || this.fatal !== null) return done({ status: 'failed', code: 'shutting_down', message: 'the node is stopping; retry on another node', certain: true });
+    const outcome = this.core.transferLeadership(to);
+    this.scheduleFlush();
+    if (outcome.status === 'redirect') return done({ status: 'redirect', leader: outcome.leader, address: outcome.leader === null ? null : this.options.addressOf(outcome.leader) });
+    if (outcome.status === 'refused') return done({ status: 'failed', code: outcome.code, message: outcome.message, certain: true });
+    if (outcome.status === 'already') return done({ status: 'done', from: this.id, to: this.id, ballot: ballotToString(outcome.ballot) });
+    this.transferWaiter = { to: outcome.to, done };
+  }
+
+  /**
+   * A read-only query, never written to the log. `local`: answered at once
+   * from this replica's applied state, saying how far it knows the chosen log
+   * goes. `linearizable`: only the leader takes it (others redirect, as for a
+   * submit); the core confirms it with a heartbeat round, and it is answered
+   * once this replica has applied the slot the core stamped it with (see
+   * answerReads). No fsync is waited for.
+   */
+  query(request: QueryRequest, link: ClientLink): void {
+    const refuse = (code: string, message: string) => link.reply({ type: 'error', id: request.id, code, message, indeterminate: false });
+    if (this.stopped || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
+    if (request.consistency === 'local') return this.answerRead({ link, requestId: request.id, op: request.op, slot: null }, 'local');
+    // --unsafe-local-reads: the leader answers at once, without confirming it still leads (chaos must catch it).
+    if (this.options.sabotage?.localReads === true && this.core.currentRole === 'leader') {
+      return this.answerRead({ link, requestId: request.id, op: request.op, slot: null }, 'linearizable');
+    }
+    this.confirmRead({ link, requestId: request.id, op: request.op, slot: null }, refuse);
+  }
+
+  /** Asks the core to confirm a read (ReadIndex); the waiter is answered once its slot is applied. */
+  private confirmRead(waiter: ReadWaiter, refuse: (code: string, message: string) => void): void {
+    const readsMax = this.core.limits.readsWaitingMax;
+    if (this.readWaiters.size >= readsMax) return refuse('overloaded', `${readsMax} reads are already waiting; retry later`);
+    const id = this.nextReadId;
+    const outcome = this.core.read(id);
+    if (outcome.status === 'redirect') {
+      const address = outcome.leader === null ? null : this.options.addressOf(outcome.leader);
+      return waiter.link.reply({ type: 'redirect', id: waiter.requestId, leader: outcome.leader, address });
+    }
+    if (outcome.status === 'busy') return refuse('overloaded', `${outcome.readsWaitingMax} reads are already waiting; retry later`);
+    this.nextReadId += 1;
+    this.readWaiters.set(id, waiter);
+    this.scheduleFlush();
+  }
+
+  /**
+   * `paxos snapshot save`: slot 0 starts a backup through the same
+   * confirmation as a linearizable read (only the leader takes it), so the
+   * snapshot it is answered with (answerBackup) holds every write
+   * acknowledged before the request arrived; later requests fetch its chunks.
+   */
+  snapshotFetch(request: SnapshotFetchRequest, link: ClientLink): void {
+    const refuse = (code: string, message: string) => link.reply({ type: 'error', id: request.id, code, message, indeterminate: false });
+    if (this.stopped || this.fatal !== null) return refuse('shutting_down', 'the node is stopping; retry on another node');
+    if (request.slot !== 0) {
+      const chunk = this.backups.chunk(request);
+      return 'reply' in chunk ? link.reply(chunk.reply) : refuse(chunk.code, chunk.message);
+    }
+    const busy = this.backups.startRefusal();
+    if (busy !== null) return refuse('overloaded', busy);
+    this.confirmRead({ link, requestId: request.id, op: null, slot: null, backup: true }, refuse);
+  }
+
+  /** A confirmed backup: snapshot the applied state (at or past the read's slot) and answer the first chunk. */
+  private answerBackup(waiter: ReadWaiter): void {
+    const refuse = (code: string, message: string) => waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: false });
+    const slot = this.service.lastAppliedSlot;
+    if (slot === 0) return refuse('nothing_applied', 'nothing is applied yet: there is no state to back up');
+    const busy = this.backups.startRefusal();
+    if (busy !== null) return refuse('overloaded', busy);
+    let bytes: Buffer;
+    const membership = this.core.membershipAsOfApplied(slot);
+    try {
+      bytes = encodeSnapshot({ slot, appliedDigest: this.digest, state: this.service.snapshot(), membership });
+    } catch (thrown) {
+      return refuse('snapshot_failed', `state machine ${this.options.stateMachineIdentity} failed to take a snapshot at slot ${slot}: ${describeThrown(thrown)}`);
+    }
+    if (bytes.length > this.limits.snapshotBytesMax) return refuse('snapshot_too_large', `the snapshot at slot ${slot} is ${bytes.length} bytes, more than the ${this.limits.snapshotBytesMax} a node accepts`);
+    const config = membership === null ? null : configurationAt(membership, slot + 1);
+    const chunk = this.backups.start({ slot, bytes, voters: config?.voters.map((m) => m.id) ?? [], learners: config?.learners.map((m) => m.id) ?? [] }, waiter.requestId);
+    if ('reply' in chunk) waiter.link.reply(chunk.reply);
+    else refuse(chunk.code, chunk.message);
+    this.log.info('serving a backup snapshot', { slot, bytes: bytes.length });
+  }
+
   /** Stops acting: waiting clients are told to retry elsewhere; writes already given to the disk finish. */
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.failWaiters('shutting_down', 'the node is stopping; retry on another node');
+    this.failReads([...this.readWaiters.keys()], 'shutting_down', 'the node is stopping; retry on another node');
+    this.endTransferWait({ status: 'failed', code: 'shutting_down', message: 'the node stopped before the transfer ended; the target may still take over', certain: false });
+  }
+
+  private endTransferWait(result: TransferResult): void {
+    const waiter = this.transferWaiter;
+    this.transferWaiter = null;
+    waiter?.done(result);
   }
 
   /** Resolves once no write is in progress or queued (after stop: everything handed to the disk is done). */
@@ -287,7 +429,7 @@ export class NodeDriver {
         code: 'session_busy',
         message:
           `client ${request.client} already has ${waiting} commands waiting for their slot (--session-commands-in-flight ${inFlightMax}); ` +
-          'this one was not proposed: wait for their answers (a session applies its commands in seq order)',
+          'this one was not proposed: wait for their answers',
       };
     }
     if (bytes > this.limits.commandBytesMax) {
@@ -322,6 +464,7 @@ export class NodeDriver {
       const ready = this.core.takeReady();
       if (isEmpty(ready)) return;
       this.observer.onReady?.(ready);
+      if (this.options.sabotage?.localReads === true) this.answerProposedRegistrations(ready.messages);
       let steppedSelf = this.deliver(ready.messages);
       if (this.options.sabotage?.sendBeforeDurable === true) {
         steppedSelf = this.deliver(ready.messagesAfterAppend) || steppedSelf;
@@ -404,17 +547,97 @@ export class NodeDriver {
   private applyChosen(ready: Ready): void {
     for (const entry of ready.apply) {
       this.observer.onSlotApplied?.(entry.value.commands.length);
-      this.digest = chainDigest(this.digest, entry.slot, entry.value);
-      const outcomes = this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value));
+      // A membership change is the core's: the state machine and the session table
+      // never see it, though it keeps its position in the value (sessions.ts, applyValue).
+      const outcomes = this.outcomes.record(entry.slot, this.service.applyValue(entry.slot, entry.value, isMembershipCommand));
+      this.digest = chainDigest(this.digest, entry.slot, entry.value, this.outcomes.digestOf(entry.slot) ?? '');
       this.observer.onApplied?.(entry, outcomes);
       for (const outcome of outcomes) this.resolveWaiter(outcome);
     }
     if (ready.apply.length > 0) this.core.advance({ applied: ready.apply[ready.apply.length - 1].slot });
+    this.takeReads(ready);
     for (const event of ready.events) this.onCoreEvent(event);
     if (ready.snapshotNeeded !== null && this.clock.nowMs() >= this.snapshotFetchNotBeforeMs) this.transfer.fetch(ready.snapshotNeeded.from);
     this.maybeSnapshot();
     if (this.waiters.size > 0 && this.core.currentRole !== 'leader') {
       this.failWaiters('leader_changed', 'leadership changed before the command was chosen; retry');
+    }
+  }
+
+  // ---- reads -------------------------------------------------------------
+
+  /** The reads the core confirmed or gave up in this Ready; then answer every confirmed read whose slot is applied. */
+  private takeReads(ready: Ready): void {
+    for (const failed of ready.readsFailed) this.failRead(failed);
+    for (const confirmed of ready.readsConfirmed) {
+      const waiter = this.readWaiters.get(confirmed.id);
+      if (waiter === undefined) continue;
+      waiter.slot = confirmed.slot;
+      this.confirmedReads.push(confirmed.id);
+    }
+    this.answerReads();
+  }
+
+  /**
+   * Answers, from the state machine, the confirmed reads whose slot is
+   * applied; a node no longer leading fails the rest (the client retries at
+   * the new leader), so nothing waits on a follower's apply for long.
+   */
+  private answerReads(): void {
+    if (this.confirmedReads.length === 0) return;
+    const applied = this.service.lastAppliedSlot;
+    const waiting: ReadId[] = [];
+    for (const id of this.confirmedReads) {
+      const waiter = this.readWaiters.get(id);
+      if (waiter === undefined) continue;
+      if (waiter.slot !== null && waiter.slot <= applied) {
+        this.readWaiters.delete(id);
+        if (waiter.backup === true) this.answerBackup(waiter);
+        else this.answerRead(waiter, 'linearizable');
+      } else waiting.push(id);
+    }
+    this.confirmedReads = waiting;
+    if (waiting.length > 0 && this.core.currentRole !== 'leader') {
+      this.failReads(waiting, 'leader_changed', 'leadership changed before the read could be answered; retry');
+    }
+  }
+
+  private answerRead(waiter: ReadWaiter, consistency: 'linearizable' | 'local'): void {
+    const appliedSlot = this.service.lastAppliedSlot;
+    const knownChosenSlot = Math.max(appliedSlot, this.core.status().knownCommitIndex);
+    const answered = this.service.query(waiter.op);
+    if (answered === null) {
+      const message = `state machine ${this.options.stateMachineIdentity} has no query: submit the command through the log (--consistency log)`;
+      return waiter.link.reply({ type: 'error', id: waiter.requestId, code: 'query_unsupported', message, indeterminate: false });
+    }
+    const { ok } = answered;
+    waiter.link.reply({
+      type: 'query_reply',
+      id: waiter.requestId,
+      ok,
+      result: ok ? answered.result : null,
+      error: ok ? null : answered.error,
+      appliedSlot,
+      consistency,
+      knownChosenSlot,
+    });
+  }
+
+  private failRead(failed: FailedRead): void {
+    const message =
+      failed.reason === 'expired'
+        ? 'no majority confirmed this leader in time to answer the read (it may be cut off); retry'
+        : 'this node stopped leading before the read was confirmed; retry';
+    this.failReads([failed.id], failed.reason === 'expired' ? 'read_expired' : 'leader_changed', message);
+  }
+
+  /** A read changes nothing, so a failed one is never indeterminate: the client simply asks again. */
+  private failReads(ids: ReadId[], code: string, message: string): void {
+    for (const id of ids) {
+      const waiter = this.readWaiters.get(id);
+      if (waiter === undefined) continue;
+      this.readWaiters.delete(id);
+      waiter.link.reply({ type: 'error', id: waiter.requestId, code, message, indeterminate: false });
     }
   }
 
@@ -438,11 +661,14 @@ export class NodeDriver {
     if (slot - since < every && (logBytesMax === 0 || logBytes < logBytesMax)) return;
     this.logBytesAtSnapshot = this.disk.bytesWritten;
     let bytes: Buffer;
+    let state: Uint8Array;
     try {
-      bytes = encodeSnapshot({ slot, appliedDigest: this.digest, state: this.service.snapshot() });
+      state = this.service.snapshot();
+      bytes = encodeSnapshot({ slot, appliedDigest: this.digest, state, membership: this.core.membershipForSnapshot(slot) });
     } catch (thrown) {
       return this.snapshotFailed(slot, every, thrown);
     }
+    this.checkSnapshotRestores(slot, state);
     this.snapshotFailedSlot = 0;
     this.snapshotting = true;
     this.disk.writeSnapshot(slot, bytes, 'took', (error) => {
@@ -466,6 +692,39 @@ export class NodeDriver {
     };
     if (floor <= this.core.status().compactedTo || this.fatal !== null) return done(); // nothing more to forget yet
     this.disk.checkpoint(this.core.compact(floor), (error) => (error === null ? done() : this.die(error)));
+  }
+
+  /**
+   * The state machine's self-check, once per snapshot (never on the apply
+   * path): restore the snapshot into a fresh machine and take its snapshot
+   * again. Different bytes mean restore() loses or changes something, so this
+   * node would diverge from its peers after a restart or a snapshot transfer;
+   * a throw means it could not restart from this snapshot at all. Logged
+   * loudly; the node goes on (every replica runs the same code, and stopping
+   * them all would not help), and `paxos sim` finds the cause before deploy.
+   */
+  private checkSnapshotRestores(slot: Slot, state: Uint8Array): void {
+    const identity = this.options.stateMachineIdentity;
+    let again: Uint8Array;
+    try {
+      again = ReplicatedService.fromSnapshot(this.options.stateMachine, state, this.options.serviceOptions).snapshot();
+    } catch (thrown) {
+      this.log.error(`state machine ${identity} cannot restore its own snapshot at slot ${slot}: a restart or a snapshot transfer would fail; fix its restore() (paxos sim --state-machine finds such bugs)`, {
+        stateMachine: identity,
+        slot,
+        error: describeThrown(thrown),
+      });
+      this.observer.onSnapshotSelfCheck?.(slot, false);
+      return;
+    }
+    const same = again.length === state.length && Buffer.compare(Buffer.from(again.buffer, again.byteOffset, again.byteLength), Buffer.from(state.buffer, state.byteOffset, state.byteLength)) === 0;
+    if (same) return this.observer.onSnapshotSelfCheck?.(slot, true);
+    this.log.warn(
+      `state machine ${identity}: restore(snapshot()) gives a machine whose snapshot() differs at slot ${slot}: restore() loses or changes state, ` +
+        'so a replica that restarts or installs a snapshot will diverge from the others; fix restore() (paxos sim --state-machine finds such bugs)',
+      { stateMachine: identity, slot, snapshotBytes: state.length, restoredSnapshotBytes: again.length, firstDifferentByte: firstDifference(state, again) },
+    );
+    this.observer.onSnapshotSelfCheck?.(slot, false);
   }
 
   private snapshotFailed(slot: Slot, every: number, thrown: unknown): void {
@@ -519,6 +778,11 @@ export class NodeDriver {
       return installed();
     }
     if (snapshot.slot <= this.service.lastAppliedSlot) return installed();
+    const membership = snapshot.membership;
+    if (membership === null) {
+      this.log.error('refused a snapshot from a peer: it carries no membership (written by an older version)', { peer: from, slot: snapshot.slot });
+      return installed();
+    }
     this.disk.writeSnapshot(snapshot.slot, bytes, 'installed', (error) => {
       if (error !== null) {
         this.die(error);
@@ -526,7 +790,7 @@ export class NodeDriver {
       }
       this.heldSnapshot = { slot: snapshot.slot, bytes };
       if (this.stopped || this.fatal !== null) return installed();
-      const records = this.core.installSnapshot(snapshot.slot);
+      const records = this.core.installSnapshot(snapshot.slot, membership);
       if (records === null) return installed();
       this.service = service;
       this.digest = snapshot.appliedDigest;
@@ -554,9 +818,23 @@ export class NodeDriver {
     this.answer(waiter, outcome);
   }
 
+  /**
+   * A command that was not executed because of its session (expired, or its
+   * seq below the window) is no refusal: it travels as an error, with
+   * `indeterminate` from the one table of session errors.
+   */
+  /** Sabotage (`localReads`): registrations are acknowledged once proposed, before they are chosen. */
+  private answerProposedRegistrations(messages: PeerMessage[]): void {
+    for (const { nonce, session } of proposedRegistrations(messages)) {
+      this.resolveWaiter({ client: nonce, seq: registrationSeq, slot: this.service.lastAppliedSlot, ok: true, result: { session } });
+    }
+  }
+
   private answer(waiter: Waiter, outcome: CommandOutcome): void {
-    if (outcome.ok) waiter.link.reply({ type: 'result', id: waiter.requestId, slot: outcome.slot, result: outcome.result });
-    else waiter.link.reply({ type: 'refused', id: waiter.requestId, slot: outcome.slot, error: outcome.error });
+    if (outcome.ok) return waiter.link.reply({ type: 'result', id: waiter.requestId, slot: outcome.slot, result: outcome.result });
+    if (outcome.sessionError === undefined) return waiter.link.reply({ type: 'refused', id: waiter.requestId, slot: outcome.slot, error: outcome.error });
+    const { indeterminate } = sessionErrors[outcome.sessionError];
+    waiter.link.reply({ type: 'error', id: waiter.requestId, code: outcome.sessionError, message: outcome.error, indeterminate });
   }
 
   /** Commands proposed but not yet applied may still be chosen: the client must retry with the same seq. */
@@ -577,15 +855,32 @@ export class NodeDriver {
       this.log.info('preempted by a higher ballot', { ballot: ballotToString(event.ballot), by: ballotToString(event.by) });
     }
     if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
-    if (event.kind === 'rebuilding') {
-      this.log.warn(
-        'empty data dir: not voting until a majority of the other nodes answer (a replaced disk may have forgotten promises); ' +
-          'for the first start of a brand-new cluster use --initial-cluster-state new',
-        { peersNeeded: event.peersNeeded },
-      );
+    if (event.kind === 'waiting') this.log.warn(event.why);
+    if (event.kind === 'founded') this.log.info('founded a new cluster', { voters: event.voters });
+    if (event.kind === 'joined') {
+      if (event.member === 'unbound') {
+        this.log.info('joined a cluster that names this node id with no data dir yet: this one is bound to it once it has caught up', {
+          configuration: event.configuration,
+        });
+      } else if (event.member === 'none') {
+        this.log.warn('joined a cluster that does not name this data dir: not a member (run `paxos member add` or `paxos member replace`, or let the leader replace the old incarnation)', {
+          configuration: event.configuration,
+        });
+      } else this.log.info('joined a cluster', { configuration: event.configuration, as: event.member });
     }
-    if (event.kind === 'rebuilt') {
-      this.log.info('rebuilt: voting again', { promised: ballotToString(event.promised), commitIndex: event.commitIndex });
+    if (event.kind === 'membership') this.log.info('membership change chosen', { slot: event.slot, effectiveFrom: event.effectiveFrom, change: event.change });
+    if (event.kind === 'change_proposed') this.log.info('proposing a membership change', { slot: event.slot, change: event.change });
+    if (event.kind === 'transfer_started') {
+      this.log.info(`transferring leadership to node ${event.to}`, { ballot: ballotToString(event.ballot), why: event.why === 'removal' ? 'a chosen change removes this leader' : 'requested' });
+    }
+    if (event.kind === 'transfer_blessed') this.log.info(`node ${event.to} holds every chosen slot: told it to start phase 1 now`, { commitIndex: event.commitIndex });
+    if (event.kind === 'transfer_done') {
+      this.log.info('leadership transferred', { from: event.from, to: event.to, ballot: ballotToString(event.ballot) });
+      this.endTransferWait({ status: 'done', from: event.from, to: event.to, ballot: ballotToString(event.ballot) });
+    }
+    if (event.kind === 'transfer_failed') {
+      this.log.warn(`leadership transfer to node ${event.to} failed`, { code: event.code, reason: event.message });
+      this.endTransferWait({ status: 'failed', code: event.code, message: event.message, certain: event.certain });
     }
   }
 
@@ -595,18 +890,34 @@ export class NodeDriver {
     this.fatal = error;
     this.log.error('node cannot go on', { error: error.message });
     this.failWaiters('node_failed', error.message);
+    this.failReads([...this.readWaiters.keys()], 'node_failed', error.message);
+    this.endTransferWait({ status: 'failed', code: 'shutting_down', message: error.message, certain: false });
     for (const resolve of this.settledWaiters.splice(0)) resolve();
     this.options.onFatal?.(error);
   }
 }
 
 function isEmpty(ready: Ready): boolean {
-  const items = ready.records.length + ready.messages.length + ready.messagesAfterAppend.length + ready.apply.length + ready.events.length;
+  const items =
+    ready.records.length + ready.messages.length + ready.messagesAfterAppend.length + ready.apply.length + ready.events.length + ready.readsConfirmed.length + ready.readsFailed.length;
   return items === 0 && ready.snapshotNeeded === null;
 }
 
-function chainDigest(previous: string, slot: Slot, value: Value): string {
-  return createHash('sha256').update(`${previous}/${slot}/${JSON.stringify(value)}`).digest('hex').slice(0, 32);
+/**
+ * The applied digest after `slot`: a hash chain over every applied slot's
+ * value AND what its commands came to (the outcomes digest of
+ * `submit --verify`: each result or refusal), so replicas whose machines
+ * computed different results at the same slot report different digests,
+ * even while their states happen to stay equal.
+ */
+function chainDigest(previous: string, slot: Slot, value: Value, outcomesDigest: string): string {
+  return createHash('sha256').update(`${previous}/${slot}/${JSON.stringify(value)}/${outcomesDigest}`).digest('hex').slice(0, 32);
+}
+
+function firstDifference(a: Uint8Array, b: Uint8Array): number {
+  const length = Math.min(a.length, b.length);
+  for (let index = 0; index < length; index += 1) if (a[index] !== b[index]) return index;
+  return length;
 }
 
 function waiterKey(client: string, seq: number): string {

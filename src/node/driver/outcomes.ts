@@ -66,7 +66,7 @@ export class SlotOutcomes {
 
 /**
  * sha256 of the outcomes, in the order they were applied: each command's
- * client, seq, slot, and its refusal message or result. The result is part of
+ * client, seq, slot, and its refusal message (or session error) or result. The result is part of
  * it: two replicas with equal states but different results (a machine that
  * returned its process id) must disagree. Strings are length-prefixed, so the
  * text is unambiguous; results other than strings, numbers, booleans and null
@@ -79,7 +79,7 @@ export function digestOutcomes(outcomes: readonly CommandOutcome[]): string {
   let text = '';
   for (const outcome of outcomes) {
     text += `${outcome.client.length}:${outcome.client}${outcome.seq},${outcome.slot},`;
-    if (!outcome.ok) text += `e${outcome.error.length}:${outcome.error}`;
+    if (!outcome.ok) text += `${outcome.sessionError === undefined ? 'e' : `x${outcome.sessionError}`}${outcome.error.length}:${outcome.error}`;
     else {
       const scalar = scalarText(outcome.result);
       if (scalar !== undefined) text += scalar;

@@ -66,5 +66,7 @@ export interface DriverObserver {
   onCommandsAbandoned?(): void;
   onCoreEvent?(event: CoreEvent): void;
   onSnapshotTaken?(slot: Slot): void;
+  /** A snapshot's self-check: whether restoring it into a fresh machine gave the same snapshot bytes. */
+  onSnapshotSelfCheck?(slot: Slot, restoredAlike: boolean): void;
   onSnapshotInstalled?(slot: Slot): void;
 }

@@ -116,7 +116,10 @@ export class SnapshotTransfer {
    */
   onCatchupRequest(from: NodeId, fromSlot: Slot): void {
     const transfer = this.outgoing.get(from);
-    if (transfer === undefined) return;
+    // Only a peer that has the whole snapshot is catching up after it. One mid-transfer that asks for
+    // chosen slots has given that transfer up (it is refused, or fetching again): its catch-up requests
+    // must not keep the snapshot held, or three such peers hold every slot for transfers for good.
+    if (transfer === undefined || transfer.snapshot !== null) return;
     transfer.neededAfter = Math.max(transfer.neededAfter, fromSlot - 1);
     transfer.lastActivityMs = this.now();
   }

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { clusterIdFor, readIdentity } from '../storage/identity.js';
 import { listenAdvice, type ListenFlags } from './start-advice.js';
 
 export interface LocalClusterOptions {
@@ -22,6 +23,12 @@ export interface LocalClusterOptions {
   nodeFlags: string[];
   /** Flags for node `id` alone (e.g. its own TLS certificate). */
   flagsFor?: (id: number) => string[];
+  /**
+   * How many nodes founded the cluster in --dir (see foundingSize), when fewer
+   * than `nodes`: nodes 1..foundingNodes start as before, and the rest grow the
+   * cluster (they start with --join once added as members).
+   */
+  foundingNodes?: number;
 }
 
 /** One node of a local cluster, as it will be started. */
@@ -40,6 +47,8 @@ export interface LocalNode {
    * line kept with it would make an emptied data dir vote at once.
    */
   commandLine: string;
+  /** Not a founder: it starts with --join once the founders serve, after `member add` (see growLocalCluster). */
+  grows: boolean;
 }
 
 export interface LocalClusterPlan {
@@ -49,7 +58,8 @@ export interface LocalClusterPlan {
   /**
    * No data dir existed: a brand-new cluster, so every node starts with
    * `--initial-cluster-state new` and votes at once. When any dir exists, none
-   * does: a missing dir next to existing ones is a replaced disk that must rebuild.
+   * does: a missing dir next to existing ones is a wiped disk, which joins as a new
+   * incarnation (or, beyond the founders, a node that grows the cluster).
    */
   fresh: boolean;
 }
@@ -60,11 +70,18 @@ export function peersFlag(options: Pick<LocalClusterOptions, 'nodes' | 'basePort
 
 /** Decides every node's command line. Reads only whether the data dirs exist. */
 export function planLocalCluster(options: LocalClusterOptions): LocalClusterPlan {
-  const peers = peersFlag(options);
+  const founders = Math.min(options.foundingNodes ?? options.nodes, options.nodes);
+  // The cluster id comes from the founders' ids (storage/identity.ts), so the founders keep their --peers.
+  const peers = peersFlag({ ...options, nodes: founders });
   const ids = Array.from({ length: options.nodes }, (_, i) => i + 1);
+  const addresses = ids.map((id) => `${options.host}:${options.basePort + id - 1}`);
+  const founderAddresses = addresses.slice(0, founders).join(',');
   const dataDirs = ids.map((id) => join(options.dir, `n${id}`));
   const fresh = dataDirs.every((dataDir) => !existsSync(dataDir));
   const nodes = ids.map((id, i): LocalNode => {
+    const port = options.basePort + i;
+    const address = addresses[i];
+    const grows = id > founders;
     const restart = [
       process.execPath,
       options.entry,
@@ -72,18 +89,34 @@ export function planLocalCluster(options: LocalClusterOptions): LocalClusterPlan
       'start',
       '--id',
       String(id),
-      '--peers',
-      peers,
+      ...(grows ? ['--join', founderAddresses, '--listen', address] : ['--peers', peers]),
       '--data-dir',
       dataDirs[i],
       ...options.nodeFlags,
       ...(options.flagsFor?.(id) ?? []),
     ];
     const argv = fresh ? [...restart, '--initial-cluster-state', 'new'] : restart;
-    const port = options.basePort + i;
-    return { id, address: `${options.host}:${port}`, port, dataDir: dataDirs[i], argv, commandLine: restart.map(shellQuote).join(' ') };
+    return { id, address, port, dataDir: dataDirs[i], argv, commandLine: restart.map(shellQuote).join(' '), grows };
   });
-  return { nodes, addresses: nodes.map((node) => node.address).join(','), fresh };
+  return { nodes, addresses: addresses.join(','), fresh };
+}
+
+/**
+ * How many nodes founded the cluster whose data dirs are in `dir` (n1, n2, ...):
+ * the founders' ids are part of the cluster id, so it is the K in 1..nodesMax
+ * whose id, with `token`, is the one recorded in the data dirs. Null when no
+ * data dir holds an identity, or none of those K matches (another token).
+ */
+export async function foundingSize(dir: string, token: string, nodesMax: number): Promise<number | null> {
+  const clusterIds = new Set<string>();
+  for (let id = 1; id <= nodesMax; id += 1) {
+    const identity = await readIdentity(join(dir, `n${id}`)).catch(() => null);
+    if (identity !== null) clusterIds.add(identity.clusterId);
+  }
+  for (let size = 1; size <= nodesMax; size += 1) {
+    if (clusterIds.has(clusterIdFor(token, Array.from({ length: size }, (_, i) => i + 1)))) return size;
+  }
+  return null;
 }
 
 /**
@@ -139,6 +172,8 @@ export interface LocalCluster {
   readonly ended: Promise<LocalClusterEnd>;
   /** Asks every node to stop (SIGTERM), killing any that is still there after stopGraceMs. */
   stop(): void;
+  /** Spawns a node that `grows` the cluster; resolves true once it answers a status request. */
+  startGrowing(node: LocalNode): Promise<boolean>;
 }
 
 /**
@@ -172,12 +207,19 @@ class RunningLocalCluster implements LocalCluster {
     private readonly options: LocalClusterRunOptions,
   ) {
     this.ended = new Promise((resolve) => (this.settleEnded = resolve));
-    for (const node of plan.nodes) this.spawn(node);
-    this.ready = this.waitUntilServing();
+    const founders = plan.nodes.filter((node) => !node.grows);
+    for (const node of founders) this.spawn(node);
+    this.ready = this.waitUntilServing(founders);
   }
 
   stop(): void {
     this.finish({ kind: 'stopped' });
+  }
+
+  startGrowing(node: LocalNode): Promise<boolean> {
+    if (this.end !== null) return Promise.resolve(false);
+    this.spawn(node);
+    return this.waitUntilServing([node]);
   }
 
   private spawn(node: LocalNode): void {
@@ -239,14 +281,14 @@ class RunningLocalCluster implements LocalCluster {
     this.killTimer.unref();
   }
 
-  /** Probes every node until each answers a status request, the cluster ends, or the time limit passes. */
-  private async waitUntilServing(): Promise<boolean> {
+  /** Probes the nodes until each answers a status request, the cluster ends, or the time limit passes. */
+  private async waitUntilServing(nodes: readonly LocalNode[]): Promise<boolean> {
     const timeoutMs = this.options.readyTimeoutMs ?? localClusterReadyMsDefault;
     const deadline = Date.now() + timeoutMs;
-    const waiting = new Set(this.plan.nodes.map((node) => node.id));
+    const waiting = new Set(nodes.map((node) => node.id));
     while (this.end === null) {
       const answers = await Promise.all(
-        this.plan.nodes.filter((node) => waiting.has(node.id)).map(async (node) => ({ id: node.id, serving: await this.options.probe(node.address) })),
+        nodes.filter((node) => waiting.has(node.id)).map(async (node) => ({ id: node.id, serving: await this.options.probe(node.address) })),
       );
       for (const answer of answers) if (answer.serving) waiting.delete(answer.id);
       if (this.end !== null) return false;

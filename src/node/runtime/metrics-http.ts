@@ -98,6 +98,32 @@ export function renderPrometheus(status: NodeStatus): string {
   return families.map(renderFamily).join('');
 }
 
+/** This node in its configuration, as a number a dashboard can plot: 0 none (not yet founded or removed), 1 learner, 2 voter. */
+const membershipRoleValues: Readonly<Record<NonNullable<NodeStatus['member']>, number>> = { pristine: 0, none: 0, learner: 1, voter: 2 };
+
+/**
+ * The configuration of this node's next open slot: how many voters and
+ * learners, from which slot it governs, and this node's place in it. Absent
+ * before the node belongs to a cluster (and from older nodes), so a scraper
+ * sees no made-up zeros for a configuration that does not exist.
+ */
+function membershipFamilies(status: NodeStatus): Family[] {
+  const one = (value: number) => [{ value }];
+  const families: Family[] = [];
+  if (status.member !== undefined) {
+    families.push({ name: 'paxos_membership_role', type: 'gauge', help: 'This node in its configuration: 0 none (no cluster yet, or removed), 1 learner, 2 voter.', samples: one(membershipRoleValues[status.member]) });
+  }
+  const configuration = status.configuration;
+  if (configuration === undefined) return families;
+  families.push(
+    { name: 'paxos_configuration_voters', type: 'gauge', help: 'Voters in the configuration of this node\'s next open slot.', samples: one(configuration.voters.length) },
+    { name: 'paxos_configuration_learners', type: 'gauge', help: 'Learners in the configuration of this node\'s next open slot.', samples: one(configuration.learners.length) },
+    { name: 'paxos_configuration_slot', type: 'gauge', help: 'The slot from which that configuration governs.', samples: one(configuration.fromSlot) },
+    { name: 'paxos_configuration_change_pending', type: 'gauge', help: '1 while a membership change is proposed and not chosen, or chosen and not yet in effect.', samples: one(status.changePending === true ? 1 : 0) },
+  );
+  return families;
+}
+
 function stateFamilies(status: NodeStatus): Family[] {
   const one = (value: number) => [{ value }];
   return [
@@ -113,6 +139,7 @@ function stateFamilies(status: NodeStatus): Family[] {
       help: '1 for the role this node has now (leader, follower or candidate), 0 for the others.',
       samples: roles.map((role) => ({ labels: { role }, value: role === status.role ? 1 : 0 })),
     },
+    ...membershipFamilies(status),
     { name: 'paxos_leader_id', type: 'gauge', help: 'The node this node takes as leader; 0 when it knows none.', samples: one(status.leader ?? 0) },
     { name: 'paxos_ballot_round', type: 'gauge', help: 'Round of the ballot this node leads or follows.', samples: one(ballotRound(status.ballot)) },
     { name: 'paxos_promised_round', type: 'gauge', help: 'Round of the highest ballot this acceptor promised.', samples: one(ballotRound(status.promised)) },

@@ -5,12 +5,13 @@
 // fault injection, and answers status requests. Every decision about when a
 // record is durable and a message may leave is the driver's, which the
 // simulation runs too.
-import { PaxosNode, rebuildsOnStart, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
+import { bootstrapModeFor, PaxosNode, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
 import { ballotToString, type NodeId, type Slot, type WalRecord } from '../core/messages.js';
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
-import { clusterIdFor, ensureIdentity } from '../storage/identity.js';
+import { clusterIdFor, ensureIdentity, markLogPresent } from '../storage/identity.js';
+import { logLostWarning } from '../storage/log-mark.js';
 import { pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
@@ -28,6 +29,10 @@ import { NodeMetrics } from './metrics.js';
 import { serveMetrics, type MetricsServer } from './metrics-http.js';
 import { answerFault, FaultInjector } from './faults.js';
 import { makeWritesBehind, type UnsafeModes } from './unsafe.js';
+import { decideMemberChange } from './members.js';
+import { parseEndpoint } from './config.js';
+import type { CoreEvent } from '../core/messages.js';
+import type { LeaderTransferRequest, MemberRequest } from '../../wire/protocol.js';
 import type { NodeTls } from './tls.js';
 import {
   clientsWaitingMaxDefault,
@@ -67,11 +72,21 @@ export interface NodeConfig {
   /** Names the cluster together with the member ids; a data dir never joins another cluster. */
   clusterToken?: string;
   /**
-   * On an empty data dir: `existing` (default) takes it for a replaced disk
-   * that must rebuild from its peers before it votes; `new` votes at once, for
-   * the first start of a brand-new cluster only. Ignored when the data dir holds state.
+   * The cluster id, when joining a running cluster (`node start --join` learns
+   * it from a member); otherwise derived from the cluster token and --peers' ids.
+   */
+  clusterId?: string;
+  /**
+   * For a data dir that belongs to no cluster yet (bootstrapModeFor): absent,
+   * it founds one once every peer answers and is fresh; `new` lets a majority
+   * found it; `existing` only joins. In every case a peer that belongs to a
+   * cluster is joined. Ignored once the data dir belongs to a cluster.
    */
   initialClusterState?: InitialClusterState;
+  /** As leader, replace a wiped member's old incarnation by its new one once caught up (default true). */
+  autoReplace?: boolean;
+  /** The membership window W a founded cluster gets (default 256); every founder must be given the same. */
+  membershipWindow?: number;
   /** One core tick; heartbeats and election timeouts are counted in ticks. */
   tickMs?: number;
   /** Overrides of the Paxos core's limits (window, batch sizes, tick counts). */
@@ -87,9 +102,9 @@ export interface NodeConfig {
   /** Client commands waiting for their slot to apply; beyond it, submits are refused as overloaded. */
   clientsWaitingMax?: number;
   /**
-   * Commands one client id (session) may have waiting for their slot; beyond
-   * it the leader refuses the next with `session_busy`, not proposed.
-   * Default {@link sessionCommandsInFlightMaxDefault}.
+   * Commands one session may have waiting for their slot (at most the session
+   * window, 64); beyond it the leader refuses the next with `session_busy`,
+   * not proposed. Default {@link sessionCommandsInFlightMaxDefault}.
    */
   sessionCommandsInFlightMax?: number;
   /**
@@ -190,14 +205,17 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   // First, before anything is touched: every limit filled in and checked (NodeConfigError).
   const resolved = resolveNodeConfig({ ...config, builtinStateMachine: isBuiltinStore(config) });
   config = withResolved(config, resolved);
-  const clusterId = clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
+  const clusterId = config.clusterId ?? clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
   const release = await lockDataDir(config.dataDir, {
     log: (message) => log.warn(message),
     onCompromised: (error) => config.onFatal?.(error),
   });
   try {
-    const initialClusterState = config.initialClusterState ?? 'existing';
-    const { identity } = await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config), origin: initialClusterState });
+    const initialClusterState = config.initialClusterState;
+    const ensured = await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config) });
+    const incarnation = ensured.identity.incarnation;
+    if (incarnation === undefined) throw new Error(`data dir ${config.dataDir} has no incarnation in its identity file`);
+    if (ensured.logLost !== null) log.warn(logLostWarning(ensured.logLost), { lostIncarnation: ensured.logLost, incarnation, dataDir: config.dataDir });
     // Under the lock, so no snapshot is being written: any temporary is a crash's leftover.
     for (const file of await removeStaleSnapshotTemporaries(config.dataDir)) {
       log.warn('removed a temporary file left by a crash mid-snapshot', { file: `snapshots/${file}` });
@@ -212,22 +230,38 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       log: (level, message, fields) => log[level](message, fields),
       onFsync: (micros) => metrics.onFsync(micros),
     });
+    // The log's first segment is durable now; mark the incarnation as having a log before anything is sent (log-mark.ts).
+    await markLogPresent(config.dataDir, ensured.identity).catch(async (error: unknown) => {
+      await opened.wal.close().catch(() => undefined);
+      throw error;
+    });
     if (config.unsafe?.ackBeforeFsync === true) makeWritesBehind(opened.wal, log);
     const snapshot = latest === null ? null : { ...latest.snapshot, bytes: latest.bytes };
     const runtime = new NodeRuntime(config, { clusterId, log, release, wal: opened.wal, metrics, records: opened.records.length });
-    const emptyDataDir = snapshot === null && opened.records.length === 0;
-    if (initialClusterState === 'new') {
-      if (emptyDataDir) log.info('empty data dir of a new cluster (--initial-cluster-state new): voting at once');
-      else log.debug('--initial-cluster-state new ignored: the data dir holds state, which says what this node promised');
+    const recovered = recoverState(opened.records, snapshot?.slot ?? 0, snapshot?.membership ?? null);
+    // What a node still founding a cluster writes (bootstrap views; old rebuild marks) holds no vote.
+    const holdsVotes = opened.records.some((record) => record.type !== 'rebuild' && record.type !== 'bootstrap_view');
+    if (recovered.membership === null && (snapshot !== null || holdsVotes)) {
+      // Promises or accepted values with no membership: written by a version before membership was replicated.
+      throw new Error(
+        `data dir ${config.dataDir} holds a log written before membership was replicated (no membership record); ` +
+          'this version cannot tell whose votes it counted (and replays unregistered client commands differently). Keep running the version that wrote it, or start this version on empty data dirs and load the data again',
+      );
     }
+    // A data dir that lost its log belonged to a cluster: it only joins, never founds another (with
+    // --initial-cluster-state new, it and one wiped founder would otherwise found a second cluster).
+    const bootstrapMode = ensured.identity.replacedAfterLogLoss !== undefined ? 'join' : bootstrapModeFor(initialClusterState);
+    if (recovered.membership === null) {
+      log.info('this data dir belongs to no cluster yet: asking the --peers nodes', { incarnation, mode: bootstrapMode });
+    } else if (initialClusterState !== undefined) log.debug('--initial-cluster-state ignored: the data dir belongs to a cluster');
     const core = new PaxosNode({
       id: config.id,
-      members: [...config.peers.keys()],
+      incarnation,
       seed: seedFor(config.id),
       limits: resolved.coreLimits,
-      recovered: recoverState(opened.records, snapshot?.slot ?? 0),
-      // An empty data dir may be a replaced disk that forgot what it promised.
-      rebuilding: rebuildsOnStart({ origin: identity.origin ?? 'new', emptyDataDir }),
+      recovered,
+      bootstrap: { mode: bootstrapMode, peers: [...config.peers.keys()], window: config.membershipWindow },
+      autoReplace: config.autoReplace ?? true,
     });
     return await runtime.start(core, snapshot, config.listen ?? self);
   } catch (error) {
@@ -305,6 +339,9 @@ class NodeRuntime implements RunningNode {
   private driver!: NodeDriver;
   private transport!: Transport;
   private readonly log: Logger;
+  /** Each member's address as the configuration last named it, to tell a move from a view that differs (see dialNewMembers). */
+  private readonly configuredAddresses = new Map<NodeId, string>();
+  private addressesChecked = false;
   private readonly wal: WriteAheadLog;
   private readonly release: ReleaseLock;
   private readonly stateMachineIdentity: string;
@@ -375,7 +412,14 @@ class NodeRuntime implements RunningNode {
         const address = this.config.peers.get(id);
         return address === undefined ? null : `${address.host}:${address.port}`;
       },
-      observer: this.metrics,
+      // The metrics, and a membership change that names a new member's address: dial it.
+      observer: new Proxy(this.metrics, {
+        get: (target, property, receiver) => {
+          if (property === 'onCoreEvent') return (event: CoreEvent) => this.onCoreEvent(event);
+          const value = Reflect.get(target, property, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      }),
       onFatal: (error) => this.die(error),
       sabotage: { localReads: this.config.unsafe?.localReads === true },
     });
@@ -396,6 +440,7 @@ class NodeRuntime implements RunningNode {
       onClientRequest: (request, link) => this.onClientRequest(request, link),
     });
     this.address = await this.transport.listen();
+    this.dialNewMembers();
     // Required client certificates authenticate clients as a secret does; peers are authenticated by either.
     const exposure = exposureWarning(listen, (this.config.secret ?? null) !== null || this.config.tls?.clientCerts === 'required');
     if (exposure !== null) this.log.warn(`SECURITY: ${exposure}`);
@@ -427,6 +472,21 @@ class NodeRuntime implements RunningNode {
       address: `${this.address.host}:${this.address.port}`,
       role: core.role,
       rebuilding: core.rebuilding,
+      member: core.member,
+      incarnation: core.incarnation,
+      changePending: core.changePending,
+      ...(core.configuration === null
+        ? {}
+        : {
+            configuration: {
+              fromSlot: core.configuration.fromSlot,
+              voters: core.configuration.voters.map((m) => ({ id: m.id, incarnation: m.incarnation, address: m.address ?? this.addressOf(m.id) })),
+              learners: core.configuration.learners.map((m) => ({ id: m.id, incarnation: m.incarnation, address: m.address ?? this.addressOf(m.id) })),
+            },
+          }),
+      ...(core.role === 'leader'
+        ? { progress: [...this.core.peerProgress()].map(([id, p]) => ({ id, incarnation: p.incarnation, commitIndex: p.commitIndex, agoMs: Math.max(0, (core.tick - p.atTick) * (this.config.tickMs ?? tickMsDefault)) })) }
+        : {}),
       leader: core.leader,
       ballot: ballotToString(core.ballot),
       promised: ballotToString(core.promised),
@@ -442,6 +502,92 @@ class NodeRuntime implements RunningNode {
       peers: this.transport.peerStatus().map((peer) => ({ id: peer.id, address: peer.address, connected: peer.connected })),
       metrics: this.metrics.report({ core, wal: this.wal.stats(), peers: this.transport.peerStatus() }),
     };
+  }
+
+  private onCoreEvent(event: CoreEvent): void {
+    this.metrics.onCoreEvent?.(event);
+    if (event.kind === 'membership' || event.kind === 'joined' || event.kind === 'founded') this.dialNewMembers();
+  }
+
+  /**
+   * Dials the members at the addresses the configuration names. Members this
+   * node's --peers does not name are dialled at once. For the others, --peers
+   * wins at start: a test's or the chaos script's per-node view may name a proxy.
+   * A disagreement is logged once. But a later change of a member's address in
+   * the configuration (`member replace --address`, the machine moved) is followed.
+   */
+  private dialNewMembers(): void {
+    if (this.transport === undefined) return;
+    const members = this.core.knownMembers();
+    if (members.length === 0) return; // not in a cluster yet: the first look comes with founding or joining
+    const atStart = !this.addressesChecked;
+    this.addressesChecked = true;
+    for (const member of members) {
+      if (member.id === this.id) continue;
+      const seen = this.configuredAddresses.get(member.id);
+      // '' for a founder, whose address the configuration leaves to each node's --peers.
+      this.configuredAddresses.set(member.id, member.address ?? '');
+      if (member.address === undefined) continue;
+      const named = this.config.peers.get(member.id);
+      if (named !== undefined) {
+        const dialled = `${named.host}:${named.port}`;
+        if (dialled === member.address || seen === member.address) continue;
+        if (atStart) {
+          this.log.warn(`--peers names node ${member.id} at ${dialled}, the configuration at ${member.address}: dialling ${dialled} (if node ${member.id} moved, update --peers)`, { member: member.id });
+          continue;
+        }
+      }
+      let endpoint: Endpoint;
+      try {
+        endpoint = parseEndpoint(member.address);
+      } catch {
+        this.log.warn('a member\'s address cannot be dialled', { member: member.id, address: member.address });
+        continue;
+      }
+      this.config.peers.set(member.id, endpoint); // for redirects and status too
+      this.transport.movePeer(member.id, endpoint);
+      const why = named === undefined ? 'dialling a new member' : `node ${member.id} is named at a new address: dialling it there`;
+      this.log.info(why, { member: member.id, address: member.address });
+    }
+  }
+
+  /** `paxos member ...` on this node: only the leader proposes a change. */
+  private onMemberRequest(request: MemberRequest, link: ClientLink): void {
+    const core = this.core.status();
+    const reply = (status: 'queued' | 'refused' | 'redirect', message: string, leader: NodeId | null = core.leader) => {
+      const address = leader === null ? null : leader === this.id ? `${this.address.host}:${this.address.port}` : (this.config.peers.get(leader) ?? null);
+      link.reply({ type: 'member_reply', id: request.id, status, message, leader, address: address === null ? null : typeof address === 'string' ? address : `${address.host}:${address.port}` });
+    };
+    if (core.role !== 'leader') return reply('redirect', core.leader === null ? 'no leader is known here' : `node ${core.leader} leads`);
+    const limits = this.core.limits;
+    const decision = decideMemberChange(request, {
+      self: this.id,
+      status: core,
+      progress: this.core.peerProgress(),
+      aliveTicks: limits.electionTimeoutTicksMax * 2,
+      caughtUpSlots: limits.catchupSlotsMax,
+    });
+    if ('refused' in decision) return reply('refused', decision.refused);
+    const outcome = this.driver.changeMembership(decision.change);
+    if (outcome.status === 'queued') return reply('queued', 'proposed');
+    if (outcome.status === 'refused') return reply('refused', outcome.reason);
+    return reply('redirect', 'leadership moved', outcome.leader);
+  }
+
+  /** `paxos leader transfer`: answered when the target leads or the transfer failed (the core bounds it by an election timeout). */
+  private onLeaderTransfer(request: LeaderTransferRequest, link: ClientLink): void {
+    const none = { code: null, message: '', certain: true, from: null, to: null, ballot: null, leader: null, address: null };
+    this.driver.transferLeadership(request.to, (result) => {
+      if (result.status === 'done') {
+        const message = result.from === result.to ? `node ${result.to} already leads` : `node ${result.to} leads at ballot ${result.ballot} (was node ${result.from})`;
+        return link.reply({ type: 'leader_transfer_reply', id: request.id, ...none, status: 'done', message, from: result.from, to: result.to, ballot: result.ballot, leader: result.to, address: this.addressOf(result.to) });
+      }
+      if (result.status === 'redirect') {
+        const message = result.leader === null ? 'no leader is known here' : `node ${result.leader} leads`;
+        return link.reply({ type: 'leader_transfer_reply', id: request.id, ...none, status: 'redirect', message, leader: result.leader, address: result.address });
+      }
+      link.reply({ type: 'leader_transfer_reply', id: request.id, ...none, status: 'failed', code: result.code, message: result.message, certain: result.certain, to: request.to });
+    });
   }
 
   stop(): Promise<void> {
@@ -465,10 +611,21 @@ class NodeRuntime implements RunningNode {
     if (request.type === 'status') return link.reply({ type: 'status_reply', id: request.id, status: this.status() });
     if (request.type === 'fault') return link.reply(answerFault(this.faults, request));
     if (request.type === 'slot_outcome') return link.reply(this.driver.slotOutcome(request));
+    if (request.type === 'member') return this.onMemberRequest(request, link);
+    if (request.type === 'leader_transfer') return this.onLeaderTransfer(request, link);
     if (this.stopping !== null) {
       return link.reply({ type: 'error', id: request.id, code: 'shutting_down', message: 'the node is stopping; retry on another node', indeterminate: false });
     }
+    if (request.type === 'query') return this.driver.query(request, link);
+    if (request.type === 'snapshot_fetch') return this.driver.snapshotFetch(request, link);
     this.driver.submit(request, link);
+  }
+
+  /** The address this node dials `id` at (its own listen address for itself), or null. */
+  private addressOf(id: NodeId): string | null {
+    if (id === this.id) return `${this.address.host}:${this.address.port}`;
+    const endpoint = this.config.peers.get(id);
+    return endpoint === undefined ? null : `${endpoint.host}:${endpoint.port}`;
   }
 
   /** A failed fsync or lost lock: stop serving at once; nothing more may be acknowledged. */

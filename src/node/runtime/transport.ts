@@ -100,6 +100,7 @@ export class Transport {
   private readonly perAddress: ConnectionsPerAddress;
   /** Refusals are logged with the remote's address, but a flood of them costs a few lines a second. */
   private readonly refusalLog: LogThrottle;
+  private listening = false;
 
   constructor(private readonly options: TransportOptions) {
     const tlsOptions = options.tls == null ? null : nodeServerOptions(options.tls, options.limits.handshakeMsMax);
@@ -113,6 +114,30 @@ export class Transport {
     for (const [id, endpoint] of options.peers) this.links.set(id, new PeerLink(id, endpoint, options));
   }
 
+  /**
+   * A member added to the cluster after start (a membership change named it
+   * with an address): dial it like any peer from now on. Ignored for an id
+   * already known (this node's own --peers view of an address wins).
+   */
+  addPeer(id: NodeId, endpoint: Endpoint): boolean {
+    if (id === this.options.self || this.links.has(id)) return false;
+    this.options.peers.set(id, endpoint);
+    const link = new PeerLink(id, endpoint, this.options);
+    this.links.set(id, link);
+    if (this.listening) link.start();
+    return true;
+  }
+
+  /** Dials a peer at `endpoint` from now on: a new member, or one named at a new address (`member replace --address`). */
+  movePeer(id: NodeId, endpoint: Endpoint): boolean {
+    const old = this.links.get(id);
+    if (old !== undefined) {
+      old.stop();
+      this.links.delete(id);
+    }
+    return this.addPeer(id, endpoint);
+  }
+
   /** Starts listening; rejects with the OS error (e.g. EADDRINUSE) if the port cannot be had. */
   async listen(): Promise<Endpoint> {
     await new Promise<void>((resolve, reject) => {
@@ -124,6 +149,7 @@ export class Transport {
     });
     this.server.on('error', (error) => this.options.log.error('listener failed', { error: error.message }));
     for (const link of this.links.values()) link.start();
+    this.listening = true;
     const address = this.server.address() as net.AddressInfo;
     return { host: address.address, port: address.port };
   }

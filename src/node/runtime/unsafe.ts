@@ -14,9 +14,11 @@ export interface UnsafeModes {
    */
   ackBeforeFsync?: boolean;
   /**
-   * A leader answers `get` from its own state machine instead of through the
-   * log. A leader cut off by a partition does not know it was deposed, so it
-   * serves stale values while the majority side moves on.
+   * A leader answers `get` from its own state machine at once: a submitted
+   * one without the log, a linearizable query without the heartbeat round
+   * that confirms it still leads. A leader cut off by a partition does not
+   * know it was deposed, so it serves stale values while the majority side
+   * moves on.
    */
   localReads?: boolean;
 }

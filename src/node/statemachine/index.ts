@@ -15,12 +15,19 @@ export {
 } from './verbs.js';
 export {
   type CommandOutcome,
+  type Registration,
   ReplicatedService,
   type ReplicatedServiceOptions,
+  type SessionErrorCode,
   clientIdBytesMax,
+  clientNonceCharsMax,
   clientSessionsMaxDefault,
   refusalMessageCharsMax,
+  registrationSeq,
   serviceSnapshotFormat,
+  serviceSnapshotVersion,
+  sessionErrors,
+  sessionWindow,
 } from './sessions.js';
 export { type ParseOptions, UsageError, keyValueUsage, parseKeyValueWords, renderResult } from './parse.js';
 export { type JsonValue, encodeCanonicalJson, renderJson, valueDepthMax } from './values.js';

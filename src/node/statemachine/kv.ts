@@ -50,6 +50,13 @@ class KeyValueStore implements StateMachine {
     return this.execute(checkKeyValueOp(command));
   }
 
+  /** The read path answers `get` only: every other verb changes the store. */
+  query(command: unknown): unknown {
+    const op = checkKeyValueOp(command);
+    if (op.verb !== 'get') throw new CommandRefused(`${op.verb} is not a read: only get is answered as a query (submit it as a command)`);
+    return this.execute(op);
+  }
+
   private execute(op: KeyValueOp): unknown {
     switch (op.verb) {
       case 'get':

@@ -145,7 +145,8 @@ async function importModule(absolute: string, shown: string): Promise<Record<str
   }
 }
 
-function factoryExport(exported: Record<string, unknown>, label: string): (...args: never[]) => unknown {
+/** The module's factory export (default, else `createStateMachine`), or why there is none. */
+export function factoryExport(exported: Record<string, unknown>, label: string): (...args: never[]) => unknown {
   const candidate = exported.default ?? exported.createStateMachine;
   if (typeof candidate === 'function') return candidate as (...args: never[]) => unknown;
   if (candidate === undefined) {
@@ -177,11 +178,15 @@ function checkShape(made: unknown, label: string): StateMachine {
 
 /** The user's machine behind checks; methods are called on it, so `this` works in classes. */
 function guardMachine(machine: StateMachine, label: string): StateMachine {
-  return {
+  const guarded: StateMachine = {
     apply: (command: unknown) => checkResult(machine.apply(command), label),
     snapshot: () => checkSnapshot(machine.snapshot(), label),
     restore: (bytes: Uint8Array) => machine.restore(bytes),
   };
+  const query = (machine as { query?: unknown }).query;
+  if (query !== undefined && typeof query !== 'function') throw new StateMachineLoadError(`${label}: query must be a function when present, got ${describeType(query)}`);
+  if (typeof query === 'function') guarded.query = (command: unknown) => checkResult(query.call(machine, command), label);
+  return guarded;
 }
 
 // Deterministic, so every replica measures the same size for the same result.

@@ -4,7 +4,7 @@
 import { Packr } from 'msgpackr';
 import { SnapshotInvalid } from './types.js';
 
-/** The one snapshot layout this build writes and reads. */
+/** The snapshot layout this build writes and reads, unless a format names its own (the service's, sessions.ts). */
 export const snapshotVersion = 1;
 
 // Records (msgpackr's extension) are off so the bytes are plain msgpack that
@@ -12,21 +12,20 @@ export const snapshotVersion = 1;
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
 /** Encodes `body` under the envelope for `format`. */
-export function packSnapshot(format: string, body: Record<string, unknown>): Uint8Array {
-  return packr.pack({ format, version: snapshotVersion, ...body });
+export function packSnapshot(format: string, body: Record<string, unknown>, version: number = snapshotVersion): Uint8Array {
+  return packr.pack({ format, version, ...body });
 }
 
 /** Decodes a snapshot of `format` and returns its fields; throws SnapshotInvalid on anything else. */
-export function unpackSnapshot(bytes: Uint8Array, format: string): Record<string, unknown> {
+export function unpackSnapshot(bytes: Uint8Array, format: string, version: number = snapshotVersion, olderVersionHint = ''): Record<string, unknown> {
   if (!(bytes instanceof Uint8Array)) throw new SnapshotInvalid(`${format} snapshot must be bytes`);
   const decoded = decodeMsgpack(bytes, format);
   if (!isRecord(decoded) || decoded.format !== format) {
     throw new SnapshotInvalid(`not a ${format} snapshot`);
   }
-  if (decoded.version !== snapshotVersion) {
-    throw new SnapshotInvalid(
-      `${format} snapshot version ${String(decoded.version)} is not supported (this build reads version ${snapshotVersion})`,
-    );
+  if (decoded.version !== version) {
+    const older = typeof decoded.version === 'number' && decoded.version < version ? olderVersionHint : '';
+    throw new SnapshotInvalid(`${format} snapshot version ${String(decoded.version)} is not supported (this build reads version ${version})${older}`);
   }
   return decoded;
 }

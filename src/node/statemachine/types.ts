@@ -23,6 +23,18 @@ export interface StateMachine {
   apply(command: unknown): unknown;
 
   /**
+   * Optional: answers a read-only `command` from the current state, for the
+   * read path (`paxos submit --query`, and the built-in store's `get`), which
+   * never writes it to the log. It must not change the state in any way: it
+   * runs on one replica only (the leader, or the replica a `local` read
+   * contacted), at a moment no other replica shares, so a change here would
+   * make the replicas drift apart. Its result must be msgpack-able, as
+   * apply's; throwing refuses the read (the client gets the message). Without
+   * it, queries are refused and reads go through the log as commands.
+   */
+  query?(command: unknown): unknown;
+
+  /**
    * Serialises the whole state. Equal states should give identical bytes, so
    * that replicas can be compared by a digest of their snapshots.
    */

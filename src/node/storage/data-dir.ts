@@ -42,7 +42,18 @@ export interface SnapshotFile {
   problem: string | null;
 }
 
-export type IdentityStatus = { kind: 'ok'; nodeId: number; clusterId: string } | { kind: 'missing' } | { kind: 'invalid'; why: string };
+export type IdentityStatus =
+  | {
+      kind: 'ok';
+      nodeId: number;
+      clusterId: string;
+      incarnation: string | null;
+      /** identity.json marks this incarnation as having had a log (log-mark.ts). */
+      hasLog: boolean;
+      replacedAfterLogLoss: { incarnation: string; at: string } | null;
+    }
+  | { kind: 'missing' }
+  | { kind: 'invalid'; why: string };
 
 /** Everything read from a data dir, once; listing, summarising and checking are pure functions of it. */
 export interface DataDirContents {
@@ -185,7 +196,15 @@ function snapshotProblem(bytes: Buffer, listing: SnapshotListing): string | null
 async function readIdentityStatus(dataDir: string): Promise<IdentityStatus> {
   try {
     const identity = await readIdentity(dataDir);
-    return identity === null ? { kind: 'missing' } : { kind: 'ok', nodeId: identity.nodeId, clusterId: identity.clusterId };
+    if (identity === null) return { kind: 'missing' };
+    return {
+      kind: 'ok',
+      nodeId: identity.nodeId,
+      clusterId: identity.clusterId,
+      incarnation: identity.incarnation ?? null,
+      hasLog: identity.hasLog === true,
+      replacedAfterLogLoss: identity.replacedAfterLogLoss ?? null,
+    };
   } catch (error) {
     if (error instanceof IdentityError) return { kind: 'invalid', why: error.message };
     throw error;

@@ -3,11 +3,12 @@
 // a dir from another cluster, would vote with promises it never made; one
 // started with another state machine would replay its log into the wrong code
 // and diverge from its peers. Start-up refuses all three.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, errorCode, IdentityError } from './errors.js';
 import { ensureDirectoryDurable, writeFileAtomic } from './fsutil.js';
+import { incarnationAtStart } from './log-mark.js';
 import { parseSegmentFileName, walDirectory } from './segments.js';
 
 export const identityFileName = 'identity.json';
@@ -40,6 +41,27 @@ export interface Identity {
    * it votes). Absent from files written before it was recorded: read as new.
    */
   origin?: 'new' | 'existing';
+  /**
+   * This data dir's incarnation: random, made when the dir is created and
+   * durable before the node first speaks. Votes count per (node id,
+   * incarnation), so a wiped disk comes back as a new member. Absent from
+   * files of older versions; the next start records one.
+   */
+  incarnation?: string;
+  /**
+   * True once this incarnation's wal/ held a segment: written (atomically,
+   * durably) after the log is first opened and before the node first speaks,
+   * so a marked incarnation whose wal/ is empty has lost the votes it cast
+   * (log-mark.ts). Absent: the log was never opened under this incarnation.
+   */
+  hasLog?: boolean;
+  /** The incarnation this one replaced because its log was found lost, and when (the latest such loss only). */
+  replacedAfterLogLoss?: { incarnation: string; at: string };
+}
+
+/** A new random incarnation: 64 bits of hex. */
+export function newIncarnation(): string {
+  return randomBytes(8).toString('hex');
 }
 
 /** A state machine identity is compared and logged; the wire allows 256 characters, so does the file. */
@@ -87,6 +109,9 @@ export async function writeIdentity(dir: string, identity: Identity): Promise<vo
     createdAt: identity.createdAt,
     ...(identity.stateMachine === undefined ? {} : { stateMachine: identity.stateMachine }),
     ...(identity.origin === undefined ? {} : { origin: identity.origin }),
+    ...(identity.incarnation === undefined ? {} : { incarnation: identity.incarnation }),
+    ...(identity.hasLog === true ? { hasLog: true } : {}),
+    ...(identity.replacedAfterLogLoss === undefined ? {} : { replacedAfterLogLoss: { ...identity.replacedAfterLogLoss } }),
   };
   await writeFileAtomic(join(dir, identityFileName), `${JSON.stringify(document, null, 2)}\n`);
 }
@@ -102,13 +127,13 @@ export async function writeIdentity(dir: string, identity: Identity): Promise<vo
 export async function ensureIdentity(
   dir: string,
   expected: { nodeId: number; clusterId: string; stateMachine: string; origin?: 'new' | 'existing' },
-): Promise<{ identity: Identity; created: boolean }> {
+): Promise<EnsuredIdentity> {
   const found = await readIdentity(dir);
   if (found === null) {
     await refuseOrphanLog(dir);
-    const identity: Identity = { ...expected, createdAt: new Date().toISOString() };
+    const identity: Identity = { ...expected, createdAt: new Date().toISOString(), incarnation: newIncarnation() };
     await writeIdentity(dir, identity);
-    return { identity, created: true };
+    return { identity, created: true, logLost: null };
   }
   if (found.clusterId !== expected.clusterId) {
     throw new IdentityError(
@@ -127,12 +152,62 @@ export async function ensureIdentity(
   }
   if (found.stateMachine === undefined) {
     // Written before the state machine was recorded: it can only be the one that runs now, or peers would have refused it.
-    const identity: Identity = { ...found, stateMachine: expected.stateMachine };
+    const identity: Identity = { ...found, stateMachine: expected.stateMachine, incarnation: found.incarnation ?? newIncarnation() };
     await writeIdentity(dir, identity);
-    return { identity, created: false };
+    return { identity, created: false, logLost: null };
   }
   if (found.stateMachine !== expected.stateMachine) throw wrongStateMachine(dir, found.stateMachine, expected.stateMachine);
-  return { identity: found, created: false };
+  const decision = incarnationAtStart(found, await walSegmentsPresent(dir));
+  if (decision.kind === 'add-incarnation') {
+    // Written by an older version: this dir gets its incarnation now, durable before the node speaks.
+    const withIncarnation: Identity = { ...found, incarnation: newIncarnation() };
+    await writeIdentity(dir, withIncarnation);
+    return ensureIdentity(dir, expected);
+  }
+  if (decision.kind === 'log-lost') {
+    // Durable before the log is opened again: a crash from here on restarts as the new incarnation, unmarked.
+    const lost = found.incarnation as string;
+    const { hasLog: _lostLog, ...kept } = found;
+    const renewed: Identity = { ...kept, incarnation: newIncarnation(), replacedAfterLogLoss: { incarnation: lost, at: new Date().toISOString() } };
+    await writeIdentity(dir, renewed);
+    return { identity: renewed, created: false, logLost: lost };
+  }
+  return { identity: found, created: false, logLost: null };
+}
+
+export interface EnsuredIdentity {
+  identity: Identity;
+  /** The dir had no identity.json: a new one (with a new incarnation) was written. */
+  created: boolean;
+  /** The incarnation whose log was found lost (it was replaced by identity.incarnation), or null. */
+  logLost: string | null;
+}
+
+/**
+ * Marks the identity's incarnation as having a log. Call it once the log is
+ * open (its first segment created and its name durable) and before the node
+ * sends anything: from then on a wal/ without a segment means a lost log. A
+ * crash before the mark leaves an unmarked incarnation with its segment, which
+ * starts normally; one after leaves a marked one with its segment.
+ */
+export async function markLogPresent(dir: string, identity: Identity): Promise<Identity> {
+  if (identity.hasLog === true) return identity;
+  if (!(await walSegmentsPresent(dir))) throw new Error(`refusing to mark the log of ${dir} present: wal/ holds no segment`);
+  const marked: Identity = { ...identity, hasLog: true };
+  await writeIdentity(dir, marked);
+  return marked;
+}
+
+/** Whether wal/ holds at least one segment file (empty or not). */
+export async function walSegmentsPresent(dir: string): Promise<boolean> {
+  let names: string[];
+  try {
+    names = await readdir(walDirectory(dir));
+  } catch (error) {
+    if (errorCode(error) === 'ENOENT') return false;
+    throw error;
+  }
+  return names.some((name) => parseSegmentFileName(name) !== null);
 }
 
 function wrongStateMachine(dir: string, recorded: string, started: string): IdentityError {
@@ -180,15 +255,51 @@ function parseIdentity(path: string, text: string): Identity {
   if (typeof document !== 'object' || document === null) throw invalid(path, 'it is not a JSON object');
   const fields = document as Record<string, unknown>;
   if (fields.format !== identityFormat) throw invalid(path, `its format is ${String(fields.format)}, this version reads ${identityFormat}`);
-  const identity = { nodeId: fields.nodeId, clusterId: fields.clusterId, createdAt: fields.createdAt, stateMachine: fields.stateMachine, origin: fields.origin };
+  const identity = {
+    nodeId: fields.nodeId,
+    clusterId: fields.clusterId,
+    createdAt: fields.createdAt,
+    stateMachine: fields.stateMachine,
+    origin: fields.origin,
+    incarnation: fields.incarnation,
+    hasLog: fields.hasLog,
+    replacedAfterLogLoss: fields.replacedAfterLogLoss,
+  };
   const problem = identityProblem(identity);
   if (problem !== null) throw invalid(path, problem);
   if (identity.stateMachine === undefined) delete identity.stateMachine;
   if (identity.origin === undefined) delete identity.origin;
+  if (identity.incarnation === undefined) delete identity.incarnation;
+  if (identity.hasLog !== true) delete identity.hasLog;
+  if (identity.replacedAfterLogLoss === undefined) delete identity.replacedAfterLogLoss;
+  else {
+    const replaced = identity.replacedAfterLogLoss as { incarnation: string; at: string };
+    identity.replacedAfterLogLoss = { incarnation: replaced.incarnation, at: replaced.at };
+  }
   return identity as Identity;
 }
 
-function identityProblem(identity: { nodeId: unknown; clusterId: unknown; createdAt: unknown; stateMachine?: unknown; origin?: unknown }): string | null {
+function identityProblem(identity: {
+  nodeId: unknown;
+  clusterId: unknown;
+  createdAt: unknown;
+  stateMachine?: unknown;
+  origin?: unknown;
+  incarnation?: unknown;
+  hasLog?: unknown;
+  replacedAfterLogLoss?: unknown;
+}): string | null {
+  if (identity.hasLog !== undefined && typeof identity.hasLog !== 'boolean') return 'hasLog must be true or false';
+  const replaced = identity.replacedAfterLogLoss;
+  if (replaced !== undefined) {
+    const fields = typeof replaced === 'object' && replaced !== null ? (replaced as Record<string, unknown>) : null;
+    if (fields === null || typeof fields.incarnation !== 'string' || !/^[0-9a-f]{1,64}$/.test(fields.incarnation) || typeof fields.at !== 'string' || Number.isNaN(Date.parse(fields.at))) {
+      return 'replacedAfterLogLoss must hold an incarnation (hex) and an ISO 8601 time';
+    }
+  }
+  if (identity.incarnation !== undefined && (typeof identity.incarnation !== 'string' || !/^[0-9a-f]{1,64}$/.test(identity.incarnation))) {
+    return 'incarnation must be a string of 1 to 64 hex digits';
+  }
   if (identity.origin !== undefined && identity.origin !== 'new' && identity.origin !== 'existing') return 'origin must be "new" or "existing"';
   if (typeof identity.nodeId !== 'number' || !Number.isSafeInteger(identity.nodeId) || identity.nodeId < 1) {
     return `nodeId must be a positive integer, got ${String(identity.nodeId)}`;

@@ -3,7 +3,8 @@
 export { CorruptLogError, CorruptSnapshotError, DataDirLockedError, IdentityError, isStorageError, StorageError, WalClosedError, WalFailedError } from './errors.js';
 export type { StorageErrorCode } from './errors.js';
 export { ensureDirectoryDurable, fsyncDirectory, writeFileAtomic } from './fsutil.js';
-export { clusterIdFor, ensureIdentity, identityFileName, readIdentity, writeIdentity } from './identity.js';
+export { clusterIdFor, ensureIdentity, identityFileName, markLogPresent, readIdentity, walSegmentsPresent, writeIdentity } from './identity.js';
+export { incarnationAtStart, logLostWarning } from './log-mark.js';
 export type { Identity } from './identity.js';
 export { lockDataDir, lockFileName, pidFileName, readHolderPid } from './lock.js';
 export type { LockOptions, ReleaseLock } from './lock.js';

@@ -12,6 +12,7 @@ import { identityFileName } from './identity.js';
 import type { LogScan } from './segments.js';
 import { walDirectoryName } from './segments.js';
 import { snapshotDirectoryName } from './snapshot.js';
+import { incarnationAtStart, logLostWarning } from './log-mark.js';
 
 export type ProblemSeverity = 'error' | 'warning';
 
@@ -25,7 +26,8 @@ export type ProblemCode =
   | 'snapshot_corrupt'
   | 'snapshot_missing'
   | 'unexpected_file'
-  | 'identity_invalid';
+  | 'identity_invalid'
+  | 'log_lost';
 
 export interface LogProblem {
   /** An error means the data dir cannot be trusted; a warning is expected after a crash or harmless. */
@@ -47,7 +49,7 @@ export function checkLog(contents: DataDirContents, describeValue: DescribeValue
     ...scanProblems(contents.scan),
     ...new InvariantChecker(describeValue).check(placedRecords(contents.scan)),
     ...snapshotProblems(contents),
-    ...identityProblems(contents.identity),
+    ...identityProblems(contents.identity, contents.segmentFiles.length > 0),
   ];
   return problems.sort((a, b) => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1));
 }
@@ -96,9 +98,12 @@ function snapshotProblems(contents: DataDirContents): LogProblem[] {
   return problems;
 }
 
-function identityProblems(identity: IdentityStatus): LogProblem[] {
-  if (identity.kind !== 'invalid') return [];
-  return [{ severity: 'error', code: 'identity_invalid', file: identityFileName, offset: 0, why: identity.why }];
+function identityProblems(identity: IdentityStatus, segmentsPresent: boolean): LogProblem[] {
+  if (identity.kind === 'invalid') return [{ severity: 'error', code: 'identity_invalid', file: identityFileName, offset: 0, why: identity.why }];
+  if (identity.kind !== 'ok' || identity.incarnation === null) return [];
+  // A warning: the node starts, as a new incarnation (the same rule start-up applies).
+  if (incarnationAtStart({ incarnation: identity.incarnation, hasLog: identity.hasLog }, segmentsPresent).kind !== 'log-lost') return [];
+  return [{ severity: 'warning', code: 'log_lost', file: identityFileName, offset: 0, why: logLostWarning(identity.incarnation) }];
 }
 
 /** Where an earlier record that a problem refers to lives. */

@@ -6,6 +6,7 @@ import type { Ballot, Slot, WalRecordType } from '../core/messages.js';
 import { ballotToString, compareBallots } from '../core/messages.js';
 import type { DataDirContents, IdentityStatus, PlacedRecord } from './data-dir.js';
 import { placedRecords } from './data-dir.js';
+import { incarnationAtStart } from './log-mark.js';
 import type { Corruption, TornTail } from './record.js';
 import { walDirectoryName } from './segments.js';
 import { snapshotDirectoryName } from './snapshot.js';
@@ -18,6 +19,15 @@ export interface LogSummary {
   /** From identity.json; null when it is missing or damaged (see `identityProblem`). */
   identity: { nodeId: number; clusterId: string } | null;
   identityProblem: string | null;
+  /** The incarnation identity.json names (null: none, or no readable identity). */
+  incarnation: string | null;
+  /**
+   * identity.json marks the incarnation as having had a log, yet wal/ holds no
+   * segment: the log is lost, and the next start takes a new incarnation (log-mark.ts).
+   */
+  logLost: boolean;
+  /** The incarnation this one replaced at start-up because its log was lost, and when. */
+  replacedAfterLogLoss: { incarnation: string; at: string } | null;
   /** Every segment file in wal/, including any after a damaged one. */
   segments: { count: number; names: string[]; bytes: number };
   /** Record numbers of the first and last readable record; the first is above 1 after compaction. */
@@ -56,7 +66,7 @@ function summarise(contents: DataDirContents, placed: PlacedRecord[]): LogSummar
   const soundSnapshotSlot = latestSnapshot?.checksum === 'ok' ? latestSnapshot.slot : null;
   return {
     dataDir: contents.dataDir,
-    ...identitySummary(contents.identity),
+    ...identitySummary(contents.identity, contents.segmentFiles.length > 0),
     segments: segmentsSummary(contents.segmentFiles),
     firstIndex: placed[0]?.index ?? null,
     lastIndex: placed[placed.length - 1]?.index ?? null,
@@ -80,13 +90,22 @@ function segmentsSummary(files: { file: string; bytes: number }[]): LogSummary['
   return { count: files.length, names: files.map((segment) => segment.file), bytes: sum(files.map((segment) => segment.bytes)) };
 }
 
-function identitySummary(identity: IdentityStatus): Pick<LogSummary, 'identity' | 'identityProblem'> {
-  if (identity.kind === 'ok') return { identity: { nodeId: identity.nodeId, clusterId: identity.clusterId }, identityProblem: null };
-  return { identity: null, identityProblem: identity.kind === 'invalid' ? identity.why : null };
+function identitySummary(identity: IdentityStatus, segmentsPresent: boolean): Pick<LogSummary, 'identity' | 'identityProblem' | 'incarnation' | 'logLost' | 'replacedAfterLogLoss'> {
+  if (identity.kind === 'ok') {
+    return {
+      identity: { nodeId: identity.nodeId, clusterId: identity.clusterId },
+      identityProblem: null,
+      incarnation: identity.incarnation,
+      // The same rule start-up applies.
+      logLost: incarnationAtStart({ incarnation: identity.incarnation ?? undefined, hasLog: identity.hasLog }, segmentsPresent).kind === 'log-lost',
+      replacedAfterLogLoss: identity.replacedAfterLogLoss,
+    };
+  }
+  return { identity: null, identityProblem: identity.kind === 'invalid' ? identity.why : null, incarnation: null, logLost: false, replacedAfterLogLoss: null };
 }
 
 function countByType(placed: PlacedRecord[], snapshots: number): Record<LogEntryType, number> {
-  const counts: Record<LogEntryType, number> = { promise: 0, accept: 0, chosen: 0, rebuild: 0, snapshot: snapshots };
+  const counts: Record<LogEntryType, number> = { promise: 0, accept: 0, chosen: 0, rebuild: 0, membership: 0, bootstrap_view: 0, snapshot: snapshots };
   for (const { record } of placed) counts[record.type] += 1;
   return counts;
 }

@@ -5,16 +5,20 @@
 // One record:
 //   0..3  payload length, uint32 big-endian (the type byte is not counted)
 //   4..7  CRC-32C (Castagnoli) of the type byte and the payload, uint32 big-endian
-//   8     type: 1 promise, 2 accept, 3 chosen, 5 rebuild (4 is reserved for a snapshot marker)
+//   8     type: 1 promise, 2 accept, 3 chosen, 5 rebuild (old logs only; ignored), 6 membership, 7 bootstrap_view
+//         (4 is reserved for a snapshot marker)
 //   9..   msgpack payload (msgpackr, useRecords: false), a compact array per type:
 //           promise [round, node]
 //           accept  [slot, round, node, commands]
 //           chosen  [slot, commands]
 //           rebuild [done: 0 | 1]
+//           membership [state]   (the MembershipState of src/node/core/membership.ts)
+//           bootstrap_view [[[id, incarnation]...]]   (7: what a fresh node heard before founding)
 //         where commands is an array of [client, seq, op].
 import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';
 import type { Ballot, Command, Value, WalRecord, WalRecordType } from '../core/messages.js';
+import { parseMembershipState } from '../core/membership.js';
 
 export const recordHeaderBytes = 9;
 
@@ -31,13 +35,15 @@ export const recordTypeCodes: Readonly<Record<WalRecordType, number>> = Object.f
   accept: 2,
   chosen: 3,
   rebuild: 5,
+  membership: 6,
+  bootstrap_view: 7,
 });
 
 /** Reserved for the snapshot marker that log compaction will add. */
 export const snapshotMarkerTypeCode = 4;
 
 /** The highest type code a well-formed log can contain (used to resynchronise). */
-const typeCodeMax = recordTypeCodes.rebuild;
+const typeCodeMax = recordTypeCodes.bootstrap_view;
 
 /**
  * How many bytes of checksums the scanner may compute while looking for valid
@@ -233,7 +239,9 @@ function isRecordTypeCode(typeCode: number): boolean {
     typeCode === recordTypeCodes.promise ||
     typeCode === recordTypeCodes.accept ||
     typeCode === recordTypeCodes.chosen ||
-    typeCode === recordTypeCodes.rebuild
+    typeCode === recordTypeCodes.rebuild ||
+    typeCode === recordTypeCodes.membership ||
+    typeCode === recordTypeCodes.bootstrap_view
   );
 }
 
@@ -247,6 +255,10 @@ function payloadOf(record: WalRecord): unknown[] {
       return [record.slot, commandsPayload(record.value)];
     case 'rebuild':
       return [record.done ? 1 : 0];
+    case 'membership':
+      return [record.state];
+    case 'bootstrap_view':
+      return [record.view.map((entry) => [entry.id, entry.incarnation])];
   }
 }
 
@@ -261,12 +273,33 @@ function recordFromPayload(typeCode: number, value: unknown): WalRecord | string
   if (typeCode === recordTypeCodes.promise) return promiseFromPayload(value);
   if (typeCode === recordTypeCodes.accept) return acceptFromPayload(value);
   if (typeCode === recordTypeCodes.rebuild) return rebuildFromPayload(value);
+  if (typeCode === recordTypeCodes.membership) return membershipFromPayload(value);
+  if (typeCode === recordTypeCodes.bootstrap_view) return bootstrapViewFromPayload(value);
   return chosenFromPayload(value);
 }
 
 function rebuildFromPayload(value: unknown): WalRecord | string {
   if (!isArrayOfLength(value, 1) || (value[0] !== 0 && value[0] !== 1)) return 'invalid rebuild record: payload must be [0] or [1]';
   return { type: 'rebuild', done: value[0] === 1 };
+}
+
+function membershipFromPayload(value: unknown): WalRecord | string {
+  if (!isArrayOfLength(value, 1)) return 'invalid membership record: payload must be [state]';
+  const state = parseMembershipState(value[0]);
+  if (state === null) return 'invalid membership record: not a well-formed membership state';
+  return { type: 'membership', state };
+}
+
+function bootstrapViewFromPayload(value: unknown): WalRecord | string {
+  if (!isArrayOfLength(value, 1) || !Array.isArray(value[0]) || value[0].length > 1024) return 'invalid bootstrap_view record: payload must be [[[id, incarnation]...]]';
+  const view: { id: number; incarnation: string }[] = [];
+  for (const entry of value[0] as unknown[]) {
+    if (!isArrayOfLength(entry, 2) || !isIntegerAtLeast(entry[0], 1) || typeof entry[1] !== 'string' || entry[1].length === 0 || entry[1].length > 64) {
+      return 'invalid bootstrap_view record: an entry must be [id, incarnation]';
+    }
+    view.push({ id: entry[0], incarnation: entry[1] });
+  }
+  return { type: 'bootstrap_view', view };
 }
 
 function promiseFromPayload(value: unknown): WalRecord | string {

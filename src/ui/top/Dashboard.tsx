@@ -142,6 +142,7 @@ const eventColours: Record<ClusterEventKind, string | undefined> = {
   snapshot: 'blue',
   lagging: 'yellow',
   caught_up: undefined,
+  diverged: 'red',
 };
 
 /** The newest `shown` events, oldest at the top, so the pane reads like a log. */

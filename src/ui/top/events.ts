@@ -7,7 +7,7 @@ import type { StatusRow } from '../../client/status-report.js';
 /** A follower this many slots behind the cluster's commit index is shown as lagging. */
 export const laggingSlotsMin = 64;
 
-export type ClusterEventKind = 'leader' | 'no_leader' | 'down' | 'up' | 'restart' | 'snapshot' | 'lagging' | 'caught_up';
+export type ClusterEventKind = 'leader' | 'no_leader' | 'down' | 'up' | 'restart' | 'snapshot' | 'lagging' | 'caught_up' | 'diverged';
 
 export interface ClusterEvent {
   atMs: number;
@@ -88,6 +88,10 @@ function nodeChanges(previous: StatusRow | undefined, current: StatusRow, name: 
     return isLagging(current) ? [back, lagging] : [back];
   }
   const changes: [ClusterEventKind, string][] = [];
+  // Said once, when it is first seen: nodes at the same slot with different applied digests (paxos status marks them too).
+  if (current.digestDiffers && !(previous.digestDiffers ?? false)) {
+    changes.push(['diverged', `${name} diverged: its applied digest at slot ${current.lastApplied} differs from other nodes' (the state machine is not deterministic; try paxos sim)`]);
+  }
   if (current.uptimeMs < previous.uptimeMs) changes.push(['restart', `${name} restarted between polls`]);
   if (current.lastSnapshot > previous.lastSnapshot) changes.push(['snapshot', `${name} took a snapshot at slot ${current.lastSnapshot}`]);
   if (isLagging(current) && !isLagging(previous)) changes.push(lagging);

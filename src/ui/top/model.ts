@@ -184,7 +184,8 @@ function nodeRowView(row: StatusRow, history: NodeHistory, nowMs: number): NodeR
     id: row.id,
     // A rebuilding node does not vote yet (an empty data dir learning what it may have promised).
     condition: row.rebuilding === true ? 'rebuilding' : isLagging(row) ? 'lagging' : row.role,
-    role: row.rebuilding === true ? 'rebuilding' : row.role,
+    // A learner and a node outside the configuration do not vote either; say which, as `paxos status` MEMBER does.
+    role: row.rebuilding === true ? nonVoterRole(row.member) : row.role,
     ballot: row.ballot,
     chosen: row.commitIndex,
     applied: row.lastApplied,
@@ -199,6 +200,12 @@ function nodeRowView(row: StatusRow, history: NodeHistory, nowMs: number): NodeR
     uptimeMs: row.uptimeMs,
     downForMs: null,
   };
+}
+
+function nonVoterRole(member: string | undefined): string {
+  if (member === 'learner') return 'learner';
+  if (member === 'none') return 'nonmember';
+  return 'rebuilding';
 }
 
 const emptyFigures = {

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PaxosClient, type PaxosClientOptions } from '../../../src/client/client.js';
 import { parseClusterAddresses } from '../../../src/client/options.js';
+import { sessionWindow } from '../../../src/node/statemachine/sessions.js';
 import type { SubmitRequest } from '../../../src/wire/protocol.js';
 import { applied, closeAll, nodeError, redirect, refusedAddress, startFakeNode, statusOf, type FakeNode } from './fake-node.js';
 
@@ -39,7 +40,7 @@ describe('PaxosClient.submit: finding the leader', () => {
 
     expect(submits(follower)).toHaveLength(1);
     expect(submits(leader).map((request) => request.seq)).toEqual([1, 2]);
-    expect(submits(follower)[0]).toMatchObject({ client: client.clientId, seq: 1, op: ['set', 'x', '1'] });
+    expect(submits(follower)[0]).toMatchObject({ client: client.sessionId, seq: 1, op: ['set', 'x', '1'] });
   });
 
   it('tries the next address after a redirect that names no leader', async () => {
@@ -165,27 +166,101 @@ describe('PaxosClient.submit: determinate and unknown outcomes', () => {
 });
 
 describe('PaxosClient.submit: sessions', () => {
-  it('runs commands one at a time, in call order, with increasing seqs', async () => {
+  it('registers a session lazily, once, and sends every command in it with increasing seqs', async () => {
+    const node = await startFakeNode({ nodeId: 1, script: (request) => applied((request as SubmitRequest).seq) });
+    const client = clientFor([node.address], { clientId: 'bench-7' });
+    expect(client.sessionId).toBeNull();
+    expect(node.registrations).toHaveLength(0);
+    await client.submit(['noop']);
+    await client.submit(['noop']);
+    expect(node.registrations).toEqual([expect.objectContaining({ client: 'bench-7', seq: 0, op: null })]);
+    expect(client.sessionId).toBe('bench-7@1.0');
+    expect(submits(node).map((request) => [request.client, request.seq])).toEqual([
+      ['bench-7@1.0', 1],
+      ['bench-7@1.0', 2],
+    ]);
+  });
+
+  it('pipelines overlapping submits: seqs in call order, the second sent before the first is answered', async () => {
     const order: string[] = [];
     const node = await startFakeNode({
       nodeId: 1,
       script: (request) => {
         const seq = (request as SubmitRequest).seq;
         order.push(`request ${seq}`);
-        return { ...applied(seq, seq), delayMs: seq === 1 ? 50 : 0 };
+        return { ...applied(seq, seq), delayMs: seq === 1 ? 100 : 0 };
       },
     });
     const client = clientFor([node.address]);
-    const outcomes = await Promise.all([client.submit(['noop']), client.submit(['noop'])]);
+    const first = client.submit(['noop']).then((outcome) => {
+      order.push('answer 1');
+      return outcome;
+    });
+    const second = client.submit(['noop']).then((outcome) => {
+      order.push('answer 2');
+      return outcome;
+    });
+    const outcomes = await Promise.all([first, second]);
     expect(outcomes.map((outcome) => outcome.status === 'applied' && outcome.result)).toEqual([1, 2]);
-    expect(order).toEqual(['request 1', 'request 2']);
+    expect(order).toEqual(['request 1', 'request 2', 'answer 2', 'answer 1']);
   });
 
-  it('uses the given client id', async () => {
-    const node = await startFakeNode({ nodeId: 1, script: () => applied('OK') });
-    const client = clientFor([node.address], { clientId: 'bench-7' });
-    await client.submit(['noop']);
-    expect(submits(node)[0].client).toBe('bench-7');
+  it(`keeps at most ${sessionWindow} seqs open: the next waits for the lowest unanswered one`, async () => {
+    const arrived = new Map<number, number>();
+    let firstAnsweredAt = 0;
+    const node = await startFakeNode({
+      nodeId: 1,
+      script: (request) => {
+        const seq = (request as SubmitRequest).seq;
+        arrived.set(seq, Date.now());
+        if (seq !== 1) return applied(seq);
+        firstAnsweredAt = Date.now() + 150;
+        return { ...applied(seq), delayMs: 150 };
+      },
+    });
+    const client = clientFor([node.address]);
+    const outcomes = await Promise.all(Array.from({ length: sessionWindow + 1 }, () => client.submit(['noop'])));
+    expect(outcomes.every((outcome) => outcome.status === 'applied')).toBe(true);
+    expect(submits(node).map((request) => request.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: sessionWindow + 1 }, (_, index) => index + 1));
+    expect(arrived.get(sessionWindow) as number).toBeLessThan(firstAnsweredAt);
+    expect(arrived.get(sessionWindow + 1) as number).toBeGreaterThanOrEqual(firstAnsweredAt - 5);
+  });
+
+  it('reports session_expired as unknown, without retrying elsewhere, and registers a new session for the next command', async () => {
+    const other = await startFakeNode({ nodeId: 2, script: () => applied('elsewhere') });
+    const node = await startFakeNode({
+      nodeId: 1,
+      script: (request, index) => (index === 0 ? nodeError(true, 'session_expired') : applied((request as SubmitRequest).client)),
+    });
+    const client = clientFor([node.address, other.address], { clientId: 'n' });
+    const expired = await client.submit(['incr', 'x']);
+    expect(expired).toMatchObject({ status: 'unknown', code: 'session_expired', tried: [node.address] });
+    expect(submits(other)).toHaveLength(0);
+    expect(client.sessionId).toBeNull();
+    expect(await client.submit(['incr', 'x'])).toMatchObject({ status: 'applied', result: 'n@1.1' });
+    expect(node.registrations.map((request) => request.client)).toEqual(['n', 'n']);
+    expect(submits(node).map((request) => [request.client, request.seq])).toEqual([
+      ['n@1.0', 1],
+      ['n@1.1', 1],
+    ]);
+  });
+
+  it('reports result_forgotten as unknown', async () => {
+    const node = await startFakeNode({ nodeId: 1, script: () => nodeError(true, 'result_forgotten') });
+    const client = clientFor([node.address]);
+    expect(await client.submit(['noop'])).toMatchObject({ status: 'unknown', code: 'result_forgotten' });
+    expect(submits(node)).toHaveLength(1);
+  });
+
+  it('reports a command as not applied, never sending it, when its session cannot be registered', async () => {
+    const node = await startFakeNode({ nodeId: 1, script: () => applied('OK'), registration: () => ({ hang: true }) });
+    const client = clientFor([node.address], { timeoutMs: 700 });
+    const outcomes = await Promise.all([client.submit(['noop']), client.submit(['noop'])]);
+    for (const outcome of outcomes) {
+      expect(outcome).toMatchObject({ status: 'not_applied', code: 'no_leader' });
+      expect(outcome.status === 'not_applied' && outcome.error).toMatch(/^could not register a session, so the command was not sent/);
+    }
+    expect(submits(node)).toHaveLength(0);
   });
 
   it('makes a random 16-hex client id by default', () => {

@@ -42,6 +42,10 @@ async function run(command: { run(argv: string[], root: string): Promise<unknown
   return { stdout, stderr, exitCode };
 }
 
+function readReply(result: unknown, consistency: 'linearizable' | 'local', appliedSlot: number, knownChosenSlot: number): Extract<FakeAction, { reply: unknown }>['reply'] {
+  return { type: 'query_reply', ok: true, result, error: null, appliedSlot, consistency, knownChosenSlot };
+}
+
 async function nodeAnswering(action: FakeAction): Promise<string> {
   return (await startFakeNode({ nodeId: 1, script: () => action })).address;
 }
@@ -53,8 +57,26 @@ describe('paxos submit', () => {
   });
 
   it('prints (nil) for a missing key', async () => {
-    const address = await nodeAnswering(applied(null));
+    const address = await nodeAnswering({ reply: readReply(null, 'linearizable', 4, 4) });
     expect((await run(Submit, ['get', 'x', '--cluster', address])).stdout).toEqual(['(nil)']);
+  });
+
+  it('sends a get as a linearizable query by default, as a command with --consistency log', async () => {
+    const node = await startFakeNode({ nodeId: 1, script: (request) => (request.type === 'query' ? { reply: readReply('1', 'linearizable', 7, 7) } : applied('1', 8)) });
+    const read = await run(Submit, ['--json', 'get', 'x', '-c', node.address]);
+    expect(read.stdout.map((line) => JSON.parse(line) as unknown)).toEqual([{ ok: true, result: '1', slot: 7, consistency: 'linearizable' }]);
+    const logged = await run(Submit, ['--json', '--consistency', 'log', 'get', 'x', '-c', node.address]);
+    expect(logged.stdout.map((line) => JSON.parse(line) as unknown)).toEqual([{ ok: true, result: '1', slot: 8 }]);
+    expect(node.requests.map((request) => request.type === 'query' ? `query:${request.consistency}` : request.type)).toEqual(['query:linearizable', 'submit']);
+  });
+
+  it('says a local read may be stale, with how far behind its replica knew itself', async () => {
+    const address = await nodeAnswering({ reply: readReply('1', 'local', 40, 45) });
+    const text = await run(Submit, ['--consistency', 'local', 'get', 'x', '-c', address]);
+    expect(text.stdout).toEqual(['1']);
+    expect(text.stderr).toEqual([`note: a local read of ${address}, which may be stale: its state at applied slot 40 (5 slots behind the 45 it knew chosen; the leader may know more)`]);
+    const json = await run(Submit, ['--json', '--consistency', 'local', 'get', 'x', '-c', address]);
+    expect(JSON.parse(json.stdout[0])).toEqual({ ok: true, result: '1', slot: 40, consistency: 'local', stale: true, appliedSlot: 40, knownChosenSlot: 45, address });
   });
 
   it('prints one JSON object with --json', async () => {

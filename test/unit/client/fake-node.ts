@@ -10,6 +10,7 @@ import {
   type ClientResponse,
   type GoodbyeMessage,
   type NodeStatus,
+  type SubmitRequest,
   type WireMessage,
 } from '../../../src/wire/protocol.js';
 
@@ -26,8 +27,14 @@ export interface FakeNodeOptions {
   clusterId?: string;
   /** Answer to a hello: welcome by default. */
   goodbye?: Omit<GoodbyeMessage, 'type'>;
-  /** Called for each request with how many came before it (0-based). */
+  /** Called for each request with how many came before it (0-based); registrations are not counted. */
   script?: (request: ClientRequest, index: number) => FakeAction;
+  /**
+   * What a session registration (a submit of seq 0, op null) gets, with how
+   * many came before it: by default the session `<client>@1.<index>`, as a
+   * real node names it after where it was chosen.
+   */
+  registration?: (request: SubmitRequest, index: number) => FakeAction;
 }
 
 export interface FakeNode {
@@ -35,6 +42,8 @@ export interface FakeNode {
   port: number;
   address: string;
   requests: ClientRequest[];
+  /** Session registrations received (kept out of `requests`). */
+  registrations: SubmitRequest[];
   /** Connections accepted so far. */
   readonly connectionsAccepted: number;
   /** Destroys every connection and stops listening. */
@@ -47,13 +56,14 @@ const started = new Set<FakeNode>();
 export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode> {
   const sockets = new Set<net.Socket>();
   const requests: ClientRequest[] = [];
+  const registrations: SubmitRequest[] = [];
   let connectionsAccepted = 0;
   const server = net.createServer((socket) => {
     connectionsAccepted += 1;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
-    serve(socket, options, requests);
+    serve(socket, options, requests, registrations);
   });
   const port = await listen(server);
   const node: FakeNode = {
@@ -61,6 +71,7 @@ export async function startFakeNode(options: FakeNodeOptions): Promise<FakeNode>
     port,
     address: `127.0.0.1:${port}`,
     requests,
+    registrations,
     get connectionsAccepted() {
       return connectionsAccepted;
     },
@@ -119,7 +130,11 @@ export function statusOf(nodeId: number, fields: Partial<NodeStatus> = {}): Node
   };
 }
 
-function serve(socket: net.Socket, options: FakeNodeOptions, requests: ClientRequest[]): void {
+export function registered(session: string): FakeAction {
+  return { reply: { type: 'result', slot: 1, result: { session } } };
+}
+
+function serve(socket: net.Socket, options: FakeNodeOptions, requests: ClientRequest[], registrations: SubmitRequest[]): void {
   const decoder = new FrameDecoder({ frameBytesMax: frameBytesMaxDefault });
   let welcomed = false;
   socket.on('data', (chunk: Buffer) => {
@@ -130,6 +145,12 @@ function serve(socket: net.Socket, options: FakeNodeOptions, requests: ClientReq
         continue;
       }
       const request = parseClientRequest(message);
+      if (request.type === 'submit' && request.seq === 0 && request.op === null) {
+        registrations.push(request);
+        const index = registrations.length - 1;
+        act(socket, request, options.registration?.(request, index) ?? registered(`${request.client}@1.${index}`));
+        continue;
+      }
       requests.push(request);
       const action = options.script?.(request, requests.length - 1) ?? { hang: true };
       act(socket, request, action);

@@ -7,7 +7,7 @@ import { applied, closeAll, startFakeNode } from './fake-node.js';
 afterEach(closeAll);
 
 describe('ConnectionPool: sessions sharing sockets', () => {
-  it('carries several sessions over one connection, each with its own id and sequence', async () => {
+  it('carries several sessions over one connection, each registered with its own id and sequence', async () => {
     const node = await startFakeNode({ nodeId: 1, script: (request) => applied(`${(request as SubmitRequest).client}#${(request as SubmitRequest).seq}`) });
     const pool = new ConnectionPool();
     const addresses = parseClusterAddresses(node.address);
@@ -17,8 +17,8 @@ describe('ConnectionPool: sessions sharing sockets', () => {
     expect(node.connectionsAccepted).toBe(1);
     rounds.forEach((outcomes, index) => {
       expect(outcomes.map((outcome) => (outcome.status === 'applied' ? outcome.result : outcome.status))).toEqual([
-        `${sessions[index].clientId}#1`,
-        `${sessions[index].clientId}#2`,
+        `${sessions[index].sessionId}#1`,
+        `${sessions[index].sessionId}#2`,
       ]);
     });
     for (const session of sessions) session.close();

@@ -21,6 +21,14 @@ describe('submit outcomes', () => {
     expect(submitJson(unknown)).toMatchObject({ ok: false, indeterminate: true });
   });
 
+  it('report the session errors as unknown: exit 5, indeterminate, with their code', () => {
+    for (const code of ['session_expired', 'result_forgotten'] as const) {
+      const outcome: SubmitOutcome = { status: 'unknown', code, error: `outcome unknown: a:1: ${code}: ...`, tried: ['a:1'] };
+      expect(submitExitCode(outcome)).toBe(5);
+      expect(submitJson(outcome)).toEqual({ ok: false, error: outcome.error, indeterminate: true, code, tried: ['a:1'] });
+    }
+  });
+
   it('render as one line of text each', () => {
     expect([appliedGet, refused, unreachable, unknown].map(submitTextLine)).toEqual([
       '(nil)',

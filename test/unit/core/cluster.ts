@@ -5,8 +5,9 @@
 // too (the driver's loopback: 'network'), so a test orders those as well. The
 // helper also watches the rules a test may want to check: nothing that vouches
 // for a record leaves before the record is on disk.
-import { PaxosNode, rebuildsOnStart, recoverState, type InitialClusterState } from '../../../src/node/core/node.js';
-import { NodeDriver, type DriverLimits } from '../../../src/node/driver/driver.js';
+import { PaxosNode, recoverState, type BootstrapMode, type ChangeOutcome, type CoreSabotage } from '../../../src/node/core/node.js';
+import { foundingState, isVoter, type Incarnation, type MembershipChange, type MembershipState } from '../../../src/node/core/membership.js';
+import { NodeDriver, type DriverLimits, type TransferResult } from '../../../src/node/driver/driver.js';
 import { silentLogger } from '../../../src/node/driver/log.js';
 import { createKeyValueStore } from '../../../src/node/statemachine/kv.js';
 import type { ClientResponse } from '../../../src/wire/protocol.js';
@@ -87,11 +88,26 @@ export interface ClusterOptions {
   /** Records already on a node's disk when it starts (rebuilt with recoverState). */
   disks?: Record<NodeId, WalRecord[]>;
   /**
-   * How a node on an empty disk starts, as `node start --initial-cluster-state`
-   * says (see rebuildsOnStart). Default `new`: most scenarios start a brand-new
-   * cluster and want it to vote at once.
+   * The membership window W of the founding configuration (default: the
+   * limits' slotsInFlightMax, else 256).
    */
-  initialClusterState?: InitialClusterState;
+  window?: number;
+  /**
+   * How the nodes first get a membership: `founded` (the default) hands every
+   * node the founding configuration of all `size` nodes at once, as if the
+   * bootstrap exchange had run; a bootstrap mode runs the real exchange
+   * (join_query / join_reply), delivered by the test.
+   */
+  start?: 'founded' | BootstrapMode;
+  /** The founding voters (default: every node); the others start on empty disks and join. */
+  voters?: NodeId[];
+  /** A deliberately broken core on every node (to show a scenario needs what it checks). */
+  sabotage?: CoreSabotage;
+}
+
+/** A node's incarnation in these scenarios: its id and how many times its disk was replaced. */
+export function incarnationOf(id: NodeId, generation = 0): Incarnation {
+  return `n${id}.${generation}`;
 }
 
 /** Driver limits for scripted scenarios: no snapshots unless a test asks. */
@@ -113,6 +129,8 @@ const driverLimits: DriverLimits = {
 export class Cluster {
   readonly ids: NodeId[];
   readonly disks = new Map<NodeId, WalRecord[]>();
+  /** Every accept record any incarnation ever made durable, kept when its disk is replaced. */
+  readonly acceptLog: { id: NodeId; incarnation: Incarnation; record: WalRecord }[] = [];
   /** What each node's current incarnation applied, in order. */
   readonly applied = new Map<NodeId, ChosenEntry[]>();
   readonly events = new Map<NodeId, CoreEvent[]>();
@@ -130,14 +148,24 @@ export class Cluster {
   private readonly deferred: (() => void)[] = [];
   private readonly limits: Partial<CoreLimits>;
   private readonly seed: number;
-  private readonly initialClusterState: InitialClusterState;
+  private readonly window: number;
+  private readonly startMode: 'founded' | BootstrapMode;
+  private readonly founders: NodeId[];
+  private readonly sabotage: CoreSabotage | undefined;
+  /** How many times each node's disk was replaced (its incarnation). */
+  readonly generations = new Map<NodeId, number>();
   private clientRequests = 0;
+  private readonly stalled = new Set<NodeId>();
+  private readonly stalledAppendCounts = new Map<NodeId, number>();
 
   constructor(options: ClusterOptions) {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
     this.limits = options.limits ?? testLimits;
     this.seed = options.seed ?? 1;
-    this.initialClusterState = options.initialClusterState ?? 'new';
+    this.window = options.window ?? this.limits.slotsInFlightMax ?? 256;
+    this.startMode = options.start ?? 'founded';
+    this.founders = options.voters ?? this.ids;
+    this.sabotage = options.sabotage;
     for (const id of this.ids) {
       this.disks.set(id, [...(options.disks?.[id] ?? [])]);
       this.start(id);
@@ -246,6 +274,21 @@ export class Cluster {
     return ballotOfLeader;
   }
 
+  /** Offers a membership change at `id`'s driver, as `paxos member` does. */
+  changeMembership(id: NodeId, change: MembershipChange): ChangeOutcome {
+    const outcome = this.driver(id).changeMembership(change);
+    this.settle();
+    return outcome;
+  }
+
+  /** Asks `id`'s driver to transfer leadership, as `paxos leader transfer` does; the list fills with the one answer. */
+  transferLeadership(id: NodeId, to: NodeId | null): TransferResult[] {
+    const results: TransferResult[] = [];
+    this.driver(id).transferLeadership(to, (result) => results.push(result));
+    this.settle();
+    return results;
+  }
+
   /** Submits commands at `id` as clients would; the driver moves them into slots. */
   propose(id: NodeId, ...commands: Command[]): void {
     for (const c of commands) {
@@ -261,6 +304,28 @@ export class Cluster {
       if (refused !== null) throw new Error(`propose at node ${id}: ${JSON.stringify(refused)}`);
     }
     this.collect([id]);
+  }
+
+  /**
+   * Sends a read-only query at `id` as a client would, without settling (so
+   * several share a Ready until the test collects); the returned list fills
+   * with the node's answers as they come.
+   */
+  query(id: NodeId, op: unknown, consistency: 'linearizable' | 'local' = 'linearizable'): ClientResponse[] {
+    this.clientRequests += 1;
+    const replies: ClientResponse[] = [];
+    this.driver(id).query({ type: 'query', id: this.clientRequests, op, consistency }, { reply: (response) => replies.push(response) });
+    return replies;
+  }
+
+  /** Appends at `id` from now on never complete: nothing more becomes durable there (a disk stuck in fsync). */
+  stallDisk(id: NodeId): void {
+    this.stalled.add(id);
+  }
+
+  /** Appends a stalled disk was given and never finished. */
+  stalledAppends(id: NodeId): number {
+    return this.stalledAppendCounts.get(id) ?? 0;
   }
 
   /** The leader says what is chosen (heartbeat), followers catch up; everything is delivered. */
@@ -279,12 +344,36 @@ export class Cluster {
     this.inFlight = this.inFlight.filter((m) => m.to !== id);
   }
 
-  /** A new incarnation built from the node's disk alone. */
-  restart(id: NodeId): Ready {
+  /** A new incarnation built from the node's disk alone (a node on an empty disk with no membership bootstraps in `mode`). */
+  restart(id: NodeId, mode?: BootstrapMode): Ready {
     this.crash(id);
-    this.start(id);
+    this.start(id, mode);
     this.settle();
     return this.takeReadies(id);
+  }
+
+  /**
+   * The node's disk is replaced: it crashes and comes back on an empty data
+   * dir with a new incarnation, which joins (join_query) and is not a voter
+   * until a membership change names it.
+   */
+  wipe(id: NodeId, mode: BootstrapMode = 'join', options: { up?: boolean } = {}): Ready {
+    this.crash(id);
+    this.disks.set(id, []);
+    this.generations.set(id, (this.generations.get(id) ?? 0) + 1);
+    if (options.up === false) return this.takeReadies(id);
+    this.start(id, mode);
+    this.settle();
+    return this.takeReadies(id);
+  }
+
+  incarnation(id: NodeId): Incarnation {
+    return incarnationOf(id, this.generations.get(id) ?? 0);
+  }
+
+  /** The founding membership every node of a `founded` cluster starts with. */
+  foundingMembership(): MembershipState {
+    return foundingState(this.founders.map((id) => ({ id, incarnation: incarnationOf(id, 0) })), this.window);
   }
 
   /** For every slot, the one value any node learned chosen; throws if two nodes disagree. */
@@ -304,17 +393,21 @@ export class Cluster {
     return bySlot;
   }
 
-  /** Values that a majority accepted at one ballot (chosen, whatever the learners know), by slot. */
+  /**
+   * Values that a majority of the founding voters accepted at one ballot
+   * (chosen, whatever the learners know), by slot, counting each vote for the
+   * incarnation that cast it: every accept record ever written is kept in
+   * `acceptLog`, also those a replaced disk lost.
+   */
   chosenByAcceptors(): Map<Slot, Set<string>> {
     const votes = new Map<string, { slot: Slot; value: string; nodes: Set<NodeId> }>();
-    for (const [id, disk] of this.disks) {
-      for (const record of disk) {
-        if (record.type !== 'accept') continue;
-        const key = `${record.slot}@${ballotToString(record.ballot)}:${valueKey(record.value)}`;
-        const vote = votes.get(key) ?? { slot: record.slot, value: valueKey(record.value), nodes: new Set<NodeId>() };
-        vote.nodes.add(id);
-        votes.set(key, vote);
-      }
+    const founding = this.foundingMembership().epochs[0].config;
+    for (const { id, incarnation, record } of this.acceptLog) {
+      if (record.type !== 'accept' || !isVoter(founding, id, incarnation)) continue;
+      const key = `${record.slot}@${ballotToString(record.ballot)}:${valueKey(record.value)}`;
+      const vote = votes.get(key) ?? { slot: record.slot, value: valueKey(record.value), nodes: new Set<NodeId>() };
+      vote.nodes.add(id);
+      votes.set(key, vote);
     }
     const bySlot = new Map<Slot, Set<string>>();
     for (const vote of votes.values()) {
@@ -334,10 +427,18 @@ export class Cluster {
     return driver;
   }
 
-  private start(id: NodeId): void {
+  private start(id: NodeId, mode: 'founded' | BootstrapMode = this.startMode): void {
     const disk = this.disks.get(id) ?? [];
-    const rebuilding = rebuildsOnStart({ origin: this.initialClusterState, emptyDataDir: disk.length === 0 });
-    const core = new PaxosNode({ id, members: this.ids, seed: this.seed + id, limits: this.limits, recovered: recoverState(disk), rebuilding });
+    const incarnation = this.incarnation(id);
+    const core = new PaxosNode({
+      id,
+      incarnation,
+      seed: this.seed + id,
+      limits: this.limits,
+      recovered: recoverState(disk),
+      sabotage: this.sabotage,
+      ...(mode === 'founded' && this.founders.includes(id) ? { founding: this.foundingMembership() } : { bootstrap: { mode: mode === 'founded' ? 'join' : mode, peers: this.ids, window: this.window } }),
+    });
     this.cores.set(id, core);
     this.applied.set(id, []);
     this.readies.set(id, []);
@@ -346,7 +447,12 @@ export class Cluster {
       core,
       disk: {
         append: (records, _sync, done) => {
+          if (this.stalled.has(id)) {
+            this.stalledAppendCounts.set(id, (this.stalledAppendCounts.get(id) ?? 0) + 1);
+            return;
+          }
           disk.push(...records);
+          for (const record of records) if (record.type === 'accept') this.acceptLog.push({ id, incarnation, record });
           done(null);
         },
         writeSnapshot: (_slot, _bytes, _origin, done) => done(null),
@@ -403,6 +509,8 @@ export class Cluster {
       apply: taken.flatMap((ready) => ready.apply),
       events: taken.flatMap((ready) => ready.events),
       snapshotNeeded: taken.reduce<Ready['snapshotNeeded']>((last, ready) => ready.snapshotNeeded ?? last, null),
+      readsConfirmed: taken.flatMap((ready) => ready.readsConfirmed),
+      readsFailed: taken.flatMap((ready) => ready.readsFailed),
     };
   }
 

@@ -4,10 +4,11 @@
 // and drives a few PaxosNode instances by hand, delivering, dropping and
 // reordering messages on purpose.
 import { describe, expect, it } from 'vitest';
-import { PaxosNode, rebuildsOnStart, recoverState } from '../../../src/node/core/node.js';
+import { PaxosNode, recoverState } from '../../../src/node/core/node.js';
+import { foundingState } from '../../../src/node/core/membership.js';
 import { Prng } from '../../../src/node/core/prng.js';
 import { compareBallots, noopValue, type NodeId, type PeerMessage, type Ready, type WalRecord } from '../../../src/node/core/messages.js';
-import { ballot, Cluster, command, not, testLimits, valueKey, valueOf, where } from './cluster.js';
+import { ballot, Cluster, command, incarnationOf, not, testLimits, valueKey, valueOf, where } from './cluster.js';
 
 const x = command('a', 1);
 const y = command('b', 1);
@@ -242,7 +243,7 @@ describe('phase 2: choosing and learning (PMS)', () => {
     const cluster = new Cluster({ size: 3 });
     const ready = cluster.step({ type: 'accept', from: 1, to: 2, ballot: ballot(1, 1), slot: 1, value: valueOf(x), commitIndex: 0 });
     expect(ready?.records).toEqual([{ type: 'accept', slot: 1, ballot: ballot(1, 1), value: valueOf(x) }]);
-    expect(ready?.messages).toEqual([{ type: 'accepted', from: 2, to: 1, ballot: ballot(1, 1), slot: 1 }]);
+    expect(ready?.messages).toEqual([{ type: 'accepted', from: 2, to: 1, incarnation: 'n2.0', ballot: ballot(1, 1), slot: 1, commitIndex: 0 }]);
 
     // And over a longer run: elections, commands, a lost message, a restart.
     cluster.elect(3);
@@ -387,40 +388,60 @@ describe('starting a brand-new cluster (etcd\'s --initial-cluster-state; Paxos M
     return undefined;
   }
 
-  it('new: a node on an empty disk votes at once, so two of three fresh nodes elect a leader and choose a command', () => {
-    const cluster = new Cluster({ size: 3, initialClusterState: 'new' });
+  it('default (unanimous): fresh nodes found a cluster only once every node in --peers answered and all agree on every incarnation; with one down they wait', () => {
+    const cluster = new Cluster({ size: 3, start: 'unanimous' });
     cluster.crash(3);
-    expect(cluster.node(1).status().rebuilding).toBe(false);
+    expect(runUntilLeader(cluster, [1, 2])).toBeUndefined();
+    expect([cluster.node(1).status().member, cluster.node(2).status().member]).toEqual(['pristine', 'pristine']);
+    const waiting = cluster.events.get(1)?.filter((e) => e.kind === 'waiting') ?? [];
+    expect(waiting.map((e) => (e.kind === 'waiting' ? e.why : '')).at(-1)).toContain('waiting for node(s) 3 to answer');
+    cluster.restart(3);
+    const leader = runUntilLeader(cluster, [1, 2, 3]);
+    expect(leader).toBeDefined();
+    for (const id of cluster.ids) {
+      expect(cluster.node(id).status().member).toBe('voter');
+      expect(cluster.node(id).status().configuration?.voters).toEqual([1, 2, 3].map((n) => ({ id: n, incarnation: incarnationOf(n) })));
+    }
+  });
+
+  it('new (majority): two of three fresh nodes found after a grace period, naming the silent one with no incarnation; it joins later and the leader binds it to its incarnation once it has caught up', () => {
+    const cluster = new Cluster({ size: 3, start: 'majority', window: 4 });
+    cluster.take(where({ from: 3 })); // node 3's first questions are lost: nobody learns its incarnation
+    cluster.crash(3);
     const leader = runUntilLeader(cluster, [1, 2]);
     expect(leader).toBeDefined();
+    expect(cluster.node(1).status().configuration?.voters).toEqual([
+      { id: 1, incarnation: incarnationOf(1) },
+      { id: 2, incarnation: incarnationOf(2) },
+      { id: 3, incarnation: null },
+    ]);
     cluster.propose(leader!, x);
     cluster.deliverAll();
-    cluster.spreadCommitIndex(leader!);
-    expect(cluster.chosen().get(1)).toBe(valueKey(valueOf(x)));
-    expect(cluster.appliedKeys(1)).toEqual(cluster.appliedKeys(2));
-    expect(cluster.appliedKeys(1)).toContain(`1:${valueKey(valueOf(x))}`);
-  });
-
-  it('existing: a node on an empty disk may be a replaced disk, so it does not vote until it has heard from a majority of the OTHER nodes', () => {
-    const cluster = new Cluster({ size: 3, initialClusterState: 'existing' });
-    cluster.crash(3);
-    // Nodes 1 and 2 are a majority, but each has heard from only one other node: no leader, ever.
-    expect(runUntilLeader(cluster, [1, 2])).toBeUndefined();
-    expect([cluster.node(1).status().rebuilding, cluster.node(2).status().rebuilding]).toEqual([true, true]);
-    // With the third up, every node hears from both others; nothing was promised anywhere, so they vote.
     cluster.restart(3);
-    expect(runUntilLeader(cluster, [1, 2, 3])).toBeDefined();
-    expect(cluster.ids.map((id) => cluster.node(id).status().rebuilding)).toEqual([false, false, false]);
+    for (let tick = 0; tick < 200 && cluster.node(3).status().member !== 'voter'; tick += 1) {
+      for (const id of cluster.ids) cluster.tick(id);
+      cluster.deliverAll();
+    }
+    expect(cluster.node(3).status().member).toBe('voter');
+    expect(cluster.node(leader!).status().configuration?.voters[2]).toEqual({ id: 3, incarnation: incarnationOf(3) });
+    expect(cluster.appliedKeys(3)).toContain(`1:${valueKey(valueOf(x))}`);
   });
 
-  it('only a data dir that began as existing and holds nothing rebuilds: a disk that holds records says for itself whether a rebuild is unfinished', () => {
-    expect(rebuildsOnStart({ emptyDataDir: true, origin: 'existing' })).toBe(true);
-    expect(rebuildsOnStart({ emptyDataDir: true, origin: 'new' })).toBe(false);
-    expect(rebuildsOnStart({ emptyDataDir: false, origin: 'existing' })).toBe(false);
-    expect(rebuildsOnStart({ emptyDataDir: false, origin: 'new' })).toBe(false);
-    const unfinished = recoverState([{ type: 'rebuild', done: false }]);
-    const node = new PaxosNode({ id: 1, members: [1, 2, 3], seed: 1, recovered: unfinished, rebuilding: rebuildsOnStart({ emptyDataDir: false, origin: 'new' }) });
-    expect(node.status().rebuilding).toBe(true);
+  it('a data dir that holds its identity (incarnation) but no record is not a lost disk: restarted empty, it rejoins as the same member and votes at once (no deadlock)', () => {
+    const cluster = new Cluster({ size: 3, start: 'unanimous' });
+    const leader = runUntilLeader(cluster, [1, 2, 3]);
+    expect(leader).toBeDefined();
+    const others = cluster.ids.filter((id) => id !== leader);
+    // Both followers lose every record (as if they crashed before their first fsync) but keep identity.json.
+    for (const id of others) {
+      cluster.crash(id);
+      cluster.disks.set(id, []);
+    }
+    cluster.crash(leader!);
+    for (const id of cluster.ids) cluster.restart(id);
+    const next = runUntilLeader(cluster, cluster.ids);
+    expect(next).toBeDefined();
+    for (const id of cluster.ids) expect(cluster.node(id).status().member).toBe('voter');
   });
 });
 
@@ -445,7 +466,9 @@ describe('recovery (PMS: "an acceptor must remember this information even if it 
   });
 
   it('a restarted node keeps its promise: a prepare below it gets a nack', () => {
-    const node = new PaxosNode({ id: 2, members: [1, 2, 3], seed: 1, limits: testLimits, recovered: recoverState([{ type: 'accept', slot: 1, ballot: ballot(3, 1), value: valueOf(x) }]) });
+    const founding = foundingState([1, 2, 3].map((id) => ({ id, incarnation: incarnationOf(id) })), 256);
+    const recovered = recoverState([{ type: 'membership', state: founding }, { type: 'accept', slot: 1, ballot: ballot(3, 1), value: valueOf(x) }]);
+    const node = new PaxosNode({ id: 2, incarnation: incarnationOf(2), seed: 1, limits: testLimits, recovered });
     node.step({ type: 'prepare', from: 3, to: 2, ballot: ballot(2, 3), fromSlot: 1 });
     expect(node.takeReady().messagesAfterAppend).toEqual([{ type: 'nack', from: 2, to: 3, ballot: ballot(2, 3), promised: ballot(3, 1) }]);
   });

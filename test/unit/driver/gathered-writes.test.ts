@@ -7,6 +7,7 @@ import { NodeDriver } from '../../../src/node/driver/driver.js';
 import type { Done, DriverDisk } from '../../../src/node/driver/ports.js';
 import { silentLogger } from '../../../src/node/driver/log.js';
 import { PaxosNode } from '../../../src/node/core/node.js';
+import { foundingState } from '../../../src/node/core/membership.js';
 import type { PeerMessage, WalRecord } from '../../../src/node/core/messages.js';
 import { createKeyValueStore } from '../../../src/node/statemachine/kv.js';
 import { resolveNodeConfig } from '../../../src/node/config.js';
@@ -32,7 +33,7 @@ function follower(gathersAppends: boolean) {
   const resolved = resolveNodeConfig();
   const driver = new NodeDriver({
     id: 1,
-    core: new PaxosNode({ id: 1, members: [1, 2, 3], seed: 1, limits: resolved.coreLimits }),
+    core: new PaxosNode({ id: 1, incarnation: 'n1', seed: 1, limits: resolved.coreLimits, founding: foundingState([1, 2, 3].map((id) => ({ id, incarnation: `n${id}` })), 256) }),
     disk,
     network: { send: (messages) => sent.push(...(messages as PeerMessage[])) },
     clock: { nowMs: () => 0, defer: (work) => deferred.push(work) },
@@ -53,6 +54,10 @@ function follower(gathersAppends: boolean) {
   const runDeferred = () => {
     while (deferred.length > 0) deferred.shift()?.();
   };
+  // The founding membership is the node's first record: durable before anything else.
+  runDeferred();
+  for (const append of disk.appends.splice(0)) append.done(null);
+  runDeferred();
   const accept = (slot: number) => {
     driver.onPeerMessage({ type: 'accept', from: 2, to: 1, ballot: { round: 1, node: 2 }, slot, value: { commands: [{ client: 'c', seq: slot, op: ['set', 'x', String(slot)] }] }, commitIndex: 0 });
     runDeferred();

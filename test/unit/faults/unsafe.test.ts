@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../../src/node/runtime/log.js';
 import { makeWritesBehind, unsafeWriteBehindMs } from '../../../src/node/runtime/unsafe.js';
-import { readLocally } from '../../../src/node/driver/unsafe.js';
+import { proposedRegistrations, readLocally } from '../../../src/node/driver/unsafe.js';
 import { createKeyValueStore } from '../../../src/node/statemachine/kv.js';
 import { ReplicatedService } from '../../../src/node/statemachine/sessions.js';
 import type { WriteAheadLog } from '../../../src/node/storage/wal.js';
@@ -14,11 +14,26 @@ function submit(op: unknown): SubmitRequest {
 describe('--unsafe-local-reads', () => {
   it('answers get from the replica state and leaves that state untouched', () => {
     const service = new ReplicatedService(createKeyValueStore());
-    service.applyValue(1, { commands: [{ client: 'writer', seq: 1, op: ['set', 'x', '7'] }] });
+    service.applyValue(1, { commands: [{ client: 'writer', seq: 0, op: null }] });
+    service.applyValue(2, { commands: [{ client: 'writer@1.0', seq: 1, op: ['set', 'x', '7'] }] });
     const before = service.stateDigest();
-    expect(readLocally(service, createKeyValueStore, submit(['get', 'x']))).toMatchObject({ ok: true, result: '7' });
+    expect(readLocally(service, createKeyValueStore, submit(['get', 'x']))).toMatchObject({ client: 'reader', seq: 5, ok: true, result: '7' });
     expect(service.stateDigest()).toBe(before);
-    expect(service.lastAppliedSlot).toBe(1);
+    expect(service.lastAppliedSlot).toBe(2);
+    expect(service.sessionCount).toBe(1);
+  });
+
+  it('finds the registrations in the accepts a leader sends, named after their slot and position', () => {
+    const accept = (to: number, slot: number) => ({
+      type: 'accept' as const,
+      from: 1,
+      to,
+      ballot: { round: 1, node: 1 },
+      slot,
+      commitIndex: 0,
+      value: { commands: [{ client: 'n@1.0', seq: 3, op: ['get', 'x'] }, { client: 'fresh', seq: 0, op: null }] },
+    });
+    expect(proposedRegistrations([accept(2, 9), accept(3, 9)])).toEqual([{ nonce: 'fresh', session: 'fresh@9.1' }]);
   });
 
   it('leaves every other command to the log', () => {

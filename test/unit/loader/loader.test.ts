@@ -42,6 +42,10 @@ async function loadError(path: string): Promise<StateMachineLoadError> {
   return error as StateMachineLoadError;
 }
 
+/** A session registered at position 0 of slot 1, used by the commands after it in the same slot. */
+const registration = { client: 'c', seq: 0, op: null };
+const session = 'c@1.0';
+
 describe('loadStateMachine', () => {
   it('takes the default export as the factory and name@version as the identity', async () => {
     const path = moduleFile(`export const name = 'counter'; export const version = '2'; export default function make() ${counterBody}`);
@@ -145,14 +149,44 @@ describe('the machines a loaded factory makes', () => {
     for (const service of replicas) {
       const outcomes = service.applyValue(1, {
         commands: [
-          { client: 'c', seq: 1, op: ['add', '5'] },
-          { client: 'c', seq: 2, op: ['boom'] },
-          { client: 'c', seq: 3, op: ['add', '1'] },
+          registration,
+          { client: session, seq: 1, op: ['add', '5'] },
+          { client: session, seq: 2, op: ['boom'] },
+          { client: session, seq: 3, op: ['add', '1'] },
         ],
       });
-      expect(outcomes.map((outcome) => (outcome.ok ? outcome.result : outcome.error))).toEqual([5, 'boom refused', 6]);
+      expect(outcomes.slice(1).map((outcome) => (outcome.ok ? outcome.result : outcome.error))).toEqual([5, 'boom refused', 6]);
     }
     expect(replicas[0].stateDigest()).toBe(replicas[1].stateDigest());
+  });
+});
+
+describe('a loaded machine\'s optional query export', () => {
+  it('is served by the read path: answered from the state, checked as apply\'s results, never touching sessions', async () => {
+    const loaded = await loadStateMachine(
+      moduleFile(`export default () => { let n = 0; return { apply: (c) => (n += c[1]), query: (c) => (c[0] === 'map' ? new Map() : n), snapshot: () => new Uint8Array(), restore() {} }; };`),
+    );
+    const service = new ReplicatedService(loaded.factory());
+    service.applyValue(1, { commands: [registration, { client: session, seq: 1, op: ['add', 4] }] });
+    const before = service.stateDigest();
+    expect(service.query(['count'])).toEqual({ ok: true, result: 4 });
+    expect(service.query(['map'])).toEqual({ ok: false, error: expect.stringMatching(/instance of Map/) });
+    expect(service.stateDigest()).toBe(before);
+  });
+
+  it('is absent: queries are refused as unsupported (null); a query that is not a function stops the load', async () => {
+    const plain = await loadStateMachine(moduleFile(`export default function make() ${counterBody}`));
+    expect(new ReplicatedService(plain.factory()).query(['count'])).toBeNull();
+    const bad = await loadError(moduleFile(`export default () => ({ apply() {}, query: 42, snapshot: () => new Uint8Array(), restore() {} });`));
+    expect(bad.message).toMatch(/query must be a function when present/);
+  });
+
+  it('the built-in store answers get as a query and refuses every verb that writes', () => {
+    const service = new ReplicatedService(createKeyValueStore());
+    service.applyValue(1, { commands: [registration, { client: session, seq: 1, op: ['set', 'x', '1'] }] });
+    expect(service.query(['get', 'x'])).toEqual({ ok: true, result: '1' });
+    expect(service.query(['set', 'x', '2'])).toEqual({ ok: false, error: expect.stringMatching(/set is not a read/) });
+    expect(service.query(['get', 'x'])).toEqual({ ok: true, result: '1' });
   });
 });
 

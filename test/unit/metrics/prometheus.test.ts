@@ -99,7 +99,8 @@ describe('GET /metrics of an in-process node', () => {
     const report = await client.status(`127.0.0.1:${node.address.port}`);
     expect(report.reachable).toBe(true);
     if (!report.reachable) return;
-    expect(report.status.metrics).toMatchObject({ commandsProposed: 3, commitLatency: { samples: 3 } });
+    // Three writes and the client's session registration before them.
+    expect(report.status.metrics).toMatchObject({ commandsProposed: 4, commitLatency: { samples: 4 } });
     expect(report.status.metrics?.commitLatency.p99Micros).toBeGreaterThan(0);
   });
 });
@@ -131,6 +132,23 @@ describe('renderPrometheus', () => {
     expect(value(families, 'paxos_peer_connected', { peer: '1' })).toBe(0);
     expect(value(families, 'paxos_uptime_seconds')).toBe(1.5);
     expect(families.has('paxos_commit_latency_seconds')).toBe(false);
+    // No configuration known: no membership gauges rather than made-up zeros.
+    expect(families.has('paxos_configuration_voters')).toBe(false);
+    expect(families.has('paxos_membership_role')).toBe(false);
+  });
+
+  it('renders the configuration: voters, learners, its slot, and this node as a learner', () => {
+    const member = (id: number) => ({ id, incarnation: `i${id}`, address: `10.0.0.${id}:7401` });
+    const families = parsePrometheus(
+      renderPrometheus({ ...status, member: 'learner', changePending: true, configuration: { fromSlot: 300, voters: [member(1), member(3), member(4)], learners: [member(2)] } }),
+    );
+    expect(value(families, 'paxos_configuration_voters')).toBe(3);
+    expect(value(families, 'paxos_configuration_learners')).toBe(1);
+    expect(value(families, 'paxos_configuration_slot')).toBe(300);
+    expect(value(families, 'paxos_configuration_change_pending')).toBe(1);
+    expect(value(families, 'paxos_membership_role')).toBe(1);
+    expect(value(parsePrometheus(renderPrometheus({ ...status, member: 'voter' })), 'paxos_membership_role')).toBe(2);
+    expect(value(parsePrometheus(renderPrometheus({ ...status, member: 'none' })), 'paxos_membership_role')).toBe(0);
   });
 
   it('renders the fsync histogram as etcd does wal_fsync_duration_seconds, in seconds', () => {

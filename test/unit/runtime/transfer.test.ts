@@ -337,3 +337,24 @@ describe('snapshot transfer', () => {
     expect(net.node(2).active).toBe(false);
   });
 });
+
+describe('holding snapshots for peers that gave up', () => {
+  it('a peer that gave a transfer up and asks for chosen slots does not keep its snapshot held (three such peers refused every transfer for good)', () => {
+    const network = new Network(snapshotAt(10, 4096));
+    const server = network.node(1);
+    server.onMessage({ type: 'snapshot_request', from: 2, to: 1, slot: 0, offset: 0 });
+    network.latest = snapshotAt(20, 4096);
+    server.onMessage({ type: 'snapshot_request', from: 3, to: 1, slot: 0, offset: 0 });
+    expect(server.snapshotsHeld).toBe(2);
+    // Both stop fetching (refused elsewhere, restarted, ...) and keep asking for chosen slots, as a lagging replica does.
+    for (let step = 0; step < 10; step += 1) {
+      network.clock += 1_000;
+      server.onCatchupRequest(2, 1);
+      server.onCatchupRequest(3, 1);
+    }
+    network.latest = snapshotAt(30, 4096);
+    network.queue.length = 0;
+    server.onMessage({ type: 'snapshot_request', from: 4, to: 1, slot: 0, offset: 0 });
+    expect(network.queue.map((message) => message.type)).toEqual(['snapshot_chunk']);
+  });
+});

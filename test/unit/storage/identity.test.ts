@@ -41,7 +41,7 @@ describe('identity', () => {
     const first = await ensureIdentity(dir, { nodeId: 1, clusterId, stateMachine: kv });
     expect(first.created).toBe(true);
     const second = await ensureIdentity(dir, { nodeId: 1, clusterId, stateMachine: kv });
-    expect(second).toEqual({ identity: first.identity, created: false });
+    expect(second).toEqual({ identity: first.identity, created: false, logLost: null });
     expect(await readIdentity(dir)).toEqual(first.identity);
     // Written atomically: no temporary file is left behind.
     expect(fs.readdirSync(dir)).toEqual(['identity.json']);
@@ -86,12 +86,12 @@ describe('identity', () => {
     expect((error as Error).message).toMatch(/Start it with the state machine it was created with/);
   });
 
-  it('accepts an identity file written before the state machine was recorded, and records it', async () => {
+  it('accepts an identity file written before the state machine and the incarnation were recorded, and records both', async () => {
     const old = { format: 1, nodeId: 1, clusterId, createdAt: '2026-01-01T00:00:00.000Z' };
     fs.writeFileSync(join(scratch.dir, 'identity.json'), JSON.stringify(old));
     expect(await readIdentity(scratch.dir)).toEqual({ nodeId: 1, clusterId, createdAt: old.createdAt });
     const accepted = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'list@2' });
-    expect(accepted).toEqual({ identity: { nodeId: 1, clusterId, createdAt: old.createdAt, stateMachine: 'list@2' }, created: false });
+    expect(accepted).toEqual({ identity: { nodeId: 1, clusterId, createdAt: old.createdAt, stateMachine: 'list@2', incarnation: expect.stringMatching(/^[0-9a-f]{16}$/) }, created: false, logLost: null });
     expect(await readIdentity(scratch.dir)).toEqual(accepted.identity);
     await expect(ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'list@3' })).rejects.toMatchObject({ code: 'WRONG_STATE_MACHINE' });
   });
@@ -99,6 +99,15 @@ describe('identity', () => {
   it('refuses a recorded state machine that is not a short string', async () => {
     fs.writeFileSync(join(scratch.dir, 'identity.json'), JSON.stringify({ format: 1, nodeId: 1, clusterId, createdAt: '2026-01-01T00:00:00.000Z', stateMachine: 7 }));
     await expect(readIdentity(scratch.dir)).rejects.toMatchObject({ code: 'IDENTITY_INVALID' });
+  });
+
+  it('a new data dir gets a random incarnation, kept across starts; another dir gets another', async () => {
+    const first = await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'list@2' });
+    expect(first.identity.incarnation).toMatch(/^[0-9a-f]{16}$/);
+    expect((await ensureIdentity(scratch.dir, { nodeId: 1, clusterId, stateMachine: 'list@2' })).identity.incarnation).toBe(first.identity.incarnation);
+    const other = join(scratch.dir, 'other');
+    fs.mkdirSync(other);
+    expect((await ensureIdentity(other, { nodeId: 1, clusterId, stateMachine: 'list@2' })).identity.incarnation).not.toBe(first.identity.incarnation);
   });
 
   it('writeIdentity refuses nonsense', async () => {

@@ -57,6 +57,13 @@ describe('deriveEvents', () => {
     expect(events(behind, healthy())).toEqual([{ kind: 'caught_up', text: 'node 3 caught up' }]);
   });
 
+  it('reports a node whose applied digest differs from the others\' at the same slot, once', () => {
+    const diverged = healthy({ 2: { appliedDigest: 'f00d' } });
+    const expected = [{ kind: 'diverged', text: "node 2 diverged: its applied digest at slot 500 differs from other nodes' (the state machine is not deterministic; try paxos sim)" }];
+    expect(events(healthy(), diverged)).toEqual(expected);
+    expect(events(diverged, diverged)).toEqual([]);
+  });
+
   it('reports a node that comes back behind as back and lagging', () => {
     const before = [up(1, { role: 'leader' }), up(2), down(3)];
     const after = [up(1, { role: 'leader' }), up(2), up(3, { lastApplied: 10 })];

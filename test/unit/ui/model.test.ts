@@ -101,4 +101,13 @@ describe('dashboardView: a node that rebuilds', () => {
       ['follower', 'follower'],
     ]);
   });
+
+  it('names a learner and a node outside the configuration in ROLE (they do not vote either)', () => {
+    const view = dashboardView(fold([up(1, { role: 'leader', member: 'voter' }), up(2, { rebuilding: true, member: 'learner' }), up(3, { rebuilding: true, member: 'none' })]), 1_000);
+    expect(view.nodes.map((node) => [node.role, node.condition])).toEqual([
+      ['leader', 'leader'],
+      ['learner', 'rebuilding'],
+      ['nonmember', 'rebuilding'],
+    ]);
+  });
 });

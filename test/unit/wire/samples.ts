@@ -22,11 +22,12 @@ const value: Value = {
 export const samples = {
   prevote: { type: 'prevote', from: 3, to: 1 },
   prevote_reply: { type: 'prevote_reply', from: 1, to: 3, granted: false },
-  prepare: { type: 'prepare', from: 1, to: 2, ballot: { round: 4, node: 1 }, fromSlot: 11 },
+  prepare: { type: 'prepare', from: 1, to: 2, ballot: { round: 4, node: 1 }, fromSlot: 11, blessed: true },
   promise: {
     type: 'promise',
     from: 2,
     to: 1,
+    incarnation: '9f3c2a1b0d4e5f60',
     ballot: { round: 4, node: 1 },
     fromSlot: 11,
     accepted: [{ slot: 12, ballot: { round: 3, node: 3 }, value }],
@@ -34,14 +35,33 @@ export const samples = {
     catchUpTo: 0,
   },
   accept: { type: 'accept', from: 1, to: 3, ballot: { round: 4, node: 1 }, slot: 12, value, commitIndex: 11 },
-  accepted: { type: 'accepted', from: 3, to: 1, ballot: { round: 4, node: 1 }, slot: 12 },
+  accepted: { type: 'accepted', from: 3, to: 1, incarnation: '0a1b2c3d4e5f6071', ballot: { round: 4, node: 1 }, slot: 12, commitIndex: 11 },
   nack: { type: 'nack', from: 3, to: 1, ballot: { round: 4, node: 1 }, promised: { round: 5, node: 2 } },
-  heartbeat: { type: 'heartbeat', from: 1, to: 2, ballot: { round: 4, node: 1 }, commitIndex: 12 },
+  heartbeat: { type: 'heartbeat', from: 1, to: 2, ballot: { round: 4, node: 1 }, commitIndex: 12, round: 3 },
+  heartbeat_reply: { type: 'heartbeat_reply', from: 2, to: 1, ballot: { round: 4, node: 1 }, round: 3, incarnation: '0a1b2c3d4e5f6071', commitIndex: 12 },
   chosen_request: { type: 'chosen_request', from: 2, to: 1, fromSlot: 5, toSlot: 12 },
+  timeout_now: { type: 'timeout_now', from: 1, to: 2, ballot: { round: 4, node: 1 }, incarnation: '0a1b2c3d4e5f6071', commitIndex: 12 },
   chosen_reply: { type: 'chosen_reply', from: 1, to: 2, entries: [{ slot: 5, value }], commitIndex: 12, compactedTo: 0 },
-  probe: { type: 'probe', from: 3, to: 1 },
-  fill: { type: 'fill', from: 3, to: 1, toSlot: 20 },
-  probe_reply: { type: 'probe_reply', from: 1, to: 3, promised: { round: 4, node: 1 }, acceptedUpTo: 14, commitIndex: 12 },
+  join_query: { type: 'join_query', from: 3, to: 1, incarnation: '0a1b2c3d4e5f6071', window: 256 },
+  join_reply: {
+    type: 'join_reply',
+    from: 1,
+    to: 3,
+    incarnation: '9f3c2a1b0d4e5f60',
+    window: 256,
+    pristine: false,
+    view: [{ id: 1, incarnation: '9f3c2a1b0d4e5f60' }],
+    membership: {
+      window: 256,
+      epochs: [
+        { fromSlot: 1, config: { voters: [{ id: 1, incarnation: '9f3c2a1b0d4e5f60' }, { id: 2, incarnation: null }], learners: [] } },
+        { fromSlot: 300, config: { voters: [{ id: 1, incarnation: '9f3c2a1b0d4e5f60' }, { id: 2, incarnation: 'aa' }], learners: [{ id: 3, incarnation: '0a1b2c3d4e5f6071' }] } },
+      ],
+      throughSlot: 44,
+      validFrom: 1,
+      retired: [{ id: 2, incarnation: 'bb' }],
+    },
+  },
   snapshot_request: { type: 'snapshot_request', from: 3, to: 1, slot: 40, offset: 1024 },
   snapshot_chunk: { type: 'snapshot_chunk', from: 1, to: 3, slot: 40, offset: 1024, totalBytes: 4096, data: Buffer.from([1, 2, 3]) },
   snapshot_unavailable: { type: 'snapshot_unavailable', from: 1, to: 3, slot: 40, reason: 'gone' },
@@ -49,7 +69,27 @@ export const samples = {
   welcome: { type: 'welcome', protocol: 1, clusterId: 'paxos-3f9a', nodeId: 1 },
   goodbye: { type: 'goodbye', code: 'wrong_cluster', reason: 'this node belongs to cluster paxos-3f9a' },
   submit: { type: 'submit', id: 1, client: 'c-1', seq: 8, op: ['get', 'x'] },
+  member: { type: 'member', id: 12, action: 'add', node: 4, address: '127.0.0.1:7404', learner: true, force: false },
+  member_reply: { type: 'member_reply', id: 12, status: 'redirect', message: 'node 2 leads', leader: 2, address: '127.0.0.1:7402' },
+  leader_transfer: { type: 'leader_transfer', id: 14, to: 3 },
+  leader_transfer_reply: {
+    type: 'leader_transfer_reply',
+    id: 14,
+    status: 'done',
+    code: 'timed_out',
+    message: 'node 3 leads at ballot 5.3 (was node 1)',
+    certain: false,
+    from: 1,
+    to: 3,
+    ballot: '5.3',
+    leader: 3,
+    address: '127.0.0.1:7403',
+  },
+  query: { type: 'query', id: 7, op: ['get', 'x'], consistency: 'linearizable' },
+  query_reply: { type: 'query_reply', id: 7, ok: true, result: '1', error: null, appliedSlot: 12, consistency: 'local', knownChosenSlot: 15 },
   status: { type: 'status', id: 2 },
+  snapshot_fetch: { type: 'snapshot_fetch', id: 14, slot: 40, offset: 1024 },
+  snapshot_fetch_reply: { type: 'snapshot_fetch_reply', id: 14, slot: 40, offset: 1024, totalBytes: 4096, data: Buffer.from([4, 5, 6]), voters: [1, 2, 3], learners: [4] },
   fault: { type: 'fault', id: 9, action: 'drop', nodes: [2, 3], delayMs: 0, rate: 0.25 },
   fault_reply: { type: 'fault_reply', id: 9, ok: true, message: 'dropping 25% of messages to and from nodes 2, 3' },
   result: { type: 'result', id: 1, slot: 13, result: '1' },
@@ -110,13 +150,35 @@ export const variantSamples: WireMessage[] = [
   { type: 'fault', id: 10, action: 'heal', nodes: [], delayMs: 0, rate: 0 },
   { type: 'fault', id: 11, action: 'drop', nodes: [], delayMs: 0, rate: 1 },
   { type: 'status_reply', id: 7, status: { ...samples.status_reply.status, role: 'follower', leader: null, peers: [] } },
-  // A node that does not vote yet (a replaced disk rebuilding).
-  { type: 'status_reply', id: 9, status: { ...samples.status_reply.status, role: 'follower', leader: null, rebuilding: true } },
+  // A node whose votes do not count (a learner, a wiped disk not yet replaced).
+  { type: 'status_reply', id: 9, status: { ...samples.status_reply.status, role: 'follower', leader: null, rebuilding: true, member: 'learner', incarnation: '0a1b' } },
+  // A leader with its configuration, what it heard from each peer, and a change pending.
+  {
+    type: 'status_reply',
+    id: 10,
+    status: {
+      ...samples.status_reply.status,
+      member: 'voter',
+      incarnation: '0a1b',
+      changePending: true,
+      configuration: { fromSlot: 257, voters: [{ id: 1, incarnation: '0a1b', address: '127.0.0.1:7401' }, { id: 4, incarnation: null, address: null }], learners: [{ id: 5, incarnation: 'ff', address: '10.0.0.5:7401' }] },
+      progress: [{ id: 5, incarnation: 'ff', commitIndex: 250, agoMs: 40 }],
+    },
+  },
+  { type: 'member', id: 13, action: 'remove', node: 2, address: null, learner: false, force: true },
+  // Without a target (the most caught-up voter), and a failure with nothing known of the new leader.
+  { type: 'leader_transfer', id: 15, to: null },
+  { type: 'leader_transfer_reply', id: 15, status: 'failed', code: null, message: 'refused', certain: true, from: null, to: null, ballot: null, leader: null, address: null },
+  // The request that starts a backup, and a one-member cluster's reply.
+  { type: 'snapshot_fetch', id: 16, slot: 0, offset: 0 },
+  { type: 'snapshot_fetch_reply', id: 16, slot: 7, offset: 0, totalBytes: 0, data: Buffer.alloc(0), voters: [1], learners: [] },
   // A node older than the metrics object: it is optional.
   { type: 'status_reply', id: 8, status: withoutMetrics(samples.status_reply.status) },
   // A node older than the fsync percentiles and histogram: they are optional.
   { type: 'status_reply', id: 9, status: withoutFsyncLatency(samples.status_reply.status) },
-  { type: 'promise', from: 2, to: 1, ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [], chosen: [], catchUpTo: 0 },
+  { type: 'promise', from: 2, to: 1, incarnation: 'a', ballot: { round: 0, node: 0 }, fromSlot: 0, accepted: [], chosen: [], catchUpTo: 0 },
+  // A fresh node's answer: no membership yet.
+  { type: 'join_reply', from: 2, to: 1, incarnation: 'a', window: 4, pristine: true, view: [], membership: null },
   { type: 'accept', from: 1, to: 1_000_000, ballot: { round: 1, node: 1 }, slot: 1, value: { commands: [] }, commitIndex: 0 },
   { type: 'result', id: 0, slot: 1, result: null },
 ];
@@ -136,8 +198,8 @@ export function parseAny(x: unknown): WireMessage {
   const type = typeof x === 'object' && x !== null ? (x as { type?: unknown }).type : undefined;
   if (type === 'hello') return parseHello(x);
   if (type === 'welcome' || type === 'goodbye') return parseHandshakeReply(x);
-  if (type === 'submit' || type === 'status' || type === 'fault') return parseClientRequest(x);
-  if (typeof type === 'string' && ['result', 'refused', 'redirect', 'error', 'status_reply', 'fault_reply'].includes(type)) return parseClientResponse(x);
+  if (type === 'submit' || type === 'query' || type === 'status' || type === 'fault' || type === 'member' || type === 'leader_transfer' || type === 'snapshot_fetch') return parseClientRequest(x);
+  if (typeof type === 'string' && ['result', 'query_reply', 'refused', 'redirect', 'error', 'status_reply', 'fault_reply', 'member_reply', 'leader_transfer_reply', 'snapshot_fetch_reply'].includes(type)) return parseClientResponse(x);
   return parseNodeMessage(x);
 }
 
@@ -225,6 +287,10 @@ const natural = (random: Random): number => (random.next() < 0.8 ? random.int(0,
 const nodeId = (random: Random): number => (random.next() < 0.8 ? random.int(1, 9) : random.int(1, 1_000_000));
 const ballot = (random: Random) => ({ round: natural(random), node: random.int(0, 9) });
 
+function randomIncarnation(random: Random): string {
+  return `i${randomString(random, 16)}`.slice(0, 64);
+}
+
 function randomValue(random: Random): Value {
   const commands = Array.from({ length: random.int(0, 5) }, () => ({
     client: `c${randomString(random, 10)}`,
@@ -238,11 +304,14 @@ function randomPeerMessage(random: Random): PeerMessage {
   const envelope = { from: nodeId(random), to: nodeId(random) };
   switch (random.int(0, 9)) {
     case 0:
-      return { type: 'prepare', ...envelope, ballot: ballot(random), fromSlot: natural(random) };
+      return random.next() < 0.5
+        ? { type: 'prepare', ...envelope, ballot: ballot(random), fromSlot: natural(random) }
+        : { type: 'prepare', ...envelope, ballot: ballot(random), fromSlot: natural(random), blessed: true };
     case 1:
       return {
         type: 'promise',
         ...envelope,
+        incarnation: randomIncarnation(random),
         ballot: ballot(random),
         fromSlot: natural(random),
         accepted: Array.from({ length: random.int(0, 3) }, () => ({ slot: natural(random), ballot: ballot(random), value: randomValue(random) })),
@@ -252,19 +321,33 @@ function randomPeerMessage(random: Random): PeerMessage {
     case 2:
       return { type: 'accept', ...envelope, ballot: ballot(random), slot: natural(random), value: randomValue(random), commitIndex: natural(random) };
     case 3:
-      return { type: 'accepted', ...envelope, ballot: ballot(random), slot: natural(random) };
+      return { type: 'accepted', ...envelope, incarnation: randomIncarnation(random), ballot: ballot(random), slot: natural(random), commitIndex: natural(random) };
     case 4:
-      return { type: 'nack', ...envelope, ballot: ballot(random), promised: ballot(random) };
+      return random.next() < 0.5
+        ? { type: 'nack', ...envelope, ballot: ballot(random), promised: ballot(random) }
+        : { type: 'timeout_now', ...envelope, ballot: ballot(random), incarnation: randomIncarnation(random), commitIndex: natural(random) };
     case 5:
-      return { type: 'heartbeat', ...envelope, ballot: ballot(random), commitIndex: natural(random) };
+      return random.next() < 0.5
+        ? { type: 'heartbeat', ...envelope, ballot: ballot(random), commitIndex: natural(random), round: natural(random) }
+        : { type: 'heartbeat_reply', ...envelope, ballot: ballot(random), round: natural(random), incarnation: randomIncarnation(random), commitIndex: natural(random) };
     case 6: {
       const fromSlot = random.int(0, 1000);
       return { type: 'chosen_request', ...envelope, fromSlot, toSlot: fromSlot + random.int(0, 256) };
     }
     case 7:
-      return random.next() < 0.5 ? { type: 'probe', ...envelope } : { type: 'fill', ...envelope, toSlot: natural(random) };
+      return random.next() < 0.5
+        ? { type: 'join_query', ...envelope, incarnation: randomIncarnation(random), window: random.int(1, 1000) }
+        : { type: 'heartbeat_reply', ...envelope, ballot: ballot(random), round: 0, incarnation: randomIncarnation(random), commitIndex: natural(random) };
     case 8:
-      return { type: 'probe_reply', ...envelope, promised: ballot(random), acceptedUpTo: natural(random), commitIndex: natural(random) };
+      return {
+        type: 'join_reply',
+        ...envelope,
+        incarnation: randomIncarnation(random),
+        window: random.int(1, 1000),
+        pristine: random.next() < 0.5,
+        view: Array.from({ length: random.int(0, 3) }, () => ({ id: nodeId(random), incarnation: randomIncarnation(random) })),
+        membership: null,
+      };
     default:
       return {
         type: 'chosen_reply',

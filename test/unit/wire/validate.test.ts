@@ -118,7 +118,7 @@ describe('validation round trip', () => {
 });
 
 /** Fields a message may leave out (newer additions an older node does not send). */
-const optionalFields = new Set(['status.metrics', 'status.metrics.fsyncLatency', 'status.metrics.fsyncLatencyHistogram']);
+const optionalFields = new Set(['blessed', 'status.metrics', 'status.metrics.fsyncLatency', 'status.metrics.fsyncLatencyHistogram']);
 /** Measured figures that may be fractional; every other number is an integer. */
 const fractionalFields = new Set(['uptimeMs', 'commandsAppliedPerSecond', 'fsyncsPerSecond', 'rate']);
 
