@@ -355,6 +355,7 @@ const peerParserTable: ParserTable<PeerMessage> = {
     ...envelope(f, 'join_query'),
     incarnation: incarnation(f.incarnation, 'join_query'),
     window: natural(f.window, 'join_query', 'window'),
+    ...(f.base === undefined ? {} : { base: bootstrapBase(f.base, 'join_query') }),
   }),
   join_reply: (f) => ({
     type: 'join_reply',
@@ -367,8 +368,15 @@ const peerParserTable: ParserTable<PeerMessage> = {
       return { id: nodeId(e.id, what, 'id'), incarnation: incarnation(e.incarnation, what) };
     }),
     membership: f.membership === null ? null : membershipState(f.membership, 'join_reply.membership'),
+    ...(f.base === undefined ? {} : { base: bootstrapBase(f.base, 'join_reply') }),
   }),
 };
+
+/** A restored data dir's base, `<slot>:<sha256 hex>` (PaxosNode's bootstrap base); short, so bounded tightly. */
+function bootstrapBase(x: unknown, owner: string): string {
+  if (typeof x !== 'string' || x.length > bootstrapBaseCharsMax || !/^[1-9][0-9]{0,15}:[0-9a-f]{64}$/.test(x)) invalid(`${owner}.base must be <slot>:<sha256 hex>`);
+  return x;
+}
 
 const peerParsers = parserMap<PeerMessage>(peerParserTable);
 
@@ -379,6 +387,8 @@ function parserMap<M extends { type: string }>(table: ParserTable<M>): ReadonlyM
 
 /** Nodes one bootstrap view may name: far more than any cluster has. */
 const viewEntriesMax = 1024;
+/** `<slot, up to 16 digits>:<64 hex>`. */
+const bootstrapBaseCharsMax = 81;
 
 function incarnation(x: unknown, owner: string): string {
   const value = text(x, owner, 'incarnation', 64);

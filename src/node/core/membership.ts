@@ -170,11 +170,14 @@ export function configurationKey(config: Configuration): string {
   return `v[${list(config.voters)}] l[${list(config.learners)}]`;
 }
 
-/** The state of a cluster just founded: `voters` govern every slot from 1. */
-export function foundingState(voters: Member[], window: number): MembershipState {
+/** The state of a cluster just founded: `voters` govern every slot from baseSlot + 1 (1 for a new cluster). */
+export function foundingState(voters: Member[], window: number, baseSlot: Slot = 0): MembershipState {
   assert(Number.isSafeInteger(window) && window >= 1, `the membership window is a positive integer, got ${window}`);
   assert(voters.length >= 1, 'a cluster is founded with at least one voter');
-  return { window, epochs: [{ fromSlot: 1, config: { voters: sortMembers(voters), learners: [] } }], throughSlot: 0, validFrom: 1, retired: [] };
+  assert(Number.isSafeInteger(baseSlot) && baseSlot >= 0, `a cluster is founded after a slot >= 0, got ${baseSlot}`);
+  // baseSlot > 0: founded on a restored backup whose snapshot covers slots 1..baseSlot.
+  const fromSlot = baseSlot + 1;
+  return { window, epochs: [{ fromSlot, config: { voters: sortMembers(voters), learners: [] } }], throughSlot: baseSlot, validFrom: fromSlot, retired: [] };
 }
 
 /**

@@ -210,6 +210,8 @@ export interface JoinQueryMessage extends Envelope {
   type: 'join_query';
   incarnation: Incarnation;
   window: number;
+  /** What the asker's data dir was seeded with: absent for an empty one, `<slot>:<sha256>` for a restored backup (bootstrapBase). */
+  base?: string;
 }
 
 /**
@@ -225,6 +227,8 @@ export interface JoinReplyMessage extends Envelope {
   pristine: boolean;
   view: { id: NodeId; incarnation: Incarnation }[];
   membership: MembershipState | null;
+  /** As in join_query: what the sender's data dir was seeded with, while it is pristine. */
+  base?: string;
 }
 
 export type PeerMessage =

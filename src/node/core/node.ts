@@ -138,7 +138,19 @@ export interface PaxosNodeOptions {
    */
   founding?: MembershipState;
   /** How to get a membership when none is recovered or given: the peers to ask and the window to found with. */
-  bootstrap?: { mode: BootstrapMode; peers: readonly NodeId[]; window?: number };
+  bootstrap?: {
+    mode: BootstrapMode;
+    peers: readonly NodeId[];
+    window?: number;
+    /**
+     * What this data dir was seeded with: '' (the default) for an empty one;
+     * for one restored from a backup (`paxos snapshot restore`), a name of
+     * that backup (`<slot>:<sha256>`), whose snapshot is `recovered`'s. Only
+     * nodes with the same base found a cluster together, from the snapshot's
+     * slot + 1; a restored node never joins a running cluster.
+     */
+    base?: string;
+  };
   /** The leader replaces (id, old incarnation) by (id, new) once the new one has caught up (default true). */
   autoReplace?: boolean;
   sabotage?: CoreSabotage;
@@ -252,6 +264,12 @@ interface Bootstrap {
   mode: BootstrapMode;
   peers: NodeId[];
   window: number;
+  /** PaxosNodeOptions.bootstrap.base: founders must share it. */
+  base: string;
+  /** The slot the snapshot this node was seeded with covers (0 for an empty data dir): the founded cluster's first slot follows it. */
+  baseSlot: Slot;
+  /** Peers that answered pristine from another base, or as members while this node was restored (it founds, never joins). */
+  otherBase: Set<NodeId>;
   /** Incarnations heard from pristine nodes, this one included. */
   view: Map<NodeId, Incarnation>;
   /** The latest pristine answer of each peer. */
@@ -279,6 +297,8 @@ export class PaxosNode {
   /** The slot of a snapshot whose membership was taken and that is not compacted yet (see membershipForSnapshot). */
   private snapshotSlotPending: Slot | null = null;
   private bootstrap: Bootstrap | null = null;
+  /** PaxosNodeOptions.bootstrap.base, kept once founded: a late restored founder asks, and adopts only the same base's cluster. */
+  private readonly base: string;
 
   private now = 0;
   private role: Role = 'follower';
@@ -325,6 +345,8 @@ export class PaxosNode {
     this.unsafeReadsWithoutConfirm = options.unsafe?.readsWithoutConfirm === true;
     this.unsafeReadsAtCommitIndex = options.unsafe?.readsAtCommitIndex === true;
     this.membership = recovered.membership === null ? null : cloneState(recovered.membership);
+    this.base = options.bootstrap?.base ?? '';
+    assert(this.base === '' || recovered.snapshotSlot > 0, 'a node seeded from a backup starts from its snapshot');
     if (this.membership !== null) {
       assert(this.membership.throughSlot >= this.replica.compactedTo, `the membership known through slot ${this.membership.throughSlot} does not reach the snapshot at ${this.replica.compactedTo}`);
       this.advanceMembership();
@@ -337,6 +359,9 @@ export class PaxosNode {
         mode: bootstrap.mode,
         peers,
         window: bootstrap.window ?? membershipWindowDefault,
+        base: this.base,
+        baseSlot: recovered.snapshotSlot,
+        otherBase: new Set(),
         view: new Map([...recovered.bootstrapView.map((entry) => [entry.id, entry.incarnation] as const), [this.id, this.incarnation]]),
         pristine: new Map(),
         notPristine: new Set(),
@@ -746,7 +771,7 @@ export class PaxosNode {
     bootstrap.lastQueryTick = this.now;
     if (bootstrap.peers.length === 1 && bootstrap.mode !== 'join') return this.tryFound(bootstrap);
     for (const to of bootstrap.peers) {
-      if (to !== this.id) this.send({ type: 'join_query', from: this.id, to, incarnation: this.incarnation, window: bootstrap.window });
+      if (to !== this.id) this.send({ type: 'join_query', from: this.id, to, incarnation: this.incarnation, window: bootstrap.window, ...baseField(bootstrap.base) });
     }
     this.tryFound(bootstrap);
   }
@@ -754,7 +779,7 @@ export class PaxosNode {
   private onJoinQuery(message: JoinQueryMessage): void {
     const bootstrap = this.bootstrap;
     const pristine = this.membership === null && bootstrap !== null && bootstrap.mode !== 'join';
-    if (pristine && bootstrap.peers.includes(message.from) && message.window === bootstrap.window) this.hear(bootstrap, message.from, message.incarnation);
+    if (pristine && bootstrap.peers.includes(message.from) && message.window === bootstrap.window && (message.base ?? '') === bootstrap.base) this.hear(bootstrap, message.from, message.incarnation);
     this.send({
       type: 'join_reply',
       from: this.id,
@@ -764,14 +789,23 @@ export class PaxosNode {
       pristine,
       view: pristine ? [...bootstrap.view].map(([id, incarnation]) => ({ id, incarnation })) : [],
       membership: this.membership === null ? null : cloneState(this.membership),
+      ...baseField(this.base),
     });
   }
 
   private onJoinReply(message: JoinReplyMessage): void {
     const bootstrap = this.bootstrap;
     if (this.membership !== null || bootstrap === null) return;
-    if (message.membership !== null) return this.adopt(cloneState(message.membership), 'joined');
+    // A restored node adopts only the cluster founded from its own backup (a founder that was quicker than it).
+    if (message.membership !== null && (bootstrap.base === '' || message.base === bootstrap.base)) return this.adopt(cloneState(message.membership), 'joined');
     if (!bootstrap.peers.includes(message.from)) return;
+    if (message.membership !== null || (message.pristine && (message.base ?? '') !== bootstrap.base)) {
+      // A restored data dir holds another history's state: it founds a cluster with dirs restored from the same backup only.
+      bootstrap.otherBase.add(message.from);
+      bootstrap.pristine.delete(message.from);
+      return this.tryFound(bootstrap);
+    }
+    bootstrap.otherBase.delete(message.from);
     if (!message.pristine || bootstrap.mode === 'join') {
       bootstrap.notPristine.add(message.from);
       bootstrap.pristine.delete(message.from);
@@ -815,13 +849,16 @@ export class PaxosNode {
     const enough = bootstrap.mode === 'majority' && graceOver && agreeing.length + 1 >= majority(bootstrap.peers.length);
     if (unanimous || enough) {
       const voters: Member[] = bootstrap.peers.map((id) => ({ id, incarnation: bootstrap.view.get(id) ?? null }));
-      this.adopt(foundingState(voters, bootstrap.window), 'founded');
+      this.adopt(foundingState(voters, bootstrap.window, bootstrap.baseSlot), 'founded');
       return;
     }
-    const silent = others.filter((id) => !bootstrap.pristine.has(id) && !bootstrap.notPristine.has(id));
+    const silent = others.filter((id) => !bootstrap.pristine.has(id) && !bootstrap.notPristine.has(id) && !bootstrap.otherBase.has(id));
     const windows = [...bootstrap.pristine.values()].filter((r) => r.window !== bootstrap.window).map((r) => r.from);
     const why =
-      bootstrap.replaced.size > 0
+      bootstrap.otherBase.size > 0
+        ? `not founding a cluster: node(s) ${[...bootstrap.otherBase].join(', ')} ${bootstrap.base === '' ? 'were restored from a backup' : 'were not restored from the same backup as this node'}; ` +
+          'restore every node of the new cluster from the same backup file (paxos snapshot restore), on empty data dirs'
+        : bootstrap.replaced.size > 0
         ? `not founding a cluster: node(s) ${[...bootstrap.replaced].join(', ')} came back with another data dir while the cluster was being founded; restart every node on an empty data dir, or found with the others and let the replaced one join`
         : bootstrap.notPristine.size > 0
         ? `not founding a cluster: node(s) ${[...bootstrap.notPristine].join(', ')} answered that they are not fresh; start this node with --join to join their cluster, or give them empty data dirs`
@@ -1605,3 +1642,8 @@ function vouchesForDurableState(message: PeerMessage): boolean {
 
 export { noopValue };
 export type { CoreEvent, Progress };
+
+/** The optional `base` field of join_query and join_reply: left out for an empty data dir, as older versions send it. */
+function baseField(base: string): { base?: string } {
+  return base === '' ? {} : { base };
+}

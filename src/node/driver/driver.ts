@@ -149,6 +149,12 @@ export class NodeDriver {
   private readonly commandRefusal: (op: unknown) => string | null;
   /** The newest durable snapshot, kept in memory to serve transfers. */
   private heldSnapshot: HeldSnapshot | null;
+  /**
+   * A snapshot restored from a backup (`paxos snapshot restore`) carries no
+   * membership, so no peer would install it; once this node belongs to the
+   * new cluster it is written again with the membership as of its slot.
+   */
+  private unsealedSnapshot: Snapshot | null;
   private snapshotting = false;
   /** The slot of the last snapshot the state machine failed to take; 0 after a success. */
   private snapshotFailedSlot: Slot = 0;
@@ -188,6 +194,7 @@ export class NodeDriver {
     this.service = snapshot === null ? new ReplicatedService(options.stateMachine(), options.serviceOptions) : this.restoreOwnSnapshot(snapshot);
     this.digest = snapshot?.appliedDigest ?? '';
     this.heldSnapshot = snapshot === null ? null : { slot: snapshot.slot, bytes: Buffer.from(snapshot.bytes) };
+    this.unsealedSnapshot = snapshot !== null && snapshot.membership === null ? snapshot : null;
     this.backups = new BackupHold({ chunkBytes: this.limits.snapshotChunkBytes, idleMsMax: this.limits.snapshotTransferIdleMsMax }, () => this.clock.nowMs());
     const valueBytesMax = this.limits.valueBytesMax;
     this.commandRefusal = valueBytesMax === null ? () => null : (op) => storedValueRefusal(op, valueBytesMax);
@@ -209,6 +216,7 @@ export class NodeDriver {
   /** Replays the recovered chosen log into the state machine; call once, after wiring. */
   start(): void {
     this.flush();
+    this.sealRestoredSnapshot();
   }
 
   // ---- queries -----------------------------------------------------------
@@ -679,6 +687,28 @@ export class NodeDriver {
     });
   }
 
+  /** See unsealedSnapshot: the restored snapshot again, with the membership as of its slot, once the core knows it. */
+  private sealRestoredSnapshot(): void {
+    const restored = this.unsealedSnapshot;
+    if (restored === null || this.snapshotting || this.stopped || this.fatal !== null) return;
+    if (this.heldSnapshot?.slot !== restored.slot) {
+      this.unsealedSnapshot = null; // a later snapshot (taken or installed) carries its membership
+      return;
+    }
+    if (this.core.configurationAt(restored.slot + 1) === null) return; // no cluster yet, or it knows only later slots
+    const membership = this.core.membershipAsOfApplied(restored.slot);
+    if (membership === null) return;
+    const bytes = encodeSnapshot({ ...restored, membership });
+    this.snapshotting = true;
+    this.disk.writeSnapshot(restored.slot, bytes, 'took', (error) => {
+      this.snapshotting = false;
+      if (error !== null) return this.die(error);
+      this.unsealedSnapshot = null;
+      if (this.heldSnapshot?.slot === restored.slot) this.heldSnapshot = { slot: restored.slot, bytes };
+      this.log.info('wrote the restored snapshot again with the new cluster\'s membership', { slot: restored.slot });
+    });
+  }
+
   /**
    * Lets the core forget the slots up to the snapshot, except those a peer
    * fetching a snapshot from us, or catching up after one, still needs (see
@@ -857,6 +887,7 @@ export class NodeDriver {
     if (event.kind === 'follower') this.log.info('following', { leader: event.leader, promised: ballotToString(event.ballot) });
     if (event.kind === 'waiting') this.log.warn(event.why);
     if (event.kind === 'founded') this.log.info('founded a new cluster', { voters: event.voters });
+    if (event.kind === 'founded' || event.kind === 'joined') this.sealRestoredSnapshot();
     if (event.kind === 'joined') {
       if (event.member === 'unbound') {
         this.log.info('joined a cluster that names this node id with no data dir yet: this one is bound to it once it has caught up', {

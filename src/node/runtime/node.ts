@@ -10,7 +10,7 @@ import { ballotToString, type NodeId, type Slot, type WalRecord } from '../core/
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
-import { clusterIdFor, ensureIdentity, markLogPresent } from '../storage/identity.js';
+import { clusterIdFor, ensureIdentity, markLogPresent, readIdentity, restoredBase, type RestoredFrom } from '../storage/identity.js';
 import { logLostWarning } from '../storage/log-mark.js';
 import { pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
@@ -205,12 +205,16 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   // First, before anything is touched: every limit filled in and checked (NodeConfigError).
   const resolved = resolveNodeConfig({ ...config, builtinStateMachine: isBuiltinStore(config) });
   config = withResolved(config, resolved);
-  const clusterId = config.clusterId ?? clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]);
   const release = await lockDataDir(config.dataDir, {
     log: (message) => log.warn(message),
     onCompromised: (error) => config.onFatal?.(error),
   });
   try {
+    // A dir seeded by `paxos snapshot restore` holds its new cluster's id (possibly the backup's, kept on purpose).
+    const existing = await readIdentity(config.dataDir);
+    const restoredFrom = existing?.restoredFrom;
+    if (restoredFrom !== undefined) checkRestoredPeers(config, restoredFrom);
+    const clusterId = existing !== null && restoredFrom !== undefined ? existing.clusterId : (config.clusterId ?? clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]));
     const initialClusterState = config.initialClusterState;
     const ensured = await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config) });
     const incarnation = ensured.identity.incarnation;
@@ -241,7 +245,20 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const recovered = recoverState(opened.records, snapshot?.slot ?? 0, snapshot?.membership ?? null);
     // What a node still founding a cluster writes (bootstrap views; old rebuild marks) holds no vote.
     const holdsVotes = opened.records.some((record) => record.type !== 'rebuild' && record.type !== 'bootstrap_view');
-    if (recovered.membership === null && (snapshot !== null || holdsVotes)) {
+    const restoredBaseSnapshot = restoredFrom !== undefined && recovered.membership === null && snapshot?.slot === restoredFrom.slot && !holdsVotes;
+    if (restoredFrom !== undefined && recovered.membership === null && !restoredBaseSnapshot) {
+      throw new Error(
+        `data dir ${config.dataDir} was restored from a backup at slot ${restoredFrom.slot}, but its snapshot of that slot is ${snapshot === null ? 'missing' : `replaced by one at ${snapshot.slot}`}: ` +
+          'the restore did not finish or the dir was changed since; delete the dir and run paxos snapshot restore again',
+      );
+    }
+    if (restoredBaseSnapshot && initialClusterState === 'existing') {
+      throw new Error(
+        `data dir ${config.dataDir} was restored from a backup: it founds a new cluster with the other dirs restored from the same file, and never joins a running one; ` +
+          'start it with the --peers given to paxos snapshot restore (no --join), or start a node that should join on an empty --data-dir',
+      );
+    }
+    if (recovered.membership === null && !restoredBaseSnapshot && (snapshot !== null || holdsVotes)) {
       // Promises or accepted values with no membership: written by a version before membership was replicated.
       throw new Error(
         `data dir ${config.dataDir} holds a log written before membership was replicated (no membership record); ` +
@@ -260,7 +277,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
       seed: seedFor(config.id),
       limits: resolved.coreLimits,
       recovered,
-      bootstrap: { mode: bootstrapMode, peers: [...config.peers.keys()], window: config.membershipWindow },
+      bootstrap: { mode: bootstrapMode, peers: [...config.peers.keys()], window: config.membershipWindow, ...(restoredFrom === undefined ? {} : { base: restoredBase(restoredFrom) }) },
       autoReplace: config.autoReplace ?? true,
     });
     return await runtime.start(core, snapshot, config.listen ?? self);
@@ -268,6 +285,19 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     await release();
     throw error;
   }
+}
+
+/**
+ * A restored dir founds its cluster with exactly the node ids restore was given:
+ * founders that disagreed on them would each found another cluster.
+ */
+function checkRestoredPeers(config: NodeConfig, restored: RestoredFrom): void {
+  const key = (ids: Iterable<number>) => [...ids].sort((a, b) => a - b).join(',');
+  if (key(config.peers.keys()) === key(restored.peers)) return;
+  throw new Error(
+    `data dir ${config.dataDir} was restored for a cluster of nodes ${key(restored.peers)}, but this node was started with --peers naming ${key(config.peers.keys())}; ` +
+      'start every restored node with the --peers given to paxos snapshot restore (later changes go through paxos member add/remove)',
+  );
 }
 
 /** Whether the node replicates the built-in key-value store (which --value-bytes-max is for). */

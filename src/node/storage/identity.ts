@@ -57,6 +57,31 @@ export interface Identity {
   hasLog?: boolean;
   /** The incarnation this one replaced because its log was found lost, and when (the latest such loss only). */
   replacedAfterLogLoss?: { incarnation: string; at: string };
+  /**
+   * Set by `paxos snapshot restore`: the dir was seeded from a backup whose
+   * snapshot covers slots 1..slot. It founds a new cluster only with the
+   * other dirs restored from the same file (same sha256) for the same node
+   * ids, and never joins a running one (docs/operations.md).
+   */
+  restoredFrom?: RestoredFrom;
+}
+
+export interface RestoredFrom {
+  /** The backup's slot: the new cluster's first slot is slot + 1. */
+  slot: number;
+  /** The backup file's sha256, as `paxos snapshot inspect` prints it. */
+  sha256: string;
+  /** The cluster the backup was taken from. */
+  clusterId: string;
+  /** The node ids of the new cluster, as restore was given them in --peers. */
+  peers: number[];
+  /** ISO 8601 time of the restore. */
+  at: string;
+}
+
+/** What a restored data dir's bootstrap exchange names it by (PaxosNode's bootstrap base): the backup's slot and sha256. */
+export function restoredBase(restored: RestoredFrom): string {
+  return `${restored.slot}:${restored.sha256}`;
 }
 
 /** A new random incarnation: 64 bits of hex. */
@@ -112,6 +137,7 @@ export async function writeIdentity(dir: string, identity: Identity): Promise<vo
     ...(identity.incarnation === undefined ? {} : { incarnation: identity.incarnation }),
     ...(identity.hasLog === true ? { hasLog: true } : {}),
     ...(identity.replacedAfterLogLoss === undefined ? {} : { replacedAfterLogLoss: { ...identity.replacedAfterLogLoss } }),
+    ...(identity.restoredFrom === undefined ? {} : { restoredFrom: { ...identity.restoredFrom, peers: [...identity.restoredFrom.peers] } }),
   };
   await writeFileAtomic(join(dir, identityFileName), `${JSON.stringify(document, null, 2)}\n`);
 }
@@ -264,6 +290,7 @@ function parseIdentity(path: string, text: string): Identity {
     incarnation: fields.incarnation,
     hasLog: fields.hasLog,
     replacedAfterLogLoss: fields.replacedAfterLogLoss,
+    restoredFrom: fields.restoredFrom,
   };
   const problem = identityProblem(identity);
   if (problem !== null) throw invalid(path, problem);
@@ -275,6 +302,11 @@ function parseIdentity(path: string, text: string): Identity {
   else {
     const replaced = identity.replacedAfterLogLoss as { incarnation: string; at: string };
     identity.replacedAfterLogLoss = { incarnation: replaced.incarnation, at: replaced.at };
+  }
+  if (identity.restoredFrom === undefined) delete identity.restoredFrom;
+  else {
+    const restored = identity.restoredFrom as RestoredFrom;
+    identity.restoredFrom = { slot: restored.slot, sha256: restored.sha256, clusterId: restored.clusterId, peers: [...restored.peers], at: restored.at };
   }
   return identity as Identity;
 }
@@ -288,7 +320,12 @@ function identityProblem(identity: {
   incarnation?: unknown;
   hasLog?: unknown;
   replacedAfterLogLoss?: unknown;
+  restoredFrom?: unknown;
 }): string | null {
+  if (identity.restoredFrom !== undefined) {
+    const problem = restoredFromProblem(identity.restoredFrom);
+    if (problem !== null) return `restoredFrom ${problem}`;
+  }
   if (identity.hasLog !== undefined && typeof identity.hasLog !== 'boolean') return 'hasLog must be true or false';
   const replaced = identity.replacedAfterLogLoss;
   if (replaced !== undefined) {
@@ -314,6 +351,22 @@ function identityProblem(identity: {
   if (machine !== undefined && (typeof machine !== 'string' || machine.length === 0 || machine.length > stateMachineCharsMax)) {
     return `stateMachine must be a string of 1 to ${stateMachineCharsMax} characters`;
   }
+  return null;
+}
+
+/** Node ids a restore may name: as many as a cluster could have, far fewer than a file could hold. */
+const restoredPeersMax = 1024;
+
+function restoredFromProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return 'must be an object';
+  const f = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(f.slot) || (f.slot as number) < 1) return 'slot must be a positive integer';
+  if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) return 'sha256 must be 64 hex digits';
+  if (typeof f.clusterId !== 'string' || f.clusterId.length === 0 || f.clusterId.length > clusterIdCharsMax) return `clusterId must be a string of 1 to ${clusterIdCharsMax} characters`;
+  if (!Array.isArray(f.peers) || f.peers.length === 0 || f.peers.length > restoredPeersMax || !f.peers.every((id) => Number.isSafeInteger(id) && (id as number) >= 1)) {
+    return `peers must list 1 to ${restoredPeersMax} node ids`;
+  }
+  if (typeof f.at !== 'string' || Number.isNaN(Date.parse(f.at))) return 'at must be an ISO 8601 time';
   return null;
 }
 

@@ -114,3 +114,21 @@ describe('identity', () => {
     await expect(writeIdentity(scratch.dir, { nodeId: -1, clusterId, createdAt: new Date().toISOString() })).rejects.toThrow(/nodeId/);
   });
 });
+
+describe('restoredFrom (paxos snapshot restore)', () => {
+  const restoredFrom = { slot: 40, sha256: 'ab'.repeat(32), clusterId: 'old', peers: [1, 2, 3], at: '2026-12-03T10:00:00.000Z' };
+  const identity = { nodeId: 1, clusterId: 'new', createdAt: restoredFrom.at, stateMachine: 'builtin:kv@1', origin: 'new' as const, incarnation: 'c0ffee', restoredFrom };
+
+  it('round-trips through identity.json', async () => {
+    await writeIdentity(scratch.dir, identity);
+    expect(await readIdentity(scratch.dir)).toEqual(identity);
+  });
+
+  it('refuses a damaged one, naming the field', async () => {
+    const path = join(scratch.dir, 'identity.json');
+    for (const bad of [{ ...restoredFrom, slot: 0 }, { ...restoredFrom, sha256: 'xyz' }, { ...restoredFrom, peers: [] }, { ...restoredFrom, peers: [1, -2] }, 'yes']) {
+      fs.writeFileSync(path, JSON.stringify({ format: 1, ...identity, restoredFrom: bad }));
+      await expect(readIdentity(scratch.dir)).rejects.toThrow(/restoredFrom/);
+    }
+  });
+});
