@@ -31,6 +31,15 @@ export function decideMemberChange(request: MemberRequest, context: MemberContex
     case 'add': {
       if (placed !== null) return { refused: `node ${request.node} is already a ${placed.role}; use \`paxos member promote\` or \`paxos member replace\`` };
       if (request.address === null) return { refused: 'member add needs --address, where the new node listens' };
+      if (!request.learner) {
+        // A voter added with no incarnation counts for nothing until the leader binds it, which takes a
+        // change of its own: the voters already bound must be a live majority of the larger configuration,
+        // or nothing more is chosen (a one-voter cluster adding a second voter would wait forever).
+        const size = config.voters.length + 1;
+        const advice = `its vote counts only once it has joined; add it with --learner, start it, then \`paxos member promote ${request.node}\` once it has caught up`;
+        const refusal = liveMajorityRefusal(config.voters, context, `adding node ${request.node} as a voter`, size, advice);
+        if (refusal !== null) return { refused: refusal };
+      }
       return { change: { kind: 'set', member: { id: request.node, incarnation: null, address: request.address }, role: request.learner ? 'learner' : 'voter' } };
     }
     case 'promote': {
@@ -75,7 +84,7 @@ function findMember(config: Configuration, id: NodeId): { member: Member; role: 
 }
 
 /** Null when the voters `counted` (among `size` voters) include a live majority; else why not. */
-function liveMajorityRefusal(counted: Member[], context: MemberContext, what: string, size = counted.length): string | null {
+function liveMajorityRefusal(counted: Member[], context: MemberContext, what: string, size = counted.length, advice = 'bring the others back first, or use --force'): string | null {
   const alive = counted.filter((m) => {
     if (m.id === context.self) return true;
     const heard = context.progress.get(m.id);
@@ -83,5 +92,5 @@ function liveMajorityRefusal(counted: Member[], context: MemberContext, what: st
   });
   const needed = Math.floor(size / 2) + 1;
   if (alive.length >= needed) return null;
-  return `${what} would leave ${alive.length} live voter(s) (${alive.map((m) => m.id).join(', ') || 'none'}) where ${needed} are needed; bring the others back first, or use --force`;
+  return `${what} would leave ${alive.length} live voter(s) (${alive.map((m) => m.id).join(', ') || 'none'}) where ${needed} are needed; ${advice}`;
 }

@@ -9,12 +9,12 @@ import type { MemberRequest } from '../../../src/wire/protocol.js';
 
 const voters = [1, 2, 3].map((id) => ({ id, incarnation: `i${id}` }));
 
-function context(options: { heard?: [number, Partial<PeerProgress>][]; learners?: { id: number; incarnation: string | null }[] } = {}): MemberContext {
+function context(options: { heard?: [number, Partial<PeerProgress>][]; learners?: { id: number; incarnation: string | null }[]; voters?: { id: number; incarnation: string }[] } = {}): MemberContext {
   const status = {
     id: 1,
     tick: 1000,
     commitIndex: 900,
-    configuration: { fromSlot: 1, voters, learners: options.learners ?? [] },
+    configuration: { fromSlot: 1, voters: options.voters ?? voters, learners: options.learners ?? [] },
   } as unknown as CoreStatus;
   const heard = options.heard ?? [
     [2, {}],
@@ -33,6 +33,16 @@ describe('member changes: what the leader proposes, and what it refuses', () => 
     });
     expect(decideMemberChange(request('add', 2, { address: 'x:1' }), context())).toEqual({ refused: expect.stringContaining('already a voter') });
     expect(decideMemberChange(request('add', 4), context())).toEqual({ refused: expect.stringContaining('--address') });
+  });
+
+  it('add as a voter is refused while the bound voters are no live majority of the larger configuration (a one-voter cluster must add a learner)', () => {
+    const alone = context({ voters: [{ id: 1, incarnation: 'i1' }], heard: [] });
+    expect(decideMemberChange(request('add', 2, { address: 'x:2' }), alone)).toEqual({
+      refused: expect.stringMatching(/adding node 2 as a voter would leave 1 live voter\(s\) \(1\) where 2 are needed; .*add it with --learner.*paxos member promote 2/),
+    });
+    expect(decideMemberChange(request('add', 2, { address: 'x:2', learner: true }), alone)).toEqual({ change: { kind: 'set', member: { id: 2, incarnation: null, address: 'x:2' }, role: 'learner' } });
+    expect(decideMemberChange(request('add', 4, { address: 'x:4' }), context())).toEqual({ change: { kind: 'set', member: { id: 4, incarnation: null, address: 'x:4' }, role: 'voter' } });
+    expect(decideMemberChange(request('add', 4, { address: 'x:4' }), context({ heard: [[2, {}], [3, { atTick: 0 }]] }))).toEqual({ refused: expect.stringContaining('where 3 are needed') });
   });
 
   it('promote waits until the learner is heard and caught up, then names the incarnation that caught up', () => {
