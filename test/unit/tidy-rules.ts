@@ -77,7 +77,7 @@ export const roomRules: readonly RoomRule[] = [
     forbiddenModules: [...socketModules, ...fileModules],
   },
   // Backups, restore and recovery (paxos snapshot, paxos recover): a client of the cluster and a reader/writer of data dirs.
-  { room: 'src/ops', imports: ['src/node/core', 'src/node/storage', 'src/node/statemachine', 'src/node/config.ts', 'src/client', 'src/wire', 'src/net', 'src/json', 'src/cli'] },
+  { room: 'src/ops', imports: ['src/node/core', 'src/node/storage', 'src/node/statemachine', 'src/inspect', 'src/node/config.ts', 'src/client', 'src/wire', 'src/net', 'src/json', 'src/cli'] },
   { room: 'src/commands', imports: 'any' },
   { room: 'src/hooks', imports: 'any', never: ['src/commands'] },
   { room: 'src/index.ts', imports: 'any', never: commandRooms },
