@@ -126,8 +126,8 @@ async function readSurvivor(dataDir: string): Promise<ReadSurvivor> {
     incarnation: identity.incarnation,
     snapshotSlot: state.snapshotSlot,
     chosenThrough,
-    highestChosen: Math.max(chosenThrough, ...state.chosen.keys()),
-    highestAccepted: Math.max(0, ...state.accepted.keys()),
+    highestChosen: highest(state.chosen.keys(), chosenThrough),
+    highestAccepted: highest(state.accepted.keys(), 0),
     voters: config.voters.map((m) => m.id),
     learners: config.learners.map((m) => m.id),
   };
@@ -173,7 +173,9 @@ async function plan(dataDirs: string[]): Promise<{ plan: RecoveryPlan; read: Rea
       } else seen.dataDirs.push(r.survivor.dataDir);
     }
   }
-  const through = Math.max(from, ...read.map((r) => Math.max(r.survivor.highestChosen, r.survivor.highestAccepted)));
+  // Through the highest slot any survivor knows of, and at least through the pick's membership: a record
+  // known through fewer slots than the one it holds (adopted when it joined) would lose to it on restart.
+  const through = Math.max(from, pick.membership.throughSlot, highest(read.map((r) => Math.max(r.survivor.highestChosen, r.survivor.highestAccepted)), 0));
   const decisions: { decision: SlotDecision; value: Value }[] = [];
   for (let slot = from + 1; slot <= through; slot += 1) {
     const chosen = known.get(slot);
@@ -193,9 +195,14 @@ async function plan(dataDirs: string[]): Promise<{ plan: RecoveryPlan; read: Rea
     else decisions.push({ decision: { slot, source: { kind: 'accepted', ballot: `${best.ballot.round}.${best.ballot.node}`, dataDirs: best.dataDirs }, preview: valuePreview(best.value) }, value: best.value });
   }
 
-  const config = configurationAt(pick.membership, from + 1) ?? pick.membership.epochs[pick.membership.epochs.length - 1].config;
-  const others = [...config.voters, ...config.learners].filter((m) => m.id !== pick.survivor.nodeId && m.incarnation !== null);
-  const retired = [...pick.membership.retired, ...others.map((m) => ({ id: m.id, incarnation: m.incarnation }))].slice(-retiredMax);
+  // Every incarnation the pick's state names, in any configuration it keeps (changes pending included), is retired.
+  const others = new Map<string, Member>();
+  for (const epoch of pick.membership.epochs) {
+    for (const m of [...epoch.config.voters, ...epoch.config.learners]) {
+      if (m.id !== pick.survivor.nodeId && m.incarnation !== null) others.set(`${m.id}:${m.incarnation}`, { id: m.id, incarnation: m.incarnation });
+    }
+  }
+  const retired = [...pick.membership.retired.filter((m) => !others.has(`${m.id}:${m.incarnation}`)), ...others.values()].slice(-retiredMax);
   const result: RecoveryPlan = {
     clusterId: pick.survivor.clusterId,
     survivors: read.map((r) => r.survivor),
@@ -249,10 +256,26 @@ export async function applyRecovery(dataDirs: string[], options: { log?: (messag
     } finally {
       await opened.wal.close();
     }
+    // What the node will recover on its next start must be the one-member cluster: read it back.
+    const reopened = await WriteAheadLog.open(pick.survivor.dataDir, { fsync: 'always' });
+    await reopened.wal.close();
+    const snapshot = (await readLatestSnapshot(pick.survivor.dataDir))?.snapshot ?? null;
+    const after = recoverState(reopened.records, snapshot?.slot ?? 0, snapshot?.membership ?? null).membership;
+    const voters = after === null ? [] : (configurationAt(after, planned.fromSlot)?.voters ?? []);
+    if (voters.length !== 1 || voters[0].id !== self.id || voters[0].incarnation !== self.incarnation) {
+      throw new Error(`recover wrote its records to ${pick.survivor.dataDir}, but a start would not recover node ${self.id} as the only voter from slot ${planned.fromSlot}: a bug; keep the dir for investigation`);
+    }
     return planned;
   } finally {
     for (const release of releases.reverse()) await release().catch(() => undefined);
   }
+}
+
+/** The highest of `slots`, at least `floor` (a loop: a log's slots are too many to spread into Math.max). */
+function highest(slots: Iterable<Slot>, floor: Slot): Slot {
+  let top = floor;
+  for (const slot of slots) if (slot > top) top = slot;
+  return top;
 }
 
 /** The pick as its own configuration names it (keeping its address), else by its identity. */

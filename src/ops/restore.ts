@@ -10,6 +10,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import type { NodeId, Slot } from '../node/core/messages.js';
 import { CorruptSnapshotError, errorCode } from '../node/storage/errors.js';
 import { clusterIdFor, newIncarnation, writeIdentity, type RestoredFrom } from '../node/storage/identity.js';
+import { lockDataDir } from '../node/storage/lock.js';
 import { decodeSnapshot, encodeSnapshot, writeSnapshot } from '../node/storage/snapshot.js';
 import { ReplicatedService } from '../node/statemachine/sessions.js';
 import type { StateMachineFactory } from '../node/statemachine/types.js';
@@ -108,17 +109,23 @@ export async function restoreDataDir(options: RestoreOptions): Promise<RestoreRe
   const peers = [...new Set(options.peers)].sort((a, b) => a - b);
   const restoredFrom: RestoredFrom = { slot: summary.slot, sha256: summary.sha256, clusterId: summary.clusterId, peers, at: new Date().toISOString() };
   const incarnation = newIncarnation();
-  // The snapshot first, the identity last: a dir without identity.json was not restored (start-up refuses it: a snapshot with no membership).
-  await writeSnapshot(options.dataDir, snapshot.slot, encodeSnapshot({ ...snapshot, membership: null }));
-  await writeIdentity(options.dataDir, {
-    nodeId: options.id,
-    clusterId,
-    createdAt: restoredFrom.at,
-    stateMachine: summary.stateMachine,
-    origin: 'new',
-    incarnation,
-    restoredFrom,
-  });
+  // Locked, as a node would hold it: a node started on the dir meanwhile waits or is refused.
+  const release = await lockDataDir(options.dataDir, { log: () => undefined });
+  try {
+    // The snapshot first, the identity last: start-up refuses snapshots without identity.json (a restore cut short).
+    await writeSnapshot(options.dataDir, snapshot.slot, encodeSnapshot({ ...snapshot, membership: null }));
+    await writeIdentity(options.dataDir, {
+      nodeId: options.id,
+      clusterId,
+      createdAt: restoredFrom.at,
+      stateMachine: summary.stateMachine,
+      origin: 'new',
+      incarnation,
+      restoredFrom,
+    });
+  } finally {
+    await release();
+  }
   return {
     dataDir: options.dataDir,
     id: options.id,

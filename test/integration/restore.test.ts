@@ -146,6 +146,12 @@ describe('paxos snapshot restore', () => {
     const wrongPeers = await runCli(['node', 'start', '--id', '1', '--peers', target.peers.split(',').slice(0, 2).join(','), '--data-dir', restoredDir]);
     expect(wrongPeers.code).toBe(1);
     expect(wrongPeers.stderr).toMatch(/was restored for a cluster of nodes 1,2,3, but this node was started with --peers naming 1,2/);
+    // A restore cut short before its last write (identity.json) leaves snapshots alone: refused, not taken for a fresh dir.
+    rmSync(join(restoredDir, 'identity.json'));
+    const cutShort = await runCli(['node', 'start', '--id', '1', '--peers', target.peers, '--data-dir', restoredDir]);
+    expect(cutShort.code).toBe(1);
+    expect(cutShort.stderr).toMatch(/holds snapshots .* but no identity.json: a paxos snapshot restore that was interrupted/);
+    expect(existsSync(join(restoredDir, 'identity.json'))).toBe(false);
     rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 });

@@ -796,6 +796,8 @@ export class PaxosNode {
   private onJoinReply(message: JoinReplyMessage): void {
     const bootstrap = this.bootstrap;
     if (this.membership !== null || bootstrap === null) return;
+    // A membership known through fewer slots than this node's snapshot covers cannot govern what follows it (a peer's bug): ignored.
+    if (message.membership !== null && message.membership.throughSlot < this.replica.compactedTo) return;
     // A restored node adopts only the cluster founded from its own backup (a founder that was quicker than it).
     if (message.membership !== null && (bootstrap.base === '' || message.base === bootstrap.base)) return this.adopt(cloneState(message.membership), 'joined');
     if (!bootstrap.peers.includes(message.from)) return;

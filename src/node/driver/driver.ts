@@ -663,10 +663,13 @@ export class NodeDriver {
     const every = this.limits.snapshotEvery;
     const slot = this.service.lastAppliedSlot;
     const since = Math.max(this.heldSnapshot?.slot ?? 0, this.snapshotFailedSlot);
-    if (every === 0 || this.snapshotting || this.stopped || slot === since) return;
+    if (this.snapshotting || this.stopped || slot === since) return;
+    // A restored snapshot that could not be sealed (see sealRestoredSnapshot) is replaced by one of our own as soon as there is one to take.
+    const replacesUnsealed = this.unsealedSnapshot !== null && slot > this.unsealedSnapshot.slot && this.core.membershipAsOfApplied(slot) !== null;
+    if (every === 0 && !replacesUnsealed) return;
     const logBytesMax = this.limits.snapshotLogBytes;
     const logBytes = this.disk.bytesWritten - this.logBytesAtSnapshot;
-    if (slot - since < every && (logBytesMax === 0 || logBytes < logBytesMax)) return;
+    if (!replacesUnsealed && slot - since < every && (logBytesMax === 0 || logBytes < logBytesMax)) return;
     this.logBytesAtSnapshot = this.disk.bytesWritten;
     let bytes: Buffer;
     let state: Uint8Array;
@@ -682,6 +685,7 @@ export class NodeDriver {
     this.disk.writeSnapshot(slot, bytes, 'took', (error) => {
       if (error !== null) return this.die(error);
       this.heldSnapshot = { slot, bytes };
+      this.unsealedSnapshot = null;
       this.observer.onSnapshotTaken?.(slot);
       this.compactLog(slot, bytes.length);
     });

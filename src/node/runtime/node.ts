@@ -12,7 +12,7 @@ import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
 import { lockDataDir, type ReleaseLock } from '../storage/lock.js';
 import { clusterIdFor, ensureIdentity, markLogPresent, readIdentity, restoredBase, type RestoredFrom } from '../storage/identity.js';
 import { logLostWarning } from '../storage/log-mark.js';
-import { pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
+import { listSnapshots, pruneSnapshots, readLatestSnapshot, removeStaleSnapshotTemporaries, snapshotBytesMax, writeSnapshot, type Snapshot } from '../storage/snapshot.js';
 import { createKeyValueStore } from '../statemachine/kv.js';
 import type { StateMachineFactory } from '../statemachine/types.js';
 import { stateMachineIdentityFor } from '../statemachine/loader.js';
@@ -213,7 +213,7 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     // A dir seeded by `paxos snapshot restore` holds its new cluster's id (possibly the backup's, kept on purpose).
     const existing = await readIdentity(config.dataDir);
     const restoredFrom = existing?.restoredFrom;
-    if (restoredFrom !== undefined) checkRestoredPeers(config, restoredFrom);
+    if (existing === null) await refuseSnapshotsWithoutIdentity(config.dataDir);
     const clusterId = existing !== null && restoredFrom !== undefined ? existing.clusterId : (config.clusterId ?? clusterIdFor(config.clusterToken ?? 'paxos', [...config.peers.keys()]));
     const initialClusterState = config.initialClusterState;
     const ensured = await ensureIdentity(config.dataDir, { nodeId: config.id, clusterId, stateMachine: stateMachineIdentityFor(config) });
@@ -252,6 +252,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
           'the restore did not finish or the dir was changed since; delete the dir and run paxos snapshot restore again',
       );
     }
+    // Until founded, only with the ids restore was given (founders that disagreed would found two clusters); later, membership changes rule.
+    if (restoredBaseSnapshot) checkRestoredPeers(config, restoredFrom);
     if (restoredBaseSnapshot && initialClusterState === 'existing') {
       throw new Error(
         `data dir ${config.dataDir} was restored from a backup: it founds a new cluster with the other dirs restored from the same file, and never joins a running one; ` +
@@ -288,10 +290,25 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
 }
 
 /**
+ * A node writes identity.json before anything else, so snapshots without it are
+ * a restore (which writes the identity last) that was cut short, or a copy.
+ * Refused before ensureIdentity would give the dir a fresh identity.
+ */
+async function refuseSnapshotsWithoutIdentity(dataDir: string): Promise<void> {
+  const snapshots = await listSnapshots(dataDir);
+  if (snapshots.length === 0) return;
+  throw new Error(
+    `data dir ${dataDir} holds snapshots (${snapshots.map((s) => s.file).join(', ')}) but no identity.json: a paxos snapshot restore that was interrupted, or a copy; ` +
+      'delete the dir and run paxos snapshot restore again, or start this node on an empty --data-dir',
+  );
+}
+
+/**
  * A restored dir founds its cluster with exactly the node ids restore was given:
  * founders that disagreed on them would each found another cluster.
  */
-function checkRestoredPeers(config: NodeConfig, restored: RestoredFrom): void {
+function checkRestoredPeers(config: NodeConfig, restored: RestoredFrom | undefined): void {
+  if (restored === undefined) return;
   const key = (ids: Iterable<number>) => [...ids].sort((a, b) => a - b).join(',');
   if (key(config.peers.keys()) === key(restored.peers)) return;
   throw new Error(

@@ -4,7 +4,7 @@
 // dirs restored from the same backup (the `base`).
 import { describe, expect, it } from 'vitest';
 import { PaxosNode, recoverState, type BootstrapMode } from '../../../src/node/core/node.js';
-import { configurationKey } from '../../../src/node/core/membership.js';
+import { configurationKey, foundingState } from '../../../src/node/core/membership.js';
 import type { CoreEvent, NodeId, PeerMessage } from '../../../src/node/core/messages.js';
 import { testLimits } from './cluster.js';
 
@@ -106,5 +106,12 @@ describe('founding on restored data dirs', () => {
     ]);
     expect(other.nodes.get(1)!.status().configuration?.fromSlot).toBe(41);
     expect(other.nodes.get(3)!.status().configuration).toBeNull();
+  });
+
+  it("ignores a peer's membership known through fewer slots than its own snapshot covers (a peer's bug), instead of asserting", () => {
+    const node = new PaxosNode({ id: 1, incarnation: 'n1', seed: 1, limits: testLimits, recovered: recoverState([], 40, null), bootstrap: { mode: 'unanimous', peers: [1, 2], window: 8, base: baseA } });
+    const stale = foundingState([{ id: 1, incarnation: 'n1' }, { id: 2, incarnation: 'n2' }], 8, 10);
+    node.step({ type: 'join_reply', from: 2, to: 1, incarnation: 'n2', window: 8, pristine: false, view: [], membership: stale, base: baseA });
+    expect(node.status().configuration).toBeNull();
   });
 });

@@ -79,6 +79,19 @@ describe('paxos recover: the plan', () => {
   });
 });
 
+describe('paxos recover: a pick whose membership is known past its chosen prefix', () => {
+  it('decides every slot through it (no-ops where nothing is known), so the one-member record wins on restart', async () => {
+    // A node that joined adopted a peer's membership known through slot 6, and learned only slots 1-2 chosen.
+    const one = await survivor(1, [chosen(1, set('a', '1')), chosen(2, set('b', '2')), { type: 'membership', state: foundingState(members, 4, 6) }]);
+    const plan = await applyRecovery([one]);
+    expect(plan.decisions.map((d) => [d.slot, d.source.kind])).toEqual([3, 4, 5, 6].map((slot) => [slot, 'nothing']));
+    expect(plan.fromSlot).toBe(7);
+    const { wal, records } = await WriteAheadLog.open(one, { fsync: 'always' });
+    await wal.close();
+    expect(recoverState(records).membership?.epochs).toEqual([{ fromSlot: 7, config: { voters: [{ id: 1, incarnation: 'a1' }], learners: [] } }]);
+  });
+});
+
 describe('paxos recover: the writes', () => {
   it('appends the decided slots as chosen and a one-member membership: the pick restarts as the only voter and keeps every chosen value', async () => {
     const one = await survivor(1, [chosen(1, set('a', '1')), chosen(2, set('b', '2')), accept(3, 1, 1, set('c', '3'))]);
