@@ -26,6 +26,8 @@ export class SimStore {
   hasLog = false;
   /** identity.json records an incarnation replaced after its log was lost (`replacedAfterLogLoss`): it only joins. */
   replacedAfterLogLoss = false;
+  /** Seeded by `paxos snapshot restore` (identity.json's restoredFrom): the bootstrap base, `<slot>:<sha256>`. */
+  restoredBase: string | null = null;
 
   get empty(): boolean {
     return this.durable.length === 0 && this.volatile.length === 0 && this.snapshot === null;
@@ -39,6 +41,7 @@ export class SimStore {
     this.logPresent = false;
     this.hasLog = false;
     this.replacedAfterLogLoss = false;
+    this.restoredBase = null;
   }
 
   /**

@@ -35,9 +35,9 @@ import { NodeDriver, type DriverLimits, type DriverSabotage } from '../node/driv
 import { silentLogger, type Logger } from '../node/driver/log.js';
 import { resolveNodeConfig } from '../node/config.js';
 import { createKeyValueStore } from '../node/statemachine/kv.js';
-import { registrationSeq, sessionWindow, type CommandOutcome, type Registration, type ReplicatedService, type ReplicatedServiceOptions } from '../node/statemachine/sessions.js';
+import { registrationSeq, ReplicatedService, sessionWindow, type CommandOutcome, type Registration, type ReplicatedServiceOptions } from '../node/statemachine/sessions.js';
 import type { StateMachine, StateMachineFactory } from '../node/statemachine/types.js';
-import { decodeSnapshot } from '../node/storage/snapshot-codec.js';
+import { decodeSnapshot, encodeSnapshot } from '../node/storage/snapshot-codec.js';
 import type { ClientResponse, TransferMessage } from '../wire/protocol.js';
 import { incarnationAtStart } from '../node/storage/log-mark.js';
 import { flipBitAndScan, SimDisk, SimStore, type CrashPoint } from './disk.js';
@@ -147,6 +147,12 @@ export interface SimOptions {
   service?: SimService;
   /** Faults to turn off (or tune) after they were drawn from the seed, so the rest of the run stays as drawn. */
   faults?: Partial<FaultProfile>;
+  /**
+   * The founding nodes start on data dirs seeded by `paxos snapshot restore`
+   * from one backup at this slot (an empty service's snapshot there, no
+   * membership): they found the cluster from the next slot. 0 (the default): empty dirs.
+   */
+  restoredSlot?: number;
 }
 
 /**
@@ -414,6 +420,8 @@ export class Simulation {
   private readonly driverLimits: DriverLimits;
   private readonly bootstrap: Exclude<BootstrapMode, 'join'>;
   private readonly window: number;
+  /** SimOptions.restoredSlot: the slot the founders' restored snapshot covers (0: none). */
+  private readonly baseSlot: number;
   private readonly coreSabotage: CoreSabotage | undefined;
   /**
    * The checker's own membership: the founding configuration every node
@@ -481,6 +489,7 @@ export class Simulation {
     this.snapshotEvery = options.snapshotEvery ?? this.prng.pick([0, 5, 20, 100]);
     this.bootstrap = options.bootstrap ?? this.prng.pick(['unanimous', 'majority'] as const);
     this.window = options.window ?? this.prng.pick([4, 16, 64, 256]);
+    this.baseSlot = options.restoredSlot ?? 0;
     this.coreSabotage = this.sabotage === 'counts-any-incarnation' || this.sabotage === 'config-from-unchosen' || this.sabotage === 'transfer-at-leaders-ballot' ? this.sabotage : undefined;
     this.pipelineDepth = options.pipelineDepth ?? this.prng.pick([1, 1, 2, 4, 8]);
     const clientSessionsMax = options.clientSessionsMax ?? (this.prng.chance(0.25) ? this.prng.int(2, 5) : undefined);
@@ -624,6 +633,15 @@ export class Simulation {
   private addNode(id: NodeId): void {
     const node: SimNode = { id, store: new SimStore(), incarnation: 0, core: null, driver: null, disk: null, lostState: false, appliedUpTo: 0, executed: [], restartScheduled: false };
     this.nodes.set(id, node);
+    if (this.baseSlot > 0 && id <= this.nodeCount) {
+      // What `paxos snapshot restore` leaves: the backup's snapshot (here an empty service's) without membership, and the base.
+      // The service as a backup at that slot holds it: slots 1..baseSlot applied (no-ops here).
+      const service = new ReplicatedService(this.storeFor(node)(), this.serviceOptions);
+      for (let slot = 1; slot <= this.baseSlot; slot += 1) service.applyValue(slot, { commands: [] });
+      const state = service.snapshot();
+      node.store.snapshot = { slot: this.baseSlot, bytes: encodeSnapshot({ slot: this.baseSlot, appliedDigest: 'restored', state, membership: null }) };
+      node.store.restoredBase = `${this.baseSlot}:${'ab'.repeat(32)}`;
+    }
   }
 
   private start(node: SimNode): void {
@@ -662,7 +680,12 @@ export class Simulation {
       // As node start does: ask every --peers node; found (unanimously, or a majority) or join.
       // Spare nodes only ever join (node start --initial-cluster-state existing, asking the founders).
       // A node that lost its log belonged to a cluster: it only joins (bootstrapModeAtStart, as node start does).
-      bootstrap: { mode: node.id > this.nodeCount || store.replacedAfterLogLoss ? 'join' : this.bootstrap, peers: [...Array(this.nodeCount).keys()].map((i) => i + 1), window: this.window },
+      bootstrap: {
+        mode: node.id > this.nodeCount || store.replacedAfterLogLoss ? 'join' : this.bootstrap,
+        peers: [...Array(this.nodeCount).keys()].map((i) => i + 1),
+        window: this.window,
+        ...(store.restoredBase === null ? {} : { base: store.restoredBase }),
+      },
       sabotage: this.coreSabotage,
       unsafe: { readsWithoutConfirm: this.sabotage === 'leader-reads-without-confirm', readsAtCommitIndex: this.sabotage === 'leader-reads-at-commit-index' },
     });
@@ -819,6 +842,8 @@ export class Simulation {
     if (this.anotherDiskLost(node) || node.driver === null) return;
     this.crash(node, 'wal/ lost');
     node.store.loseLog(this.prng.chance(0.5));
+    // A restored dir left with neither log nor snapshot is refused at start (node start: delete it): it comes back empty.
+    if (node.store.restoredBase !== null && node.store.snapshot === null) node.store.wipe();
     node.lostState = true;
     this.stats.walLosses += 1;
   }
@@ -842,7 +867,8 @@ export class Simulation {
     if (membership === null) return true;
     // A disk replaced while the cluster is being founded (no other node durably belongs to it yet) is
     // beyond what bootstrap survives: the fresh nodes' views keep the old incarnation (docs/membership.md).
-    const founded = [...this.nodes.values()].some((other) => other !== node && (other.store.snapshot !== null || other.store.durable.some((r) => r.type === 'membership')));
+    // (A restored founder's snapshot at the base slot is not its own: it says nothing of founding.)
+    const founded = [...this.nodes.values()].some((other) => other !== node && ((other.store.snapshot !== null && other.store.snapshot.slot > this.baseSlot) || other.store.durable.some((r) => r.type === 'membership')));
     if (!founded) return true;
     // Every configuration of a slot the cluster may still have to choose (above what some other node
     // durably knows chosen) must keep a live majority: a replace chosen but not yet in effect does not
@@ -978,7 +1004,7 @@ export class Simulation {
 
   /** A node founded or joined: its founding configuration joins the checker's (an id bound anywhere is bound). */
   private noteMembership(node: SimNode, state: MembershipState): void {
-    if (state.throughSlot !== 0 || state.epochs[0].fromSlot !== 1) return; // a joiner's copy of a running cluster's state
+    if (state.throughSlot !== this.baseSlot || state.epochs[0].fromSlot !== this.baseSlot + 1) return; // a joiner's copy of a running cluster's state
     if (state.window !== this.window) this.fail(`node ${node.id} founded with window ${state.window}, not ${this.window}`);
     const voters = state.epochs[0].config.voters;
     const known = this.foundingVoters;
@@ -1004,7 +1030,7 @@ export class Simulation {
 
   private rebuildChecker(): void {
     if (this.foundingVoters === null) return;
-    this.checkerMembership = foundingState(this.foundingVoters, this.window);
+    this.checkerMembership = foundingState(this.foundingVoters, this.window, this.baseSlot);
     this.advanceChecker();
     for (const slot of this.votesBySlot.keys()) this.judge(slot);
   }

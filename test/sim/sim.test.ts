@@ -100,6 +100,16 @@ describe('deterministic simulation', () => {
     }
   });
 
+  it('founds on data dirs restored from one backup (paxos snapshot restore) from the slot after it, under every fault: wiped disks join and install its sealed snapshot', () => {
+    // Founders seeded with the backup's snapshot at slot 40 and no membership; a wiped one comes back empty and must join.
+    // With snapshots off, a node that joins can only install the restored snapshot, which the driver sealed with the membership.
+    const runs = [...sweep(40, { restoredSlot: 40 }), ...sweep(20, { restoredSlot: 40, wipesPerSecond: 1, snapshotEvery: 0 }, 41)];
+    expect(total(runs, 'acknowledged')).toBeGreaterThan(60 * 10);
+    expect(Math.min(...runs.map((run) => run.lastApplied))).toBeGreaterThan(40);
+    expect(total(runs, 'wipes')).toBeGreaterThan(0);
+    expect(total(runs, 'snapshotsInstalled')).toBeGreaterThan(0);
+  }, 600_000);
+
   it('finds the deadlock of issue 11 when a data dir without records forgets its incarnation (identity not durable before the node speaks)', () => {
     // Founders that crashed before their first fsync come back as strangers: too few voters are left.
     expect(firstFailure('empty-restart-new-incarnation', 1000)).toMatch(/is still not a voter|applied \d+ slots, others|still waits/);

@@ -249,7 +249,8 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     if (restoredFrom !== undefined && recovered.membership === null && !restoredBaseSnapshot) {
       throw new Error(
         `data dir ${config.dataDir} was restored from a backup at slot ${restoredFrom.slot}, but its snapshot of that slot is ${snapshot === null ? 'missing' : `replaced by one at ${snapshot.slot}`}: ` +
-          'the restore did not finish or the dir was changed since; delete the dir and run paxos snapshot restore again',
+          'the restore did not finish, or the dir lost its log and snapshots since. Delete the dir: started on an empty dir the node joins its cluster as a new member ' +
+          '(if the cluster was never founded, run paxos snapshot restore into it again instead)',
       );
     }
     // Until founded, only with the ids restore was given (founders that disagreed would found two clusters); later, membership changes rule.
