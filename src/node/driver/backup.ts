@@ -15,6 +15,8 @@ export interface HeldBackup {
   voters: NodeId[];
   learners: NodeId[];
   lastActivityMs: number;
+  /** The last chunk was sent: kept only so a lost reply can be asked for again, and replaced by the next backup. */
+  sent?: boolean;
 }
 
 export type BackupChunk = { reply: SnapshotFetchResponse } | { code: string; message: string };
@@ -29,7 +31,7 @@ export class BackupHold {
 
   /** Null when a new backup may start; else why not. An abandoned one (quiet for idleMsMax) is dropped. */
   startRefusal(): string | null {
-    if (this.held !== null && this.now() - this.held.lastActivityMs >= this.limits.idleMsMax) this.held = null;
+    if (this.held !== null && (this.held.sent === true || this.now() - this.held.lastActivityMs >= this.limits.idleMsMax)) this.held = null;
     if (this.held === null) return null;
     return `another backup (slot ${this.held.slot}) is being saved from this node, at most ${backupsHeldMax} at a time; retry once it is done`;
   }
@@ -40,7 +42,11 @@ export class BackupHold {
     return this.chunk({ type: 'snapshot_fetch', id: requestId, slot: backup.slot, offset: 0 });
   }
 
-  /** The chunk at the request's offset of the held backup; the last chunk lets it go. */
+  /**
+   * The chunk at the request's offset of the held backup. After the last one it
+   * is kept until it goes quiet or the next backup starts: a save whose reply
+   * to the last chunk was lost asks again instead of failing whole.
+   */
   chunk(request: SnapshotFetchRequest): BackupChunk {
     const held = this.held;
     if (held === null || held.slot !== request.slot) {
@@ -52,7 +58,7 @@ export class BackupHold {
     if (request.offset > held.bytes.length) return { code: 'invalid_offset', message: `offset ${request.offset} is past the backup's ${held.bytes.length} bytes` };
     held.lastActivityMs = this.now();
     const data = held.bytes.subarray(request.offset, request.offset + this.limits.chunkBytes);
-    if (request.offset + data.length === held.bytes.length) this.held = null;
+    if (request.offset + data.length === held.bytes.length) held.sent = true;
     return {
       reply: {
         type: 'snapshot_fetch_reply',

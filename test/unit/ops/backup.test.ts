@@ -53,7 +53,7 @@ describe('backup file', () => {
 });
 
 describe('BackupHold', () => {
-  it('serves chunks of one backup at a time, lets it go after the last, and drops an abandoned one', () => {
+  it('serves chunks of one backup at a time, serves the last again (a lost reply) until the next starts, and drops an abandoned one', () => {
     let now = 0;
     const hold = new BackupHold({ chunkBytes: 4000, idleMsMax: 1000 }, () => now);
     expect(backupsHeldMax).toBe(1);
@@ -70,8 +70,8 @@ describe('BackupHold', () => {
       offset += next.reply.data.length;
     }
     expect(Buffer.concat(received).equals(snapshot)).toBe(true);
-    // Let go after the last chunk: a retry of it finds nothing.
-    expect(hold.chunk({ type: 'snapshot_fetch', id: 9, slot: 42, offset: 0 })).toMatchObject({ code: 'backup_gone' });
+    // After the last chunk: asked again (its reply was lost), it is served again; it no longer blocks a new backup.
+    expect(hold.chunk({ type: 'snapshot_fetch', id: 9, slot: 42, offset: offset - received[received.length - 1].length })).toMatchObject({ reply: { id: 9, slot: 42 } });
     expect(hold.startRefusal()).toBeNull();
     hold.start({ slot: 50, bytes: snapshot, voters: [1], learners: [] }, 10);
     expect(hold.chunk({ type: 'snapshot_fetch', id: 11, slot: 42, offset: 4000 })).toMatchObject({ code: 'backup_gone' });
