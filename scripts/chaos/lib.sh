@@ -91,10 +91,18 @@ node_alive() {
 
 # Starts node i in the background and waits (up to 30 s: a restart after
 # kill -9 first waits about 4 s for the dead process's data-dir lock to go stale).
+# Becomes (exec) a command where node $1 lives: here, or inside its host with --hosts netns.
+# Only ever run in the background (`node_runner ... &`): $! is then the node's own pid.
+node_runner() {
+  local id=$1
+  shift
+  if [[ ${HOSTS:-local} == netns ]]; then exec "$NETNS" exec "$BED" "$id" "$@"; else exec "$@"; fi
+}
+
 node_start() {
   local id=$1 before
   before=$(grep -c '"node started"' "$DIR/n$id.log" 2>/dev/null)
-  NODE_ENV=production node "$PAXOS_BIN" node start --id "$id" --peers "$PEERS" --data-dir "$DIR/n$id" \
+  NODE_ENV=production node_runner "$id" node "$PAXOS_BIN" node start --id "$id" --peers "$PEERS" --data-dir "$DIR/n$id" \
     --enable-faults --log-format json "${NODE_FLAGS[@]}" >>"$DIR/n$id.log" 2>&1 &
   echo $! >"$DIR/pid/node.$id"
   NODE_STATE[id]=up

@@ -9,6 +9,7 @@
 #   scripts/chaos/run.sh [--duration 60s] [--nodes 3|5] [--faults kill,stop,partition]
 #                        [--clients 5] [--keys 4] [--seed N] [--keep] [--node-flags "..."]
 #                        [--target mixed|leader|random] [--reads linearizable|log]
+#                        [--hosts local|netns]
 #
 # Faults: kill (kill -9 a minority, restart it), stop (SIGSTOP a minority,
 # SIGCONT it), partition (cut a minority off from the rest with `paxos fault`),
@@ -24,13 +25,18 @@
 # --reads says how the clients' gets are answered: linearizable (the default:
 # the leader without the log, after a heartbeat round confirms it still leads)
 # or log (ordered through the log, as commands).
+# --hosts says where the nodes run: local (the default: every node on 127.0.0.1)
+# or netns (each node on a host of its own, a network namespace with its own
+# address made by scripts/hosts/netns.sh and removed at exit; needs root). With
+# netns a partition takes the host's link down (it hears nobody, clients
+# included) instead of asking the node to drop its peers.
 #
 # Exit status: 0 pass; 1 fail (not linearizable, replicas disagree or never
 # converge, a node broke an invariant); 2 the run could not be done or decided.
 #
 # Every option has an environment override: CHAOS_DURATION, CHAOS_NODES,
 # CHAOS_FAULTS, CHAOS_CLIENTS, CHAOS_KEYS, CHAOS_TARGET, CHAOS_READS, CHAOS_SEED, CHAOS_KEEP=1,
-# CHAOS_NODE_FLAGS; also CHAOS_OP_TIMEOUT (each client command, default 10s),
+# CHAOS_NODE_FLAGS, CHAOS_HOSTS; also CHAOS_OP_TIMEOUT (each client command, default 10s),
 # CHAOS_CONVERGE_TIMEOUT (how long replicas may take to agree at the end, 30s),
 # CHAOS_SESSION_OPS (commands per client process before it starts afresh, 100-600),
 # CHAOS_DIR (where to put the run; default a new temp dir) and PAXOS_BIN (the
@@ -48,6 +54,7 @@ CLIENTS=${CHAOS_CLIENTS:-5}
 KEYS=${CHAOS_KEYS:-4}
 TARGET=${CHAOS_TARGET:-mixed}
 READS=${CHAOS_READS:-linearizable}
+HOSTS=${CHAOS_HOSTS:-local}
 SESSION_OPS=${CHAOS_SESSION_OPS:-100-600}
 SEED=${CHAOS_SEED:-$((RANDOM * 32768 + RANDOM))}
 KEEP=${CHAOS_KEEP:-0}
@@ -70,6 +77,7 @@ while (($# > 0)); do
     --keys) KEYS=$2; shift 2 ;;
     --target) TARGET=$2; shift 2 ;;
     --reads) READS=$2; shift 2 ;;
+    --hosts) HOSTS=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --node-flags) read -r -a NODE_FLAGS <<<"$2"; shift 2 ;;
@@ -92,6 +100,7 @@ duration_ms "$CONVERGE_TIMEOUT" >/dev/null || die "invalid CHAOS_CONVERGE_TIMEOU
 [[ $KEYS =~ ^[0-9]+$ ]] && ((KEYS >= 1 && KEYS <= 100)) || die "--keys must be 1..100"
 [[ $SEED =~ ^[0-9]+$ ]] || die "--seed must be a non-negative integer"
 [[ $TARGET =~ ^(mixed|leader|random)$ ]] || die "--target must be mixed, leader or random"
+[[ $HOSTS =~ ^(local|netns)$ ]] || die "--hosts must be local or netns"
 [[ $READS =~ ^(linearizable|log)$ ]] || die "--reads must be linearizable or log (local reads may be stale, which the check would rightly refuse)"
 [[ $SESSION_OPS =~ ^[0-9]+-[0-9]+$ ]] && ((${SESSION_OPS%-*} >= 1 && ${SESSION_OPS%-*} <= ${SESSION_OPS#*-})) ||
   die "CHAOS_SESSION_OPS must be MIN-MAX, e.g. 100-600"
@@ -115,6 +124,7 @@ cleanup() {
     kill -CONT "$pid" 2>/dev/null
     kill -9 "$pid" 2>/dev/null
   done
+  [[ $HOSTS == netns && -n ${BED:-} ]] && "$NETNS" down "$BED" >/dev/null 2>&1
   if ((KEEP == 0 && result == 0)); then rm -rf "$DIR"; else log "kept the run's files in $DIR"; fi
 }
 trap cleanup EXIT
@@ -122,21 +132,32 @@ trap 'exit 2' INT TERM
 
 # ---- the cluster ---------------------------------------------------------------
 
-# One port more than the nodes: the spare that the member fault adds and removes.
-read -r -a PORTS <<<"$(free_ports $((NODES + 1)))"
-((${#PORTS[@]} == NODES + 1)) || die "could not find $((NODES + 1)) free ports"
+# One address more than the nodes: the spare that the member fault adds and removes.
+HOST_ADDRESSES=()
+if [[ $HOSTS == netns ]]; then
+  # One host per node (and the spare), each at its own address on a private bridge, all on one port.
+  NETNS=$here/../hosts/netns.sh
+  BED="cx$((SEED % 100000))"
+  "$NETNS" up "$BED" $((NODES + 1)) >>"$DIR/nemesis.log" 2>&1 ||
+    die "could not make the hosts ($NETNS up $BED: it needs root and ip netns; see $DIR/nemesis.log)"
+  for ((i = 1; i <= NODES + 1; i++)); do HOST_ADDRESSES+=("$("$NETNS" addr "$BED" "$i"):7401"); done
+else
+  read -r -a PORTS <<<"$(free_ports $((NODES + 1)))"
+  ((${#PORTS[@]} == NODES + 1)) || die "could not find $((NODES + 1)) free ports"
+  for ((i = 1; i <= NODES + 1; i++)); do HOST_ADDRESSES+=("127.0.0.1:${PORTS[i - 1]}"); done
+fi
 SPARE_ID=$((NODES + 1))
-SPARE_ADDRESS="127.0.0.1:${PORTS[NODES]}"
+SPARE_ADDRESS=${HOST_ADDRESSES[NODES]}
 SPARE_MEMBER=0
 PEERS=""
 ADDRESSES=()
 for ((i = 1; i <= NODES; i++)); do
-  PEERS+="${PEERS:+,}$i=127.0.0.1:${PORTS[i - 1]}"
-  ADDRESSES+=("127.0.0.1:${PORTS[i - 1]}")
+  PEERS+="${PEERS:+,}$i=${HOST_ADDRESSES[i - 1]}"
+  ADDRESSES+=("${HOST_ADDRESSES[i - 1]}")
 done
 CLUSTER=$(IFS=,; echo "${ADDRESSES[*]}")
 
-log "seed $SEED; $NODES nodes; faults ${FAULT_LIST[*]}; $CLIENTS clients on $KEYS keys for $DURATION; files in $DIR"
+log "seed $SEED; $NODES nodes on $([[ $HOSTS == netns ]] && echo "hosts of their own (${ADDRESSES[*]}; the spare at $SPARE_ADDRESS)" || echo 127.0.0.1); faults ${FAULT_LIST[*]}; $CLIENTS clients on $KEYS keys for $DURATION; files in $DIR"
 for ((i = 1; i <= NODES; i++)); do node_start "$i" || die "node $i did not start"; done
 wait_for_leader 20000 || die "no leader within 20 s"
 
@@ -225,7 +246,7 @@ run_member_fault() {
   member_cli add --id "$SPARE_ID" --address "$SPARE_ADDRESS" --learner
   spare_is_member || return 0
   SPARE_MEMBER=1
-  NODE_ENV=production node "$PAXOS_BIN" node start --id "$SPARE_ID" --join "$CLUSTER" --listen "$SPARE_ADDRESS" \
+  NODE_ENV=production node_runner "$SPARE_ID" node "$PAXOS_BIN" node start --id "$SPARE_ID" --join "$CLUSTER" --listen "$SPARE_ADDRESS" \
     --data-dir "$DIR/n$SPARE_ID" --enable-faults --log-format json "${NODE_FLAGS[@]}" >>"$DIR/n$SPARE_ID.log" 2>&1 &
   echo $! >"$DIR/pid/node.$SPARE_ID"
   NODE_STATE[SPARE_ID]=up
@@ -251,11 +272,20 @@ run_fault() {
       for id in "${TARGETS[@]}"; do node_stop "$id"; done
       sleep_ms "$HOLD_MS"
       for id in "${TARGETS[@]}"; do node_cont "$id"; done ;;
-    partition | delay | drop)
-      others=$(others_of_targets)
+    partition)
+      if [[ $HOSTS == netns ]]; then
+        for id in "${TARGETS[@]}"; do "$NETNS" cut "$BED" "$id"; done
+        sleep_ms "$HOLD_MS"
+        for id in "${TARGETS[@]}"; do "$NETNS" heal "$BED" "$id"; done
+      else
+        others=$(others_of_targets)
+        for id in "${TARGETS[@]}"; do fault_cli partition --node "$id" --from "$others"; done
+        sleep_ms "$HOLD_MS"
+        for id in "${TARGETS[@]}"; do fault_cli heal --node "$id"; done
+      fi ;;
+    delay | drop)
       for id in "${TARGETS[@]}"; do
         case $kind in
-          partition) fault_cli partition --node "$id" --from "$others" ;;
           delay) rand_between 20 300; fault_cli delay --node "$id" "${REPLY}ms" ;;
           drop) rand_between 10 60; fault_cli drop --node "$id" "0.$(printf '%02d' "$REPLY")" ;;
         esac
@@ -402,7 +432,9 @@ if [[ -n $reasons ]]; then
   [[ -n $invariant_logs ]] && log "InvariantError in: $invariant_logs"
 fi
 
-printf 'chaos: %s seed=%s nodes=%s reads=%s faults=%s duration=%s ops ok=%s fail=%s info=%s violations=%s longest-unavailability=%ss replicas-agree=%s unexpected-exits=%s%s\n' \
-  "$verdict" "$SEED" "$NODES" "$READS" "$faults_done" "$DURATION" "$ok" "$fail" "$info" "$violations" "$gap" "$agreement" "$UNEXPECTED_EXITS" \
+hosts_field=""
+[[ $HOSTS == netns ]] && hosts_field=" hosts=netns"
+printf 'chaos: %s seed=%s nodes=%s%s reads=%s faults=%s duration=%s ops ok=%s fail=%s info=%s violations=%s longest-unavailability=%ss replicas-agree=%s unexpected-exits=%s%s\n' \
+  "$verdict" "$SEED" "$NODES" "$hosts_field" "$READS" "$faults_done" "$DURATION" "$ok" "$fail" "$info" "$violations" "$gap" "$agreement" "$UNEXPECTED_EXITS" \
   "${reasons:+ reasons=${reasons# }}"
 exit "$result"
