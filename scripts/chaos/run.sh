@@ -230,12 +230,24 @@ spare_remove() {
   fi
 }
 
+# Whether some node is not (yet) a voter under the data dir it runs: a wiped disk not replaced yet
+# (or a node that does not answer). Wiping another then would leave more than a minority of the
+# voters' incarnations dead, beyond what the cluster survives: it would wait for good, by design.
+replacement_pending() {
+  paxos status --cluster "$CLUSTER" --timeout 2s --json >"$DIR/status.json" 2>/dev/null || return 0
+  [[ $(json_eval "$DIR/status.json" "String(j.filter((r) => r.id === undefined || r.id <= $NODES).some((r) => !r.reachable || r.member !== 'voter'))") != false ]]
+}
+
 # The member fault: wipe TARGETS' data dirs and restart them empty (auto-replace brings the new
 # incarnations in), or grow by the spare (learner, then voter) and shrink back.
 run_member_fault() {
   local id attempt
   if ((SPARE_MEMBER == 1)); then spare_remove; return; fi
   if ((RANDOM % 2 == 0)); then
+    if replacement_pending; then
+      log "nemesis: member: a node is not a voter under its data dir yet (a replacement pending); no wipe this time"
+      return
+    fi
     log "nemesis: member: wipe the data dirs of ${TARGETS[*]} and restart them empty"
     for id in "${TARGETS[@]}"; do node_kill "$id"; rm -rf "$DIR/n$id"; done
     sleep_ms "$HOLD_MS"
