@@ -5,7 +5,7 @@
 // fault injection, and answers status requests. Every decision about when a
 // record is durable and a message may leave is the driver's, which the
 // simulation runs too.
-import { bootstrapModeFor, PaxosNode, recoverState, type CoreStatus, type InitialClusterState } from '../core/node.js';
+import { bootstrapModeFor, PaxosNode, recoverState, type CoreStatus, type InitialClusterState, type RecoveredState } from '../core/node.js';
 import { ballotToString, type NodeId, type Slot, type WalRecord } from '../core/messages.js';
 import type { CoreLimits } from '../core/limits.js';
 import { WriteAheadLog, type FsyncPolicy } from '../storage/wal.js';
@@ -245,28 +245,11 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
     const recovered = recoverState(opened.records, snapshot?.slot ?? 0, snapshot?.membership ?? null);
     // What a node still founding a cluster writes (bootstrap views; old rebuild marks) holds no vote.
     const holdsVotes = opened.records.some((record) => record.type !== 'rebuild' && record.type !== 'bootstrap_view');
-    const restoredBaseSnapshot = restoredFrom !== undefined && recovered.membership === null && snapshot?.slot === restoredFrom.slot && !holdsVotes;
-    if (restoredFrom !== undefined && recovered.membership === null && !restoredBaseSnapshot) {
-      throw new Error(
-        `data dir ${config.dataDir} was restored from a backup at slot ${restoredFrom.slot}, but its snapshot of that slot is ${snapshot === null ? 'missing' : `replaced by one at ${snapshot.slot}`}: ` +
-          'the restore did not finish, or the dir lost its log and snapshots since. Delete the dir: started on an empty dir the node joins its cluster as a new member ' +
-          '(if the cluster was never founded, run paxos snapshot restore into it again instead)',
-      );
-    }
-    // Until founded, only with the ids restore was given (founders that disagreed would found two clusters); later, membership changes rule.
-    if (restoredBaseSnapshot) checkRestoredPeers(config, restoredFrom);
-    if (restoredBaseSnapshot && initialClusterState === 'existing') {
-      throw new Error(
-        `data dir ${config.dataDir} was restored from a backup: it founds a new cluster with the other dirs restored from the same file, and never joins a running one; ` +
-          'start it with the --peers given to paxos snapshot restore (no --join), or start a node that should join on an empty --data-dir',
-      );
-    }
-    if (recovered.membership === null && !restoredBaseSnapshot && (snapshot !== null || holdsVotes)) {
-      // Promises or accepted values with no membership: written by a version before membership was replicated.
-      throw new Error(
-        `data dir ${config.dataDir} holds a log written before membership was replicated (no membership record); ` +
-          'this version cannot tell whose votes it counted (and replays unregistered client commands differently). Keep running the version that wrote it, or start this version on empty data dirs and load the data again',
-      );
+    try {
+      checkRecoveredState(config, { recovered, snapshotSlot: snapshot?.slot ?? null, holdsVotes, restoredFrom });
+    } catch (error) {
+      await opened.wal.close().catch(() => undefined);
+      throw error;
     }
     // A data dir that lost its log belonged to a cluster: it only joins, never founds another (with
     // --initial-cluster-state new, it and one wiped founder would otherwise found a second cluster).
@@ -287,6 +270,41 @@ export async function startNode(config: NodeConfig): Promise<RunningNode> {
   } catch (error) {
     await release();
     throw error;
+  }
+}
+
+/**
+ * What start-up refuses once the log is read: a restored dir whose restore did
+ * not finish, or that is started with other ids than restore was given, or
+ * with --join; and promises or a snapshot with no membership (an old version).
+ */
+function checkRecoveredState(
+  config: NodeConfig,
+  state: { recovered: RecoveredState; snapshotSlot: Slot | null; holdsVotes: boolean; restoredFrom: RestoredFrom | undefined },
+): void {
+  const { recovered, snapshotSlot, holdsVotes, restoredFrom } = state;
+  const restoredBaseSnapshot = restoredFrom !== undefined && recovered.membership === null && snapshotSlot === restoredFrom.slot && !holdsVotes;
+  if (restoredFrom !== undefined && recovered.membership === null && !restoredBaseSnapshot) {
+    throw new Error(
+      `data dir ${config.dataDir} was restored from a backup at slot ${restoredFrom.slot}, but its snapshot of that slot is ${snapshotSlot === null ? 'missing' : `replaced by one at ${snapshotSlot}`}: ` +
+        'the restore did not finish, or the dir lost its log and snapshots since. Delete the dir: started on an empty dir the node joins its cluster as a new member ' +
+        '(if the cluster was never founded, run paxos snapshot restore into it again instead)',
+    );
+  }
+  // Until founded, only with the ids restore was given (founders that disagreed would found two clusters); later, membership changes rule.
+  if (restoredBaseSnapshot) checkRestoredPeers(config, restoredFrom);
+  if (restoredBaseSnapshot && config.initialClusterState === 'existing') {
+    throw new Error(
+      `data dir ${config.dataDir} was restored from a backup: it founds a new cluster with the other dirs restored from the same file, and never joins a running one; ` +
+        'start it with the --peers given to paxos snapshot restore (no --join), or start a node that should join on an empty --data-dir',
+    );
+  }
+  if (recovered.membership === null && !restoredBaseSnapshot && (snapshotSlot !== null || holdsVotes)) {
+    // Promises or accepted values with no membership: written by a version before membership was replicated.
+    throw new Error(
+      `data dir ${config.dataDir} holds a log written before membership was replicated (no membership record); ` +
+        'this version cannot tell whose votes it counted (and replays unregistered client commands differently). Keep running the version that wrote it, or start this version on empty data dirs and load the data again',
+    );
   }
 }
 
