@@ -868,8 +868,14 @@ export class Simulation {
     // A disk replaced while the cluster is being founded (no other node durably belongs to it yet) is
     // beyond what bootstrap survives: the fresh nodes' views keep the old incarnation (docs/membership.md).
     // (A restored founder's snapshot at the base slot is not its own: it says nothing of founding.)
-    const founded = [...this.nodes.values()].some((other) => other !== node && ((other.store.snapshot !== null && other.store.snapshot.slot > this.baseSlot) || other.store.durable.some((r) => r.type === 'membership')));
+    const belongs = (other: SimNode) => (other.store.snapshot !== null && other.store.snapshot.slot > this.baseSlot) || other.store.durable.some((r) => r.type === 'membership');
+    const founded = [...this.nodes.values()].some((other) => other !== node && belongs(other));
     if (!founded) return true;
+    // Founders that still belong to no cluster, with this node's successor (whose view never held the lost
+    // incarnation), must be short of a majority: else they could found a second cluster (seed 6162), or wait
+    // for good for a membership only the lost disk (and a spare) held (seed 971).
+    const unfounded = [...this.nodes.values()].filter((other) => other !== node && other.id <= this.nodeCount && !belongs(other)).length;
+    if (node.id <= this.nodeCount && unfounded + 1 >= majority(this.nodeCount)) return true;
     // Every configuration of a slot the cluster may still have to choose (above what some other node
     // durably knows chosen) must keep a live majority: a replace chosen but not yet in effect does not
     // bring its node back before the slots up to it are chosen, and known.
@@ -1211,6 +1217,8 @@ export class Simulation {
     } else if (config.learners.length > 0) {
       const learner = this.prng.pick(config.learners);
       const incarnation = this.nodes.get(learner.id)?.store.incarnation ?? null;
+      // As `paxos member promote` does (it promotes a learner the leader hears, under the incarnation it hears):
+      // never an incarnation that is already doomed (its log lost), and never into a configuration without a live majority.
       if (incarnation !== null) change = { kind: 'set', member: { id: learner.id, incarnation }, role: 'voter' };
     }
     if (change !== null) this.offerChange(change, this.prng.chance(0.3) ? 3 : 0);
@@ -1220,6 +1228,9 @@ export class Simulation {
   private offerChange(change: MembershipChange, retries: number): void {
     // A removal decided earlier (a retry) is judged again against what is chosen and offered now.
     if (change.kind === 'remove' && !this.removalKeepsMajority(change.id)) return;
+    // As `paxos member promote` does (it promotes a learner the leader hears, under the incarnation it hears):
+    // never an incarnation already doomed (its log lost), nor into a configuration without a live majority.
+    if (change.kind === 'set' && change.role === 'voter' && !this.promotionKeepsMajority(change.member)) return;
     let queued = false;
     for (const node of this.nodes.values()) {
       if (node.driver === null || node.core?.currentRole !== 'leader') continue;
@@ -1231,6 +1242,13 @@ export class Simulation {
       }
     }
     if (!queued && retries > 0) this.schedule(this.prng.int(20, 200), () => this.offerChange(change, retries - 1));
+  }
+
+  private promotionKeepsMajority(member: Member): boolean {
+    const config = this.newestConfiguration();
+    if (config === null) return false;
+    const voters = [...config.voters.filter((m) => m.id !== member.id), member];
+    return this.deadVoters({ voters, learners: [] }).length <= Math.floor((voters.length - 1) / 2);
   }
 
   /**
