@@ -440,6 +440,8 @@ export class Simulation {
    * prefix passes every slot it was proposed at; one never proposed is dropped after 5 s.
    */
   private readonly removalsOffered = new Map<NodeId, { at: number; slots: Set<Slot> }>();
+  /** Promotions offered and not yet seen chosen (or settled otherwise): they may still add a voter, whose loss then counts (seed 58803). */
+  private readonly promotionsOffered = new Map<NodeId, { at: number; member: Member; slots: Set<Slot> }>();
   /** (client, seq) of every command a sim client made, by its op object (see WatchedStore). */
   private readonly commandKeys = new WeakMap<object, string>();
   /**
@@ -734,6 +736,8 @@ export class Simulation {
           if (event.kind === 'leader') this.stats.leaderChanges += 1;
           const removal = event.kind === 'change_proposed' ? /^remove node (\d+)$/.exec(event.change) : null;
           if (removal !== null && event.kind === 'change_proposed') this.removalsOffered.get(Number(removal[1]))?.slots.add(event.slot);
+          const promotion = event.kind === 'change_proposed' ? /^node (\d+) \(incarnation \S+\) as voter$/.exec(event.change) : null;
+          if (promotion !== null && event.kind === 'change_proposed') this.promotionsOffered.get(Number(promotion[1]))?.slots.add(event.slot);
         },
         onSnapshotTaken: () => {
           this.stats.snapshots += 1;
@@ -887,6 +891,12 @@ export class Simulation {
       const settled = offered.slots.size === 0 ? this.now - offered.at > 5_000 : [...offered.slots].every((slot) => membership.throughSlot >= slot);
       if (settled) this.removalsOffered.delete(id);
       else configs.push({ voters: newest.voters.filter((m) => m.id !== id), learners: newest.learners });
+    }
+    // A promotion offered and not yet seen chosen may still take effect: judge the configuration it would make too.
+    for (const [id, offered] of this.promotionsOffered) {
+      const settled = offered.slots.size === 0 ? this.now - offered.at > 5_000 : [...offered.slots].every((slot) => membership.throughSlot >= slot);
+      if (settled) this.promotionsOffered.delete(id);
+      else configs.push({ voters: [...newest.voters.filter((m) => m.id !== id), offered.member], learners: newest.learners });
     }
     return configs.some((config) => {
       const dead = new Set(this.deadVoters(config));
@@ -1239,6 +1249,9 @@ export class Simulation {
       if (outcome.status === 'queued') {
         queued = true;
         if (change.kind === 'remove') this.removalsOffered.set(change.id, { at: this.now, slots: this.removalsOffered.get(change.id)?.slots ?? new Set() });
+        if (change.kind === 'set' && change.role === 'voter') {
+          this.promotionsOffered.set(change.member.id, { at: this.now, member: { ...change.member }, slots: this.promotionsOffered.get(change.member.id)?.slots ?? new Set() });
+        }
       }
     }
     if (!queued && retries > 0) this.schedule(this.prng.int(20, 200), () => this.offerChange(change, retries - 1));
@@ -1247,6 +1260,10 @@ export class Simulation {
   private promotionKeepsMajority(member: Member): boolean {
     const config = this.newestConfiguration();
     if (config === null) return false;
+    // The incarnation promoted must be the one on its disk, not doomed by a lost log: `member promote` names
+    // one the leader hears, and a voter dead on arrival would count as a failure the cluster did not choose (seed 49090).
+    const store = this.nodes.get(member.id)?.store;
+    if (store === undefined || store.incarnation !== member.incarnation || store.logLostPending) return false;
     const voters = [...config.voters.filter((m) => m.id !== member.id), member];
     return this.deadVoters({ voters, learners: [] }).length <= Math.floor((voters.length - 1) / 2);
   }
