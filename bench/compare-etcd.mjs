@@ -7,10 +7,18 @@
 // gRPC over HTTP/2 (KV/Put), not through its slower JSON gateway. Also
 // measures, in the same run, the machine's floor (fdatasync of small appends,
 // the loopback round trip), each paxos node's resident memory, and the CPU
-// time both clusters spend per write. Not part of `npm test`.
+// time both clusters spend per operation. Not part of `npm test`.
 //
 //   node bench/compare-etcd.mjs [--duration 10s] [--clients 1,16,64,256]
-//                               [--share 1,16] [--value-size 64] [--json]
+//                               [--share 1,16] [--value-size 64]
+//                               [--workloads writes,reads,local,mix] [--json]
+//
+// --workloads, one table each, every row run on both systems back to back:
+//   writes  paxos `set` (through the log)     etcd KV/Put
+//   reads   paxos linearizable `get` (no log) etcd linearizable KV/Range (ReadIndex)
+//   local   paxos `get --consistency local`   etcd serializable KV/Range (one member, maybe stale)
+//   mix     90% reads, 10% writes, as `reads` and `writes` above
+// The keys are written once before the first read row, so reads find values.
 //
 // --share K: K clients share one connection (1: a connection per client, as
 // independent processes would; 16: as one program multiplexing its sessions,
@@ -33,6 +41,12 @@ const durationMs = parseDurationMs(flag(args, 'duration', '10s'));
 const clientCounts = flag(args, 'clients', '1,16,64,256').split(',').map(Number);
 const shares = flag(args, 'share', '1,16').split(',').map(Number);
 const valueBytes = Number(flag(args, 'value-size', '64'));
+const workloadNames = ['writes', 'reads', 'local', 'mix'];
+const workloads = flag(args, 'workloads', workloadNames.join(',')).split(',');
+for (const w of workloads) if (!workloadNames.includes(w)) throw new Error(`unknown workload ${w} (say ${workloadNames.join(', ')})`);
+const keys = 1000;
+/** The fraction of operations that are reads, per workload. */
+const readShare = { writes: 0, reads: 1, local: 1, mix: 0.9 };
 const asJson = args.includes('--json');
 const say = (line) => process.stderr.write(`${line}\n`);
 
@@ -61,22 +75,30 @@ await waitForPaxos(paxos.addresses);
 
 const tables = [];
 let turn = 0;
-for (const share of shares) {
-  const rows = [];
-  for (const clients of clientCounts) {
-    const connections = Math.max(1, Math.ceil(clients / share));
-    if (share !== shares[0] && connections === Math.max(1, Math.ceil(clients / shares[0]))) continue; // the same run as in the first table
-    // Alternate which system goes first, so neither always runs on a warmer machine.
-    const order = turn++ % 2 === 0 ? ['paxos', 'etcd'] : ['etcd', 'paxos'];
-    const row = { clients, connections };
-    for (const system of order) {
-      say(`${system}: ${clients} clients over ${connections} connection(s) for ${durationMs / 1000}s ...`);
-      row[system] = system === 'paxos' ? await benchPaxos(clients, connections) : await benchEtcd(clients, connections);
-    }
-    row.ratio = row.paxos.opsPerSecond / Math.max(1, row.etcd.opsPerSecond);
-    rows.push(row);
+let keysWritten = false;
+for (const workload of workloads) {
+  if (readShare[workload] > 0 && !keysWritten) {
+    say(`writing the ${keys} keys both systems will read ...`);
+    await preload();
+    keysWritten = true;
   }
-  tables.push({ clientsPerConnection: share, rows });
+  for (const share of shares) {
+    const rows = [];
+    for (const clients of clientCounts) {
+      const connections = Math.max(1, Math.ceil(clients / share));
+      if (share !== shares[0] && connections === Math.max(1, Math.ceil(clients / shares[0]))) continue; // the same run as in the first table
+      // Alternate which system goes first, so neither always runs on a warmer machine.
+      const order = turn++ % 2 === 0 ? ['paxos', 'etcd'] : ['etcd', 'paxos'];
+      const row = { clients, connections };
+      for (const system of order) {
+        say(`${system} ${workload}: ${clients} clients over ${connections} connection(s) for ${durationMs / 1000}s ...`);
+        row[system] = system === 'paxos' ? await benchPaxos(workload, clients, connections) : await benchEtcd(workload, clients, connections);
+      }
+      row.ratio = row.paxos.opsPerSecond / Math.max(1, row.etcd.opsPerSecond);
+      rows.push(row);
+    }
+    tables.push({ workload, clientsPerConnection: share, rows });
+  }
 }
 
 const memory = [...paxos.children.entries()].map(([id, child]) => ({ node: id, ...memoryOf(child.pid) }));
@@ -87,13 +109,17 @@ process.exit(0);
 
 // ---- the two systems under the same harness --------------------------------
 
-async function benchPaxos(clients, connections) {
+async function benchPaxos(workload, clients, connections) {
   const pools = Array.from({ length: connections }, () => new ConnectionPool());
   const pool = Array.from({ length: clients }, (_, i) => new PaxosClient({ addresses: paxos.addresses, timeoutMs: 10_000, pool: pools[i % connections] }));
   const sampler = sampleMemory([...paxos.children.values()]);
+  const consistency = workload === 'local' ? 'local' : 'linearizable';
+  const reads = readShare[workload];
   try {
-    return await measured([...paxos.children.values()], () => closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, async (index, key, value) => {
-      const outcome = await pool[index].submit(['set', key, value]);
+    return await measured([...paxos.children.values()], () => closedLoop({ clients, durationMs, valueBytes, keys }, async (index, key, value) => {
+      const outcome = reads > 0 && Math.random() < reads
+        ? await pool[index].query(['get', key], consistency)
+        : await pool[index].submit(['set', key, value]);
       return outcome.status === 'applied' ? 'applied' : outcome.status === 'not_applied' ? 'not_applied' : 'unknown';
     }), sampler);
   } finally {
@@ -102,13 +128,35 @@ async function benchPaxos(clients, connections) {
   }
 }
 
-async function benchEtcd(clients, connections) {
+async function benchEtcd(workload, clients, connections) {
   // Like etcd's own client balancer: connections spread over all three members.
   const sessions = Array.from({ length: connections }, (_, i) => http2.connect(`http://127.0.0.1:${etcdEndpoints[i % etcdEndpoints.length]}`).on('error', () => undefined));
+  const serializable = workload === 'local';
+  const reads = readShare[workload];
   try {
-    return await measured(etcdChildren, () => closedLoop({ clients, durationMs, valueBytes, keys: 1000 }, (index, key, value) => etcdPut(sessions[index % connections], key, value)), null);
+    return await measured(etcdChildren, () => closedLoop({ clients, durationMs, valueBytes, keys }, (index, key, value) => {
+      const session = sessions[index % connections];
+      return reads > 0 && Math.random() < reads ? etcdRange(session, key, serializable) : etcdPut(session, key, value);
+    }), null);
   } finally {
     for (const session of sessions) session.close();
+  }
+}
+
+/** Writes every key the benchmarks use (`bench-0` .. `bench-999`, as closedLoop names them) into both systems. */
+async function preload() {
+  const value = 'v'.repeat(valueBytes);
+  const client = new PaxosClient({ addresses: paxos.addresses, timeoutMs: 10_000 });
+  const session = http2.connect(`http://127.0.0.1:${etcdEndpoints[0]}`).on('error', () => undefined);
+  try {
+    for (let from = 0; from < keys; from += 50) {
+      const batch = Array.from({ length: Math.min(50, keys - from) }, (_, i) => `bench-${from + i}`);
+      const outcomes = await Promise.all(batch.flatMap((key) => [client.submit(['set', key, value]).then((o) => o.status), etcdPut(session, key, value)]));
+      if (outcomes.some((status) => status !== 'applied')) throw new Error(`writing the keys to read failed: ${outcomes.join(', ')}`);
+    }
+  } finally {
+    client.close();
+    session.close();
   }
 }
 
@@ -152,16 +200,33 @@ function varint(n) {
   return bytes;
 }
 
+/** etcdserverpb.RangeRequest {key = 1, serializable = 7}: linearizable (ReadIndex) unless serializable. */
+function rangeRequest(key, serializable) {
+  const keyBytes = Buffer.from(key);
+  const body = Buffer.concat([Buffer.from([0x0a, ...varint(keyBytes.length)]), keyBytes, serializable ? Buffer.from([0x38, 1]) : Buffer.alloc(0)]);
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(body.length, 1);
+  return Buffer.concat([prefix, body]);
+}
+
 function etcdPut(session, key, value) {
+  return etcdCall(session, '/etcdserverpb.KV/Put', putRequest(key, value));
+}
+
+function etcdRange(session, key, serializable) {
+  return etcdCall(session, '/etcdserverpb.KV/Range', rangeRequest(key, serializable));
+}
+
+function etcdCall(session, path, message) {
   return new Promise((done) => {
     let status = null;
-    const request = session.request({ ':method': 'POST', ':path': '/etcdserverpb.KV/Put', 'content-type': 'application/grpc', te: 'trailers' });
+    const request = session.request({ ':method': 'POST', ':path': path, 'content-type': 'application/grpc', te: 'trailers' });
     request.on('response', (headers) => { status = headers['grpc-status'] ?? status; });
     request.on('trailers', (trailers) => { status = trailers['grpc-status'] ?? status; });
     request.on('data', () => undefined);
     request.on('end', () => done(status === '0' ? 'applied' : 'not_applied'));
     request.on('error', () => done('unknown'));
-    request.end(putRequest(key, value));
+    request.end(message);
   });
 }
 
@@ -268,7 +333,8 @@ function printReport(r) {
   console.log(`floor: one fdatasync + two loopback round trips = ${f.totalMs.toFixed(3)} ms (fdatasync p50 ${f.fdatasyncMs.toFixed(3)}, three files at once ${f.fdatasyncThreeAtOnceMs.toFixed(3)}; round trip between two processes p50 ${f.rttMs.toFixed(3)})`);
   for (const table of r.tables) {
     console.log('');
-    console.log(table.clientsPerConnection === 1 ? 'one connection per client:' : `${table.clientsPerConnection} clients per connection:`);
+    const what = { writes: 'writes (paxos set, etcd Put)', reads: 'linearizable reads (paxos get, etcd Range)', local: 'local reads (paxos get --consistency local, etcd serializable Range)', mix: '90% linearizable reads, 10% writes' }[table.workload];
+    console.log(`${what}, ${table.clientsPerConnection === 1 ? 'one connection per client' : `${table.clientsPerConnection} clients per connection`}:`);
     console.log('clients  conns |  paxos ops/s  p50 ms  p99 ms  cpu µs/op |   etcd ops/s  p50 ms  p99 ms  cpu µs/op |  ratio');
     for (const row of table.rows) {
       const cells = (x) => `${String(x.opsPerSecond).padStart(11)}  ${x.latencyMs.p50.toFixed(2).padStart(6)}  ${x.latencyMs.p99.toFixed(2).padStart(6)}  ${String(x.clusterCpuMicrosPerWrite).padStart(9)}`;

@@ -22,15 +22,16 @@ export async function freePorts(count) {
 
 /**
  * A three-node (or `ports.length`-node) paxos cluster of `paxos node start`
- * processes in `work`, with `flags` added to every node. `start(id)` (re)starts
+ * processes in `work`, with `flags` added to every node, run from `checkout`
+ * (this one by default; another built checkout to compare). `start(id)` (re)starts
  * one; `children` maps id to process; `stop()` kills them all.
  */
-export function paxosCluster({ work, ports, flags = [], nodeArgs = [] }) {
+export function paxosCluster({ work, ports, flags = [], nodeArgs = [], checkout = root }) {
   const peers = ports.map((port, i) => `${i + 1}=127.0.0.1:${port}`).join(',');
   const children = new Map();
   const start = (id) => {
     const log = openSync(join(work, `n${id}.log`), 'a');
-    children.set(id, spawn(process.execPath, [...nodeArgs, join(root, 'bin/run.js'), 'node', 'start', '--id', String(id), '--peers', peers,
+    children.set(id, spawn(process.execPath, [...nodeArgs, join(checkout, 'bin/run.js'), 'node', 'start', '--id', String(id), '--peers', peers,
       '--data-dir', join(work, `n${id}`), '--log-level', 'warn', ...flags],
     { stdio: ['ignore', log, log], env: { ...process.env, NODE_ENV: 'production' } }));
   };
