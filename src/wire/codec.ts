@@ -40,8 +40,42 @@ addExtension({
   },
 });
 
-export function encodeMessage(message: WireMessage): Buffer {
-  return packr.pack(message);
+/**
+ * Encodings of values shared by several messages of one send: a leader's
+ * accept carries the same value (a batch of commands, the bulk of its bytes) to
+ * every peer, and each peer's copy differs only in `to`. Scoped to one send by
+ * its caller, so nothing outlives the messages it was made for.
+ */
+export type SharedEncodings = Map<object, Buffer>;
+
+export function encodeMessage(message: WireMessage, shared?: SharedEncodings): Buffer {
+  if (shared === undefined || message.type !== 'accept') return packr.pack(message);
+  const { value, ...head } = message;
+  let encodedValue = shared.get(value);
+  if (encodedValue === undefined) {
+    // A copy: msgpackr hands out slices of one buffer that later packs reuse.
+    encodedValue = Buffer.from(packr.pack(value));
+    shared.set(value, encodedValue);
+  }
+  return packMapWithEncodedField(packr.pack(head), valueKey, encodedValue);
+}
+
+const valueKey = Buffer.from(packr.pack('value'));
+
+/** `map` (an encoded map) with one more field: `key` and `encoded`, both already msgpack. Written as a map16 or map32. */
+function packMapWithEncodedField(map: Buffer, key: Buffer, encoded: Buffer): Buffer {
+  const marker = map[0];
+  const [fields, headerBytes] =
+    marker >= 0x80 && marker <= 0x8f ? [marker - 0x80, 1] : marker === 0xde ? [map.readUInt16BE(1), 3] : marker === 0xdf ? [map.readUInt32BE(1), 5] : [-1, 0];
+  if (fields < 0) throw new Error(`expected an encoded map, got marker 0x${marker.toString(16)}`);
+  const wide = fields + 1 > 0xffff;
+  const out = Buffer.allocUnsafe((wide ? 5 : 3) + map.length - headerBytes + key.length + encoded.length);
+  out[0] = wide ? 0xdf : 0xde;
+  let at = wide ? out.writeUInt32BE(fields + 1, 1) : out.writeUInt16BE(fields + 1, 1);
+  at += map.copy(out, at, headerBytes);
+  at += key.copy(out, at);
+  encoded.copy(out, at);
+  return out;
 }
 
 /** Decodes exactly one msgpack value; throws WireError('decode_failed') on anything else. */

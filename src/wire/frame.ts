@@ -1,7 +1,7 @@
 // Framing: a 4-byte big-endian unsigned length, then that many bytes of msgpack.
 // FrameDecoder is a pure byte parser (no socket): the runtime pushes whatever
 // chunks TCP hands it and gets back the decoded value of every complete frame.
-import { decodeMessage, encodeMessage } from './codec.js';
+import { decodeMessage, encodeMessage, type SharedEncodings } from './codec.js';
 import { WireError } from './errors.js';
 import type { WireMessage } from './protocol.js';
 
@@ -14,9 +14,10 @@ export const frameBytesMaxDefault = 16 * 1024 * 1024;
 
 export const frameHeaderBytes = 4;
 
-export function encodeFrame(message: WireMessage, frameBytesMax: number = frameBytesMaxDefault): Buffer {
+/** `shared`: encodings reused across the messages of one send (codec.ts, SharedEncodings). */
+export function encodeFrame(message: WireMessage, frameBytesMax: number = frameBytesMaxDefault, shared?: SharedEncodings): Buffer {
   assertFrameBytesMax(frameBytesMax);
-  const body = encodeMessage(message);
+  const body = encodeMessage(message, shared);
   if (body.length > frameBytesMax) {
     throw new WireError('frame_too_large', `a ${message.type} message of ${body.length} bytes exceeds the frame limit of ${frameBytesMax} bytes`);
   }

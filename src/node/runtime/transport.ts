@@ -5,6 +5,7 @@
 import net from 'node:net';
 import type { NodeId, PeerMessage } from '../core/messages.js';
 import { encodeFrame, FrameDecoder } from '../../wire/frame.js';
+import type { SharedEncodings } from '../../wire/codec.js';
 import { CoalescingWriter } from '../../wire/coalesce.js';
 import { isWireError, WireError } from '../../wire/errors.js';
 import { parseClientRequest, parseNodeMessage } from '../../wire/validate.js';
@@ -156,6 +157,7 @@ export class Transport {
 
   /** Sends messages to other nodes, one socket write per peer. */
   send(messages: (PeerMessage | TransferMessage)[]): void {
+    const shared: SharedEncodings = new Map();
     const byPeer = new Map<NodeId, (PeerMessage | TransferMessage)[]>();
     for (const message of messages) {
       const list = byPeer.get(message.to);
@@ -165,8 +167,8 @@ export class Transport {
     for (const [to, list] of byPeer) {
       const link = this.links.get(to);
       if (link === undefined) continue;
-      if (this.options.faults === undefined) link.send(list);
-      else this.options.faults.deliver(to, list, (kept) => link.send(kept));
+      if (this.options.faults === undefined) link.send(list, shared);
+      else this.options.faults.deliver(to, list, (kept) => link.send(kept, shared));
     }
   }
 
@@ -464,10 +466,10 @@ class PeerLink {
     return { id: this.id, address: `${this.endpoint.host}:${this.endpoint.port}`, connected: this.ready, ...this.counters };
   }
 
-  send(messages: (PeerMessage | TransferMessage)[]): void {
+  send(messages: (PeerMessage | TransferMessage)[], shared: SharedEncodings): void {
     const frames: Buffer[] = [];
     for (const message of messages) {
-      const frame = this.encode(message);
+      const frame = this.encode(message, shared);
       if (frame !== null) frames.push(frame);
     }
     if (!this.ready || this.socket === null) return this.enqueue(frames);
@@ -484,9 +486,9 @@ class PeerLink {
    * so this is a configuration the bounds did not foresee (say a raised
    * --command-bytes-max with a lowered --max-frame-bytes), not a reason to stop.
    */
-  private encode(message: PeerMessage | TransferMessage): Buffer | null {
+  private encode(message: PeerMessage | TransferMessage, shared: SharedEncodings): Buffer | null {
     try {
-      return encodeFrame(message, this.options.limits.frameBytesMax);
+      return encodeFrame(message, this.options.limits.frameBytesMax, shared);
     } catch (error) {
       this.counters.dropped += 1;
       this.options.log.error('dropped a message too large to send', { peer: this.id, type: message.type, error: (error as Error).message });

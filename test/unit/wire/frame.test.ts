@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { FrameDecoder, encodeFrame, frameBytesMaxDefault, frameHeaderBytes } from '../../../src/wire/frame.js';
 import { WireError } from '../../../src/wire/errors.js';
-import { encodeMessage } from '../../../src/wire/codec.js';
+import { decodeMessage, encodeMessage, type SharedEncodings } from '../../../src/wire/codec.js';
+import { parseNodeMessage } from '../../../src/wire/validate.js';
 import type { CloseReason, WireMessage } from '../../../src/wire/protocol.js';
 import { sampleNames, samples } from './samples.js';
 
@@ -45,6 +46,30 @@ describe('encodeFrame', () => {
   it('accepts a body of exactly the limit', () => {
     const bodyBytes = encodeMessage(samples.heartbeat).length;
     expect(encodeFrame(samples.heartbeat, bodyBytes).length).toBe(frameHeaderBytes + bodyBytes);
+  });
+
+  it('encodes an accept\'s value once for every peer of one send, and each frame reads back as its own message', () => {
+    const shared: SharedEncodings = new Map();
+    const to = [2, 3, 4, 5].map((peer) => ({ ...samples.accept, to: peer }));
+    const frames = to.map((message) => encodeFrame(message, frameBytesMaxDefault, shared));
+    expect(shared.size).toBe(1);
+    frames.forEach((frame, i) => {
+      const decoded = decodeMessage(frame.subarray(frameHeaderBytes));
+      expect(decoded).toEqual(to[i]);
+      expect(parseNodeMessage(decoded)).toEqual(to[i]);
+    });
+    // As long as encoding each alone (a map16 header where a fixmap would do at most adds 2 bytes): the field order differs, nothing else.
+    expect(frames[0].length - encodeFrame(to[0]).length).toBeLessThanOrEqual(2);
+  });
+
+  it('shares only accepts, and a changed value is encoded anew', () => {
+    const shared: SharedEncodings = new Map();
+    expect(decodeMessage(encodeFrame(samples.heartbeat, frameBytesMaxDefault, shared).subarray(frameHeaderBytes))).toEqual(samples.heartbeat);
+    expect(shared.size).toBe(0);
+    const other = { ...samples.accept, value: { commands: [] } };
+    encodeFrame(samples.accept, frameBytesMaxDefault, shared);
+    expect(decodeMessage(encodeFrame(other, frameBytesMaxDefault, shared).subarray(frameHeaderBytes))).toEqual(other);
+    expect(shared.size).toBe(2);
   });
 
   it('refuses a nonsensical limit as a programmer error', () => {
