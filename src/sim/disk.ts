@@ -7,7 +7,7 @@
 // flipped in a durable record, which the real scanner must then refuse.
 import type { Slot, WalRecord } from '../node/core/messages.js';
 import type { Done, DriverDisk } from '../node/driver/ports.js';
-import { encodeRecord, scanSegment } from '../node/storage/record.js';
+import { AcceptsInLog, encodeRecord, scanSegment } from '../node/storage/record.js';
 import type { Prng } from '../node/core/prng.js';
 
 /** What is on one node's disk: it outlives every incarnation of the node, until the disk is wiped. */
@@ -241,7 +241,13 @@ function recordBytes(record: WalRecord): number {
  */
 export function flipBitAndScan(store: SimStore, prng: Prng): { refused: boolean; why: string } | null {
   if (store.durable.length < 2) return null;
-  const encoded = store.durable.map((record) => encodeRecord(record));
+  // Chosen records name their accepts as the real log writes them, so a flip there is tried too.
+  const writer = new AcceptsInLog();
+  const encoded = store.durable.map((record) => {
+    const bytes = encodeRecord(record, { acceptedAt: writer.referenceFor(record) });
+    writer.noteWritten(record);
+    return bytes;
+  });
   const victim = prng.int(0, encoded.length - 1);
   const bytes = Buffer.concat(encoded);
   let offset = 0;

@@ -5,8 +5,8 @@
 // One record:
 //   0..3  payload length, uint32 big-endian (the type byte is not counted)
 //   4..7  CRC-32C (Castagnoli) of the type byte and the payload, uint32 big-endian
-//   8     type: 1 promise, 2 accept, 3 chosen, 5 rebuild (old logs only; ignored), 6 membership, 7 bootstrap_view
-//         (4 is reserved for a snapshot marker)
+//   8     type: 1 promise, 2 accept, 3 chosen, 5 rebuild (old logs only; ignored), 6 membership, 7 bootstrap_view,
+//         8 chosen_accepted (4 is reserved for a snapshot marker)
 //   9..   msgpack payload (msgpackr, useRecords: false), a compact array per type:
 //           promise [round, node]
 //           accept  [slot, round, node, commands]
@@ -14,10 +14,18 @@
 //           rebuild [done: 0 | 1]
 //           membership [state]   (the MembershipState of src/node/core/membership.ts)
 //           bootstrap_view [[[id, incarnation]...]]   (7: what a fresh node heard before founding)
+//           chosen_accepted [slot, round, node]   (8: slot is chosen with the value of this segment's
+//                                                   last accept record for slot, which is at that ballot)
 //         where commands is an array of [client, seq, op].
+//
+// A chosen record usually repeats a value the same log accepted a moment
+// before, the bulk of its bytes: chosen_accepted names that accept instead
+// (AcceptsInLog decides when it may), always one earlier in the same segment,
+// so every segment reads alone. It reads back as an ordinary chosen record;
+// one whose accept is not earlier in its segment is corruption.
 import { crc32c } from '@node-rs/crc32';
 import { Packr, Unpackr } from 'msgpackr';
-import type { Ballot, Command, Value, WalRecord, WalRecordType } from '../core/messages.js';
+import type { Ballot, Command, Slot, Value, WalRecord, WalRecordType } from '../core/messages.js';
 import { parseMembershipState } from '../core/membership.js';
 
 export const recordHeaderBytes = 9;
@@ -42,8 +50,11 @@ export const recordTypeCodes: Readonly<Record<WalRecordType, number>> = Object.f
 /** Reserved for the snapshot marker that log compaction will add. */
 export const snapshotMarkerTypeCode = 4;
 
+/** A chosen record that names the accept record holding its value (see the top of this file). */
+export const chosenAcceptedTypeCode = 8;
+
 /** The highest type code a well-formed log can contain (used to resynchronise). */
-const typeCodeMax = recordTypeCodes.bootstrap_view;
+const typeCodeMax = chosenAcceptedTypeCode;
 
 /**
  * How many bytes of checksums the scanner may compute while looking for valid
@@ -95,11 +106,12 @@ export interface SegmentScan {
  * the WAL does it for one record per append call, which bounds its cost by the
  * fsync rate rather than the record rate.
  */
-export function encodeRecord(record: WalRecord, options: { verify?: boolean } = {}): Buffer {
-  const typeCode = recordTypeCodes[record.type];
+export function encodeRecord(record: WalRecord, options: { verify?: boolean; acceptedAt?: Ballot | null } = {}): Buffer {
+  const acceptedAt = record.type === 'chosen' ? (options.acceptedAt ?? null) : null;
+  const typeCode = acceptedAt === null ? recordTypeCodes[record.type] : chosenAcceptedTypeCode;
   if (typeCode === undefined) throw new Error(`refusing to write a WAL record of unknown type ${quote(record.type)}`);
-  const payload = payloadOf(record);
-  const parsed = recordFromPayload(typeCode, payload);
+  const payload = acceptedAt === null ? payloadOf(record) : [(record as ChosenRecordShape).slot, acceptedAt.round, acceptedAt.node];
+  const parsed = acceptedAt === null ? recordFromPayload(typeCode, payload) : chosenAcceptedFromPayload(payload);
   if (typeof parsed === 'string') throw new Error(`refusing to write an invalid WAL record: ${parsed}`);
   const packed = packr.pack(payload);
   if (packed.length > recordPayloadBytesMax) {
@@ -110,17 +122,24 @@ export function encodeRecord(record: WalRecord, options: { verify?: boolean } = 
   bytes[8] = typeCode;
   packed.copy(bytes, recordHeaderBytes);
   bytes.writeUInt32BE(crc32c(bytes.subarray(8)), 4);
-  if (options.verify === true) verifyEncodedRecord(bytes, record);
+  if (options.verify === true) verifyEncodedRecord(bytes, record, acceptedAt);
   return bytes;
 }
 
-/** Throws when `bytes` do not read back as exactly one record equal in structure to `record`. */
-export function verifyEncodedRecord(bytes: Buffer, record: WalRecord): void {
+type ChosenRecordShape = Extract<WalRecord, { type: 'chosen' }>;
+
+/** Throws when `bytes` do not read back as exactly one record equal in structure to `record` (or, for chosen_accepted, naming its ballot). */
+export function verifyEncodedRecord(bytes: Buffer, record: WalRecord, acceptedAt: Ballot | null = null): void {
   const frame = readFrame(bytes, 0);
   if (frame.kind === 'damaged') throw new Error(`encoded WAL record does not read back: ${frame.why}`);
   if (frame.end !== bytes.length) throw new Error('encoded WAL record has trailing bytes');
   const decoded = decodeFrame(frame.typeCode, frame.payload);
   if (typeof decoded === 'string') throw new Error(`encoded WAL record does not decode: ${decoded}`);
+  if (decoded.type === 'chosen_accepted') {
+    const same = record.type === 'chosen' && acceptedAt !== null && decoded.slot === record.slot && sameBallot(decoded.ballot, acceptedAt);
+    if (!same) throw new Error('encoded WAL record reads back differently: a chosen_accepted record for another slot or ballot');
+    return;
+  }
   const difference = structuralDifference(decoded, record);
   if (difference !== null) throw new Error(`encoded WAL record reads back differently: ${difference}`);
 }
@@ -131,7 +150,7 @@ export function verifyEncodedRecord(bytes: Buffer, record: WalRecord): void {
  * anywhere after it; whether a torn tail is acceptable (last segment only) is
  * for the caller to decide.
  */
-export function scanSegment(bytes: Buffer, fileName: string): SegmentScan {
+export function scanSegment(bytes: Buffer, fileName: string, accepts: AcceptsInLog = new AcceptsInLog()): SegmentScan {
   const records: ScannedRecord[] = [];
   let offset = 0;
   while (offset < bytes.length) {
@@ -139,12 +158,75 @@ export function scanSegment(bytes: Buffer, fileName: string): SegmentScan {
     if (frame.kind === 'damaged') return classifyDamage(bytes, fileName, records, offset, frame);
     const decoded = decodeFrame(frame.typeCode, frame.payload);
     // The checksum matched, so these are the bytes that were written: a record
-    // we cannot decode is never a torn write.
-    if (typeof decoded === 'string') return { records, torn: null, corrupt: { file: fileName, offset, why: decoded } };
-    records.push({ offset, record: decoded });
+    // we cannot decode (or whose accept is missing) is never a torn write.
+    const record = typeof decoded === 'string' ? decoded : accepts.resolve(decoded);
+    if (typeof record === 'string') return { records, torn: null, corrupt: { file: fileName, offset, why: record } };
+    accepts.noteRead(record);
+    records.push({ offset, record });
     offset = frame.end;
   }
   return { records, torn: null, corrupt: null };
+}
+
+/** A chosen_accepted record as decoded, before AcceptsInLog finds its value. */
+interface ChosenAccepted {
+  type: 'chosen_accepted';
+  slot: Slot;
+  ballot: Ballot;
+}
+
+/**
+ * The last accept record of each slot in one segment, in order, so that a
+ * chosen record can name its accept (chosen_accepted) instead of repeating the
+ * value. The writer (the WAL) asks `referenceFor` before encoding a chosen
+ * record and tells `noteWritten` every record it encodes; a reader
+ * (`scanSegment`, a fresh instance per segment) resolves with what it read
+ * before. A reference is made only to the very value object of the slot's last
+ * accept written since `clear`, which the WAL calls wherever a segment begins,
+ * so it resolves within the segment, and deleting older segments never
+ * strands one.
+ */
+export class AcceptsInLog {
+  private readonly last = new Map<Slot, { ballot: Ballot; value: Value }>();
+
+  /** `slotsMax`: the most slots remembered (writer side; beyond it all are forgotten, and chosen records carry their values). */
+  constructor(private readonly slotsMax = Number.POSITIVE_INFINITY) {}
+
+  /** The ballot of the accept a chosen record may name, or null to write the value. */
+  referenceFor(record: WalRecord): Ballot | null {
+    if (record.type !== 'chosen') return null;
+    const last = this.last.get(record.slot);
+    return last !== undefined && last.value === record.value ? last.ballot : null;
+  }
+
+  noteWritten(record: WalRecord): void {
+    if (record.type === 'accept') {
+      if (this.last.size >= this.slotsMax) this.last.clear();
+      this.last.set(record.slot, { ballot: record.ballot, value: record.value });
+    } else if (record.type === 'chosen') this.last.delete(record.slot); // a chosen slot is not named again
+  }
+
+  noteRead(record: WalRecord): void {
+    if (record.type === 'accept') this.last.set(record.slot, { ballot: record.ballot, value: record.value });
+  }
+
+  clear(): void {
+    this.last.clear();
+  }
+
+  resolve(decoded: WalRecord | ChosenAccepted): WalRecord | string {
+    if (decoded.type !== 'chosen_accepted') return decoded;
+    const last = this.last.get(decoded.slot);
+    if (last === undefined || !sameBallot(last.ballot, decoded.ballot)) {
+      const ballot = `(${decoded.ballot.round},${decoded.ballot.node})`;
+      return `chosen_accepted record for slot ${decoded.slot} names an accept at ballot ${ballot} that is not the last accept of that slot earlier in this segment`;
+    }
+    return { type: 'chosen', slot: decoded.slot, value: last.value };
+  }
+}
+
+function sameBallot(a: Ballot, b: Ballot): boolean {
+  return a.round === b.round && a.node === b.node;
 }
 
 type Frame =
@@ -221,7 +303,7 @@ function isAllZero(bytes: Buffer, from: number, to: number): boolean {
 }
 
 /** Decodes and validates a payload whose checksum matched. Returns the reason on failure. */
-function decodeFrame(typeCode: number, payload: Buffer): WalRecord | string {
+function decodeFrame(typeCode: number, payload: Buffer): WalRecord | ChosenAccepted | string {
   if (typeCode === snapshotMarkerTypeCode) return 'snapshot marker (type 4) is not supported by this version of paxos';
   if (!isRecordTypeCode(typeCode)) return `unknown record type ${typeCode}`;
   let value: unknown;
@@ -231,7 +313,7 @@ function decodeFrame(typeCode: number, payload: Buffer): WalRecord | string {
     // msgpackr throws plain Errors on malformed input and RangeError on deep nesting.
     return `payload does not decode as msgpack: ${error instanceof Error ? error.message : String(error)}`;
   }
-  return recordFromPayload(typeCode, value);
+  return typeCode === chosenAcceptedTypeCode ? chosenAcceptedFromPayload(value) : recordFromPayload(typeCode, value);
 }
 
 function isRecordTypeCode(typeCode: number): boolean {
@@ -241,7 +323,8 @@ function isRecordTypeCode(typeCode: number): boolean {
     typeCode === recordTypeCodes.chosen ||
     typeCode === recordTypeCodes.rebuild ||
     typeCode === recordTypeCodes.membership ||
-    typeCode === recordTypeCodes.bootstrap_view
+    typeCode === recordTypeCodes.bootstrap_view ||
+    typeCode === chosenAcceptedTypeCode
   );
 }
 
@@ -327,6 +410,15 @@ function chosenFromPayload(value: unknown): WalRecord | string {
   const commands = valueFrom(value[1]);
   if (typeof commands === 'string') return `invalid chosen record: ${commands}`;
   return { type: 'chosen', slot, value: commands };
+}
+
+function chosenAcceptedFromPayload(value: unknown): ChosenAccepted | string {
+  if (!isArrayOfLength(value, 3)) return 'invalid chosen_accepted record: payload must be [slot, round, node]';
+  const slot = slotFrom(value[0]);
+  if (typeof slot === 'string') return `invalid chosen_accepted record: ${slot}`;
+  const ballot = ballotFrom(value[1], value[2]);
+  if (typeof ballot === 'string') return `invalid chosen_accepted record: ${ballot}`;
+  return { type: 'chosen_accepted', slot, ballot };
 }
 
 function ballotFrom(round: unknown, node: unknown): Ballot | string {

@@ -83,6 +83,7 @@ export async function scanLog(dataDir: string): Promise<LogScan> {
 async function scanOneSegment(scan: LogScan, segment: { file: string; firstIndex: number; isLast: boolean }): Promise<boolean> {
   const path = join(scan.walDir, segment.file);
   const bytes = await readFile(path);
+  // Alone: a chosen_accepted record names an accept of its own segment (wal.ts).
   const result = scanSegment(bytes, segment.file);
   scan.segments.push({ file: segment.file, path, firstIndex: segment.firstIndex, bytes: bytes.length, records: result.records });
   if (result.corrupt !== null) {

@@ -10,7 +10,7 @@ import { fsyncPolicyNames, walSegmentBytesMaxDefault } from '../config.js';
 import { CorruptLogError, errorCode, WalClosedError, WalFailedError } from './errors.js';
 import { ensureDirectoryDurable, fsyncDirectory, writeFullyNow, writeNewFileDurable } from './fsutil.js';
 import type { TornTail } from './record.js';
-import { encodeRecord } from './record.js';
+import { AcceptsInLog, encodeRecord } from './record.js';
 import type { LogScan } from './segments.js';
 import { parseSegmentFileName, recordsOf, scanLog, segmentFileName, walDirectory } from './segments.js';
 
@@ -79,6 +79,12 @@ export const fsyncSlowMicrosDefault = 250_000;
 const slowFsyncWarningIntervalMs = 10_000;
 /** `.broken` copies per segment before we give up finding a free name (each is a crash). */
 const brokenCopiesPerSegmentMax = 1000;
+/**
+ * Slots whose last accept the log remembers so a chosen record can name it
+ * (record.ts, chosen_accepted). Far above the slots a leader keeps in flight;
+ * past it the log forgets them all and chosen records carry their values.
+ */
+const acceptsRememberedMax = 65_536;
 
 interface PendingAppend {
   buffers: Buffer[];
@@ -89,6 +95,11 @@ interface PendingAppend {
   checkpoint: boolean;
   /** False for records that may wait for the next fsync (see appendLazily). */
   sync: boolean;
+  /**
+   * Written at the head of a new segment: decided when queued, so that a
+   * chosen_accepted record is known to land in the segment of its accept.
+   */
+  startsSegment: boolean;
   /** When it was queued (performance.now()): the linger is counted from the first durable append's. */
   queuedAtMs: number;
 }
@@ -133,6 +144,10 @@ export class WriteAheadLog {
    * to join. Starts at two, as if appends came together.
    */
   private lastBatchDurableAppends = 2;
+  /** The accepts queued into the segment that is filling, for chosen_accepted records (which never name another segment's). */
+  private readonly accepts = new AcceptsInLog(acceptsRememberedMax);
+  /** Bytes of the segment that is filling, counting what is queued for it: where the next roll falls. */
+  private segmentBytesQueued: number;
 
   private constructor(settings: Settings, segment: OpenSegment, state: { closedSegmentsBytes: number; segmentsCount: number; nextIndex: number }) {
     this.settings = settings;
@@ -140,6 +155,7 @@ export class WriteAheadLog {
     this.closedSegmentsBytes = state.closedSegmentsBytes;
     this.segmentsCount = state.segmentsCount;
     this.nextIndex = state.nextIndex;
+    this.segmentBytesQueued = segment.bytes;
   }
 
   /**
@@ -215,14 +231,28 @@ export class WriteAheadLog {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (this.closing !== null) return Promise.reject(new WalClosedError());
     let buffers: Buffer[];
+    // A chosen_accepted record names an accept of its own segment, so that the
+    // segment scans alone and deleting older segments (a compaction, or a crash
+    // in the middle of one) never strands a reference. So a checkpoint and the
+    // append that begins a segment each start with nothing to name.
+    const startsSegment = !kind.checkpoint && records.length > 0 && this.segmentBytesQueued >= this.settings.segmentBytesMax;
+    if (kind.checkpoint || startsSegment) this.accepts.clear();
     try {
       // Verifying one record per call catches an encoder bug at a cost bounded by the fsync rate.
-      buffers = records.map((record, index) => encodeRecord(record, { verify: index === 0 }));
+      buffers = records.map((record, index) => {
+        const bytes = encodeRecord(record, { verify: index === 0, acceptedAt: this.accepts.referenceFor(record) });
+        this.accepts.noteWritten(record);
+        return bytes;
+      });
     } catch (error) {
+      // Some records were noted but none will be written: forget them all, so nothing names a missing accept.
+      this.accepts.clear();
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    const bytes = buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+    this.segmentBytesQueued = kind.checkpoint || startsSegment ? bytes : this.segmentBytesQueued + bytes;
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ buffers, resolve, reject, recordCount: records.length, ...kind, queuedAtMs: performance.now() });
+      this.queue.push({ buffers, resolve, reject, recordCount: records.length, ...kind, startsSegment, queuedAtMs: performance.now() });
       if (this.cutLinger !== null && this.queuedBytes() >= this.settings.batchBytesMax) this.cutLinger();
       this.startWriting();
     });
@@ -343,17 +373,20 @@ export class WriteAheadLog {
     return bytes;
   }
 
-  /** A checkpoint is a batch of its own: appends before it belong in the old segments. */
+  /**
+   * A batch lies in one segment: a checkpoint is a batch of its own, and a
+   * batch ends before the next append that starts a segment.
+   */
   private takeBatch(): PendingAppend[] {
     if (this.queue[0].checkpoint) return this.queue.splice(0, 1);
+    const boundary = this.queue.findIndex((pending, position) => position > 0 && (pending.checkpoint || pending.startsSegment));
+    const end = boundary === -1 ? this.queue.length : boundary;
     if (this.settings.policy === 'always') {
       // One fsync per durable append; lazy appends ahead of it ride along.
-      const firstSynced = this.queue.findIndex((pending) => pending.sync || pending.checkpoint);
-      const count = firstSynced === -1 ? this.queue.length : this.queue[firstSynced].checkpoint ? firstSynced : firstSynced + 1;
-      return this.queue.splice(0, Math.max(1, count));
+      const firstSynced = this.queue.findIndex((pending, position) => position < end && pending.sync);
+      return this.queue.splice(0, firstSynced === -1 ? end : firstSynced + 1);
     }
-    const checkpointAt = this.queue.findIndex((pending) => pending.checkpoint);
-    return this.queue.splice(0, checkpointAt === -1 ? this.queue.length : checkpointAt);
+    return this.queue.splice(0, end);
   }
 
   private async writeBatch(batch: PendingAppend[]): Promise<void> {
@@ -361,7 +394,7 @@ export class WriteAheadLog {
     const bytes = Buffer.concat(batch.flatMap((pending) => pending.buffers));
     const recordCount = batch.reduce((sum, pending) => sum + pending.recordCount, 0);
     if (bytes.length === 0) return;
-    if (this.segment.bytes >= this.settings.segmentBytesMax) await this.guarded('segment roll', () => this.roll());
+    if (batch[0].startsSegment) await this.guarded('segment roll', () => this.roll());
     await this.guarded('write', () => writeFullyNow(this.segment.handle, bytes, this.segment.bytes));
     this.segment.bytes += bytes.length;
     this.nextIndex += recordCount;

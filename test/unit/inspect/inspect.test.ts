@@ -12,7 +12,7 @@ import {
   valuePreview,
   verifyLog,
 } from '../../../src/inspect/index.js';
-import { encodeRecord } from '../../../src/node/storage/record.js';
+import { AcceptsInLog, encodeRecord } from '../../../src/node/storage/record.js';
 import { temporaryDirectory } from '../storage/helpers.js';
 import {
   ballot,
@@ -49,12 +49,18 @@ function expectedPlaces(): { file: string; offset: number; index: number }[] {
   const places: { file: string; offset: number; index: number }[] = [];
   let segment = sampleFirstIndex;
   let bytes = 0;
+  // A chosen record names its accept (chosen_accepted) when both are in one segment.
+  const accepts = new AcceptsInLog();
   sampleLogRecords.forEach((record, position) => {
     const index = sampleFirstIndex + position;
     const isAppend = position >= checkpointRecords.length;
-    if (isAppend && bytes >= sampleSegmentBytesMax) [segment, bytes] = [index, 0];
+    if (isAppend && bytes >= sampleSegmentBytesMax) {
+      [segment, bytes] = [index, 0];
+      accepts.clear();
+    }
     places.push({ file: `wal/${String(segment).padStart(16, '0')}.wal`, offset: bytes, index });
-    bytes += encodeRecord(record).length;
+    bytes += encodeRecord(record, { acceptedAt: accepts.referenceFor(record) }).length;
+    accepts.noteWritten(record);
   });
   return places;
 }

@@ -2,7 +2,7 @@ import { crc32c } from '@node-rs/crc32';
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import type { WalRecord } from '../../../src/node/core/messages.js';
-import { encodeRecord, recordHeaderBytes, scanSegment, verifyEncodedRecord } from '../../../src/node/storage/record.js';
+import { AcceptsInLog, chosenAcceptedTypeCode, encodeRecord, recordHeaderBytes, scanSegment, verifyEncodedRecord } from '../../../src/node/storage/record.js';
 import { acceptRecord, normalise, sampleRecords } from './helpers.js';
 
 const packr = new Packr({ useRecords: false });
@@ -189,5 +189,74 @@ describe('scanSegment: corruption', () => {
     const scan = scanSegment(frame(3, [0, []]), 'x.wal');
     expect(scan.torn).toBeNull();
     expect(scan.corrupt?.offset).toBe(0);
+  });
+});
+
+describe('chosen_accepted: a chosen record that names its accept', () => {
+  const accept = acceptRecord(7) as Extract<WalRecord, { type: 'accept' }>;
+  const chosen: WalRecord = { type: 'chosen', slot: 7, value: accept.value };
+
+  it('is small, and reads back as the chosen record with the accept\'s value', () => {
+    const byReference = encodeRecord(chosen, { verify: true, acceptedAt: accept.ballot });
+    expect(byReference[8]).toBe(chosenAcceptedTypeCode);
+    expect(byReference.length).toBeLessThan(encodeRecord(chosen).length);
+    const scan = scanSegment(Buffer.concat([encodeRecord(accept), byReference]), 'x.wal');
+    expect(scan.corrupt).toBeNull();
+    expect(scan.torn).toBeNull();
+    expect(normalise(scan.records.map((scanned) => scanned.record))).toEqual(normalise([accept, chosen]));
+  });
+
+  it('is corruption, never a torn tail, when no accept of that slot comes before it, even as the last record', () => {
+    const byReference = encodeRecord(chosen, { acceptedAt: accept.ballot });
+    for (const bytes of [byReference, Buffer.concat([encodeRecord(acceptRecord(8)), byReference])]) {
+      const scan = scanSegment(bytes, 'x.wal');
+      expect(scan.torn).toBeNull();
+      expect(scan.corrupt?.offset).toBe(bytes.length - byReference.length);
+      expect(scan.corrupt?.why).toMatch(/chosen_accepted record for slot 7 names an accept at ballot \(1,1\)/);
+    }
+  });
+
+  it('is corruption when the slot\'s last accept earlier in the log is at another ballot', () => {
+    const later: WalRecord = { ...accept, ballot: { round: 2, node: 3 } };
+    const bytes = Buffer.concat([encodeRecord(accept), encodeRecord(later), encodeRecord(chosen, { acceptedAt: accept.ballot })]);
+    const scan = scanSegment(bytes, 'x.wal');
+    expect(scan.records).toHaveLength(2);
+    expect(scan.corrupt?.why).toMatch(/not the last accept of that slot/);
+  });
+
+  it('never resolves in another segment: each segment is scanned alone', () => {
+    expect(scanSegment(encodeRecord(accept), 'a.wal').corrupt).toBeNull();
+    const second = scanSegment(encodeRecord(chosen, { acceptedAt: accept.ballot }), 'b.wal');
+    expect(second.corrupt?.why).toMatch(/earlier in this segment/);
+  });
+
+  it('verify refuses bytes that name another slot or ballot', () => {
+    const other = encodeRecord({ type: 'chosen', slot: 8, value: accept.value }, { acceptedAt: accept.ballot });
+    expect(() => verifyEncodedRecord(other, chosen, accept.ballot)).toThrow(/another slot or ballot/);
+    const byReference = encodeRecord(chosen, { acceptedAt: accept.ballot });
+    expect(() => verifyEncodedRecord(byReference, chosen, { round: 9, node: 9 })).toThrow(/another slot or ballot/);
+    expect(() => verifyEncodedRecord(byReference, chosen, accept.ballot)).not.toThrow();
+  });
+
+  it('refuses a malformed payload with a clear reason', () => {
+    const scan = scanSegment(frame(chosenAcceptedTypeCode, [7, 1]), 'x.wal');
+    expect(scan.corrupt?.why).toMatch(/invalid chosen_accepted record: payload must be \[slot, round, node\]/);
+  });
+
+  it('writer side: names only the same value object as the slot\'s last accept, and never after the slot was chosen or cleared', () => {
+    const writer = new AcceptsInLog(2);
+    writer.noteWritten(accept);
+    expect(writer.referenceFor({ type: 'chosen', slot: 7, value: { commands: [...accept.value.commands] } })).toBeNull();
+    expect(writer.referenceFor(chosen)).toEqual(accept.ballot);
+    writer.noteWritten(chosen);
+    expect(writer.referenceFor(chosen)).toBeNull();
+    writer.noteWritten(accept);
+    writer.clear();
+    expect(writer.referenceFor(chosen)).toBeNull();
+    // At the cap it forgets everything rather than some.
+    writer.noteWritten(accept);
+    writer.noteWritten(acceptRecord(8));
+    writer.noteWritten(acceptRecord(9));
+    expect(writer.referenceFor(chosen)).toBeNull();
   });
 });

@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { WalRecord } from '../../../src/node/core/messages.js';
+import type { Value, WalRecord } from '../../../src/node/core/messages.js';
 import { CorruptLogError, WalClosedError, WalFailedError } from '../../../src/node/storage/errors.js';
-import { encodeRecord } from '../../../src/node/storage/record.js';
-import { scanLog } from '../../../src/node/storage/segments.js';
+import { encodeRecord, scanSegment } from '../../../src/node/storage/record.js';
+import { recordsOf, scanLog } from '../../../src/node/storage/segments.js';
 import type { FsyncPolicy, StorageLogLevel } from '../../../src/node/storage/wal.js';
 import { WriteAheadLog } from '../../../src/node/storage/wal.js';
 import { acceptRecord, normalise, sampleRecords, segmentFiles, temporaryDirectory } from './helpers.js';
@@ -379,5 +379,115 @@ describe('WriteAheadLog: --fsync batch lingers', () => {
     for (const outcome of outcomes) expect((outcome as PromiseRejectedResult).reason).toBeInstanceOf(WalFailedError);
     expect(events).toEqual([]);
     await expect(wal.append([acceptRecord(7)])).rejects.toMatchObject({ code: 'WAL_FAILED' });
+  });
+});
+
+type AcceptRecord = Extract<WalRecord, { type: 'accept' }>;
+
+describe('WriteAheadLog: a chosen record names the accept it repeats (chosen_accepted)', () => {
+  const value = (slot: number) => ({ commands: Array.from({ length: 20 }, (_, i) => ({ client: `c${i}`, seq: slot, op: ['set', `key-${i}`, 'v'.repeat(64)] })) });
+  const accept = (slot: number, v = value(slot), round = 1): WalRecord => ({ type: 'accept', slot, ballot: { round, node: 1 }, value: v });
+  const chosen = (slot: number, v: Value): WalRecord => ({ type: 'chosen', slot, value: v });
+
+  /** The type byte of every record in the segments of `dir`, in log order. */
+  function typeCodes(dir: string): number[] {
+    const codes: number[] = [];
+    for (const file of segmentFiles(dir)) {
+      const bytes = fs.readFileSync(join(dir, 'wal', file));
+      for (let offset = 0; offset < bytes.length; offset += 9 + bytes.readUInt32BE(offset)) codes.push(bytes[offset + 8]);
+    }
+    return codes;
+  }
+
+  it('writes the chosen record of a value the log just accepted as a reference of a few bytes, which reads back with the value', async () => {
+    const a = accept(5);
+    const { wal } = await openLog(scratch.dir);
+    await wal.append([a]);
+    const before = wal.sizeBytes();
+    await wal.appendLazily([chosen(5, (a as AcceptRecord).value)]);
+    expect(wal.sizeBytes() - before).toBeLessThan(24);
+    await wal.close();
+    expect(typeCodes(scratch.dir)).toEqual([2, 8]);
+    const { records } = await openLog(scratch.dir);
+    expect(records).toEqual([a, { type: 'chosen', slot: 5, value: value(5) }]);
+  });
+
+  it('writes the value whole when it is another object (however equal), another slot\'s, or the slot\'s accept is older than the open', async () => {
+    const a = accept(1) as AcceptRecord;
+    const first = await openLog(scratch.dir);
+    await first.wal.append([a, accept(2), chosen(1, structuredClone(a.value)), chosen(2, a.value)]);
+    await first.wal.close();
+    const second = await openLog(scratch.dir);
+    await second.wal.append([chosen(1, (second.records[0] as AcceptRecord).value)]);
+    await second.wal.close();
+    expect(typeCodes(scratch.dir)).toEqual([2, 2, 3, 3, 3]);
+    expect((await openLog(scratch.dir)).records.slice(2).map((r) => (r as { slot: number }).slot)).toEqual([1, 2, 1]);
+  });
+
+  it('names only the slot\'s last accept, and never one in another segment, so any suffix of segments reads alone', async () => {
+    const { wal } = await openLog(scratch.dir, 'always', 2048);
+    const one = accept(1) as AcceptRecord;
+    const old = accept(4, value(4), 1) as AcceptRecord;
+    const newer = accept(4, value(400), 2) as AcceptRecord;
+    await wal.append([one, accept(2), accept(3)]);
+    // This append starts the second segment: slot 1's accept is in the first.
+    await wal.append([old, newer, chosen(1, one.value), chosen(4, old.value)]);
+    const five = accept(5) as AcceptRecord;
+    await wal.appendLazily([five]); // starts the third segment
+    await wal.append([chosen(5, five.value)]);
+    await wal.close();
+    expect(segmentFiles(scratch.dir)).toHaveLength(3);
+    expect(typeCodes(scratch.dir)).toEqual([2, 2, 2, 2, 2, 3, 3, 2, 8]);
+    const { records } = await openLog(scratch.dir, 'always', 2048);
+    expect(records.slice(5)).toEqual([chosen(1, value(1)), chosen(4, value(4)), five, chosen(5, value(5))]);
+    // A crash in the middle of a compaction deletes the oldest segments first: what is left still reads.
+    fs.unlinkSync(join(scratch.dir, 'wal', segmentFiles(scratch.dir)[0]));
+    const scan = await scanLog(scratch.dir);
+    expect(scan.corrupt).toBeNull();
+    expect(recordsOf(scan)).toHaveLength(6);
+  });
+
+  it('starts each segment with nothing to name under every policy, whatever the batching', async () => {
+    for (const policy of ['always', 'batch', 'never'] as const) {
+      const dir = join(scratch.dir, policy);
+      const { wal } = await openLog(dir, policy, 4096);
+      const appends: Promise<void>[] = [];
+      for (let slot = 1; slot <= 60; slot += 1) {
+        const a = accept(slot) as AcceptRecord;
+        appends.push(slot % 3 === 0 ? wal.appendLazily([a]) : wal.append([a]));
+        appends.push(wal.appendLazily([chosen(slot, a.value)]));
+      }
+      await Promise.all(appends);
+      await wal.close();
+      const files = segmentFiles(dir);
+      expect(files.length).toBeGreaterThan(10);
+      for (const file of files) expect(scanSegment(fs.readFileSync(join(dir, 'wal', file)), file).corrupt).toBeNull();
+      const codes = typeCodes(dir);
+      expect(codes.filter((code) => code === 8).length).toBeGreaterThan(30);
+      expect((await openLog(dir, policy, 4096)).records).toHaveLength(120);
+    }
+  });
+
+  it('after a checkpoint names only what the checkpoint and later appends wrote: the older segments are deleted', async () => {
+    const { wal } = await openLog(scratch.dir);
+    const before = accept(1) as AcceptRecord;
+    const kept = accept(2) as AcceptRecord;
+    await wal.append([before]);
+    await wal.checkpoint([kept, chosen(2, kept.value)]);
+    await wal.append([chosen(1, before.value)]);
+    await wal.close();
+    expect(typeCodes(scratch.dir)).toEqual([2, 8, 3]);
+    const { records } = await openLog(scratch.dir);
+    expect(records).toEqual([kept, { type: 'chosen', slot: 2, value: value(2) }, { type: 'chosen', slot: 1, value: value(1) }]);
+  });
+
+  it('forgets what a refused append noted, so nothing later names an accept that was never written', async () => {
+    const { wal } = await openLog(scratch.dir);
+    const a = accept(1) as AcceptRecord;
+    await expect(wal.append([a, { type: 'accept', slot: 0, ballot: { round: 1, node: 1 }, value: { commands: [] } }])).rejects.toThrow(/invalid WAL record/);
+    await wal.append([chosen(1, a.value)]);
+    await wal.close();
+    expect(typeCodes(scratch.dir)).toEqual([3]);
+    expect((await openLog(scratch.dir)).records).toEqual([{ type: 'chosen', slot: 1, value: value(1) }]);
   });
 });
