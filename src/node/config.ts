@@ -242,7 +242,7 @@ export const limitTable: readonly LimitRow[] = Object.freeze([
     default: 256,
     min: 1,
     max: positive,
-    meaning: 'open connections allowed from one remote address (peers and clients together)',
+    meaning: 'open client connections allowed from one remote address (a member peer\'s connection does not count; --connections-max counts all)',
   },
   {
     key: 'admissionLimits.clientFramesPerSecondMax',

@@ -257,3 +257,33 @@ describe('a command over the node\'s frame limit', () => {
     }
   });
 });
+
+describe('--connections-per-address counts clients, not the member peers sharing their address', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    // On loopback every peer connection comes from 127.0.0.1 too: two per node here.
+    cluster = await TestCluster.create(3, ['--connections-per-address', '2']);
+    await Promise.all([1, 2, 3].map((id) => cluster.start(id)));
+    await cluster.waitFor((rows) => rows.some((row) => row.role === 'leader'));
+  }, 60_000);
+
+  afterAll(async () => {
+    await cluster?.stopAll();
+  });
+
+  it('admits two clients beside the two peers, refuses the third with the flag named, and still serves', async () => {
+    const open = [0, 1].map(() => new RawClient(cluster.ports[0]));
+    try {
+      await Promise.all(open.map((raw) => raw.waitFor((frames) => frames.some((frame) => frame.type === 'welcome'))));
+      const extra = new RawClient(cluster.ports[0]);
+      await extra.closed;
+      expect(extra.frames.at(-1)).toMatchObject({ type: 'goodbye', code: 'too_many_connections', reason: expect.stringMatching(/2 connections from .* are open already \(--connections-per-address\)/) });
+    } finally {
+      for (const raw of open) raw.close();
+      await Promise.all(open.map((raw) => raw.closed));
+      await new Promise((done) => setTimeout(done, 300));
+    }
+    expect((await cluster.submit(['set', 'k', 'v'])).stdout.trim()).toBe('OK');
+  });
+});

@@ -204,9 +204,15 @@ export class Transport {
     }
     socket.setNoDelay(true);
     this.inbound.add(socket);
+    let countedForAddress = true;
+    const releaseAddress = () => {
+      if (!countedForAddress) return;
+      countedForAddress = false;
+      this.perAddress.release(address);
+    };
     socket.on('close', () => {
       this.inbound.delete(socket);
-      this.perAddress.release(address);
+      releaseAddress();
     });
     new InboundConnection(socket, this.options, {
       logRefusal: (fields) => this.logRefusal(fields),
@@ -215,6 +221,10 @@ export class Transport {
       // A peer that dials us is back up: dial it now rather than after our backoff,
       // or it hears no heartbeat for seconds and starts an election for nothing.
       peerIsUp: (id) => this.links.get(id)?.redialNow(),
+      // --connections-per-address is for clients: on loopback a local cluster's
+      // peers share the clients' address, and would take slots from them.
+      // --connections-max still counts every connection.
+      isPeer: releaseAddress,
     });
   }
 
@@ -403,6 +413,7 @@ class InboundConnection implements ClientLink {
     this.role = 'peer';
     this.peerId = nodeId;
     this.options.log.debug('peer connected', { peer: nodeId, remote: this.remote });
+    this.hooks.isPeer();
     this.hooks.peerIsUp(nodeId);
   }
 
@@ -421,6 +432,8 @@ class InboundConnection implements ClientLink {
 interface InboundHooks {
   countInbound: (id: NodeId, bytes: number) => void;
   peerIsUp: (id: NodeId) => void;
+  /** The connection proved to be a member peer's: it no longer counts against its address's limit. */
+  isPeer: () => void;
   logRefusal: (fields: { remote: string; code: CloseReason; reason: string; peer?: NodeId }) => void;
   admission: AdmissionLimits;
 }
