@@ -307,7 +307,7 @@ export class PaxosClient {
         try {
           return { connection: await this.connect(address, Math.min(this.settings.connectTimeoutMs, ledger.remainingMs())) };
         } catch (error) {
-          ledger.connectFailed(errorMessage(error));
+          ledger.connectFailed(address, errorMessage(error));
         }
       }
       if (this.closed) return { outcome: ledger.outcome('client_closed') };
@@ -393,7 +393,7 @@ export class PaxosClient {
     try {
       connection = await this.connect(address, Math.min(this.settings.connectTimeoutMs, ledger.remainingMs()));
     } catch (error) {
-      ledger.connectFailed(errorMessage(error));
+      ledger.connectFailed(address, errorMessage(error));
       if (this.leaderAddress === address) this.leaderAddress = null;
       return { kind: 'next' };
     }
@@ -411,7 +411,7 @@ export class PaxosClient {
   private requestFailed(error: unknown, ledger: AttemptLedger, read: boolean): AttemptResult {
     const failure = error instanceof RequestFailedError ? error : null;
     // Anything but a request known to be unsent may have reached the leader; a read changes nothing either way.
-    ledger.requestFailed(errorMessage(error), !read && (failure?.sent ?? true));
+    ledger.requestFailed(failure?.address ?? null, errorMessage(error), !read && (failure?.sent ?? true));
     // Too large fails the same way on every node: waiting cannot help.
     if (failure?.code === 'request_too_large') return { kind: 'done', outcome: ledger.outcome('request_too_large') };
     return { kind: 'next' };
@@ -441,7 +441,7 @@ export class PaxosClient {
         return { kind: 'next' };
       default:
         // A wrong answer to a sent submit tells nothing about whether it was proposed.
-        ledger.requestFailed(`${address}: answered a submit with a ${response.type}`, true);
+        ledger.requestFailed(address, `${address}: answered a submit with a ${response.type}`, true);
         return { kind: 'next' };
     }
   }
@@ -464,7 +464,7 @@ export class PaxosClient {
         if (finalQueryErrorCodes.has(response.code)) return { kind: 'done', outcome: ledger.outcome('rejected') };
         return { kind: 'next' };
       default:
-        ledger.requestFailed(`${address}: answered a query with a ${response.type}`, false);
+        ledger.requestFailed(address, `${address}: answered a query with a ${response.type}`, false);
         return { kind: 'next' };
     }
   }
@@ -581,6 +581,12 @@ class AttemptLedger {
   anyNodeReached = false;
   private mayHaveBeenProposed = false;
   private lastError = 'no attempt was made';
+  /**
+   * What each address said last, in the order first tried: "no leader found"
+   * names them all, since the telling one (the leader refusing a connection,
+   * say) is rarely the last said.
+   */
+  private readonly lastWords = new Map<string, string>();
   private lastRejection: string | null = null;
   private readonly startedAt = Date.now();
 
@@ -602,23 +608,28 @@ class AttemptLedger {
     this.anyNodeReached = true;
   }
 
-  connectFailed(message: string): void {
-    this.lastError = message;
+  connectFailed(address: string, message: string): void {
+    this.said(address, message);
   }
 
-  requestFailed(message: string, sent: boolean): void {
-    this.lastError = message;
+  requestFailed(address: string | null, message: string, sent: boolean): void {
+    this.said(address, message);
     if (sent) this.mayHaveBeenProposed = true;
   }
 
   redirected(from: string, leader: NodeId | null): void {
-    this.lastError = leader === null ? `${from} knows no leader (an election is probably running)` : `${from} redirected to node ${leader}`;
+    this.said(from, leader === null ? `${from} knows no leader (an election is probably running)` : `${from} redirected to node ${leader}`);
   }
 
   nodeError(address: string, response: ErrorResponse): void {
-    this.lastError = `${address}: ${response.message} (${response.code})`;
+    this.said(address, `${address}: ${response.message} (${response.code})`);
     if (response.indeterminate) this.mayHaveBeenProposed = true;
     else this.lastRejection = this.lastError;
+  }
+
+  private said(address: string | null, message: string): void {
+    this.lastError = message;
+    if (address !== null) this.lastWords.set(address, message);
   }
 
   /** A session error's outcome, as the one table says: unknown when the command may have been applied. */
@@ -648,7 +659,7 @@ class AttemptLedger {
       case 'no_node_reachable':
         return `no node reachable (tried ${this.tried.join(', ')}): ${this.lastError}`;
       case 'no_leader':
-        return `no leader found within ${this.elapsedMs()}ms (is a majority of the nodes up?): ${this.lastError}`;
+        return `no leader found within ${this.elapsedMs()}ms (is a majority of the nodes up?): ${this.lastWords.size > 0 ? [...this.lastWords.values()].join('; ') : this.lastError}`;
       case 'rejected':
         return `rejected before it was proposed: ${this.lastRejection ?? this.lastError}`;
       case 'client_closed':

@@ -155,6 +155,19 @@ describe('PaxosClient.submit: determinate and unknown outcomes', () => {
     expect(outcome.status === 'not_applied' && outcome.error).toContain('shutting_down');
   });
 
+  it('names what every node said when no leader is found, so a leader that refuses the connection is not hidden behind a redirect', async () => {
+    const leader = await startFakeNode({ nodeId: 2, goodbye: { code: 'too_many_connections', reason: '256 connections from 127.0.0.1 are open already (--connections-per-address)' } });
+    const follower = await startFakeNode({ nodeId: 1, script: () => redirect(2, leader.address) });
+    const another = await startFakeNode({ nodeId: 3, script: () => redirect(2, leader.address) });
+    // The last word of every round is node 3's redirect.
+    const client = clientFor([follower.address, leader.address, another.address], { timeoutMs: 300 });
+    const outcome = await client.submit(['noop']);
+    expect(outcome).toMatchObject({ status: 'not_applied', code: 'no_leader' });
+    const error = outcome.status === 'not_applied' ? outcome.error : '';
+    expect(error).toContain(`${follower.address} redirected to node 2`);
+    expect(error).toContain(`${leader.address}: the node closed the connection (too_many_connections): 256 connections from 127.0.0.1 are open already (--connections-per-address)`);
+  });
+
   it('never sends a command to a node of another cluster', async () => {
     const node = await startFakeNode({ nodeId: 1, script: () => redirect(null, null) });
     const stranger = await startFakeNode({ nodeId: 2, clusterId: 'other', script: () => applied('wrong') });
